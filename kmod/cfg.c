@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The configuration model: pools, VPNs and mappings, and the rules between
+ * them. Every function here either succeeds completely or leaves the
+ * configuration as it found it, with an extack message saying why.
+ */
+
+#include <linux/netlink.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "cfg.h"
+#include "compat.h"
+
+struct rnat_cfg *rnat_cfg_alloc(void)
+{
+	struct rnat_cfg *cfg;
+
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL_ACCOUNT);
+	if (!cfg)
+		return NULL;
+	if (rnat_table_init(&cfg->table)) {
+		kfree(cfg);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&cfg->pools);
+	xa_init(&cfg->vpns);
+	xa_init(&cfg->vpn_by_dev);
+	return cfg;
+}
+
+void rnat_cfg_free(struct rnat_cfg *cfg)
+{
+	struct rnat_pool *pool, *tmp;
+	struct rnat_vpn *vpn;
+	unsigned long id;
+
+	rnat_table_destroy(&cfg->table);
+	xa_for_each(&cfg->vpns, id, vpn)
+		kfree(vpn);
+	xa_destroy(&cfg->vpns);
+	xa_destroy(&cfg->vpn_by_dev);
+	list_for_each_entry_safe(pool, tmp, &cfg->pools, list)
+		rnat_pool_destroy(pool);
+	kfree(cfg);
+}
+
+struct rnat_pool *rnat_cfg_pool(struct rnat_cfg *cfg, const char *name)
+{
+	struct rnat_pool *pool;
+
+	list_for_each_entry(pool, &cfg->pools, list)
+		if (!strcmp(pool->name, name))
+			return pool;
+	return NULL;
+}
+
+struct rnat_pool *rnat_cfg_pool_of(struct rnat_cfg *cfg, u32 addr)
+{
+	struct rnat_prefix p = { .base = addr, .plen = 32 };
+	struct rnat_pool *pool;
+
+	list_for_each_entry(pool, &cfg->pools, list)
+		if (rnat_pool_find(pool, &p))
+			return pool;
+	return NULL;
+}
+
+int rnat_cfg_pool_add(struct rnat_cfg *cfg, const char *name,
+		      const struct rnat_prefix *prefixes, unsigned int n,
+		      struct netlink_ext_ack *extack)
+{
+	struct rnat_pool *pool, *other;
+	unsigned int i, j;
+
+	if (!*name) {
+		NL_SET_ERR_MSG(extack, "pool name is empty");
+		return -EINVAL;
+	}
+	if (rnat_cfg_pool(cfg, name)) {
+		NL_SET_ERR_MSG_FMT(extack, "pool %s already exists", name);
+		return -EEXIST;
+	}
+	pool = rnat_pool_create(name, prefixes, n, extack);
+	if (IS_ERR(pool))
+		return PTR_ERR(pool);
+
+	list_for_each_entry(other, &cfg->pools, list) {
+		for (i = 0; i < other->nprefixes; i++) {
+			const struct rnat_prefix *o = &other->prefixes[i].pfx;
+
+			for (j = 0; j < n; j++) {
+				if (!rnat_prefix_overlap(o, &prefixes[j]))
+					continue;
+				NL_SET_ERR_MSG_FMT(extack,
+						   "%pI4h/%u overlaps %pI4h/%u of pool %s",
+						   &prefixes[j].base, prefixes[j].plen,
+						   &o->base, o->plen, other->name);
+				rnat_pool_destroy(pool);
+				return -EEXIST;
+			}
+		}
+	}
+	list_add_tail(&pool->list, &cfg->pools);
+	return 0;
+}
+
+int rnat_cfg_pool_del(struct rnat_cfg *cfg, const char *name,
+		      struct netlink_ext_ack *extack)
+{
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, name);
+
+	if (!pool) {
+		NL_SET_ERR_MSG_FMT(extack, "no pool %s", name);
+		return -ENOENT;
+	}
+	if (pool->nvpns) {
+		NL_SET_ERR_MSG_FMT(extack, "pool %s is used by %u VPNs (%u addresses mapped)",
+				   name, pool->nvpns, pool->used);
+		return -EBUSY;
+	}
+	list_del(&pool->list);
+	rnat_pool_destroy(pool);
+	return 0;
+}
+
+static bool rnat_cfg_vpn_name_used(struct rnat_cfg *cfg, const char *name)
+{
+	struct rnat_vpn *vpn;
+	unsigned long id;
+
+	xa_for_each(&cfg->vpns, id, vpn)
+		if (!strcmp(vpn->name, name))
+			return true;
+	return false;
+}
+
+int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
+		     const char *pool_name, int ifindex,
+		     struct netlink_ext_ack *extack)
+{
+	struct rnat_pool *pool;
+	struct rnat_vpn *vpn;
+	int err;
+
+	if (rnat_cfg_vpn(cfg, id)) {
+		NL_SET_ERR_MSG_FMT(extack, "VPN %u already exists", id);
+		return -EEXIST;
+	}
+	pool = rnat_cfg_pool(cfg, pool_name);
+	if (!pool) {
+		NL_SET_ERR_MSG_FMT(extack, "no pool %s", pool_name);
+		return -ENOENT;
+	}
+	vpn = rnat_cfg_vpn_by_dev(cfg, ifindex);
+	if (vpn) {
+		NL_SET_ERR_MSG_FMT(extack, "device %d already belongs to VPN %u",
+				   ifindex, vpn->id);
+		return -EEXIST;
+	}
+
+	vpn = kzalloc(sizeof(*vpn), GFP_KERNEL_ACCOUNT);
+	if (!vpn)
+		return -ENOMEM;
+	vpn->id = id;
+	vpn->ifindex = ifindex;
+	vpn->pool = pool;
+	if (name && *name)
+		strscpy(vpn->name, name, sizeof(vpn->name));
+	else
+		snprintf(vpn->name, sizeof(vpn->name), "vpn%u", id);
+	if (rnat_cfg_vpn_name_used(cfg, vpn->name)) {
+		NL_SET_ERR_MSG_FMT(extack, "VPN name %s is already used",
+				   vpn->name);
+		kfree(vpn);
+		return -EEXIST;
+	}
+
+	err = xa_insert(&cfg->vpns, id, vpn, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto free;
+	err = xa_insert(&cfg->vpn_by_dev, ifindex, vpn, GFP_KERNEL_ACCOUNT);
+	if (err) {
+		xa_erase(&cfg->vpns, id);
+		goto free;
+	}
+	pool->nvpns++;
+	cfg->nvpns++;
+	return 0;
+free:
+	kfree(vpn);
+	return err;
+}
+
+/* Deletes every mapping of @vpn by walking its pool's used addresses. */
+static unsigned int rnat_cfg_vpn_flush(struct rnat_cfg *cfg,
+				       struct rnat_vpn *vpn)
+{
+	struct rnat_pool *pool = vpn->pool;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < pool->nprefixes && vpn->nmaps; i++) {
+		struct rnat_pool_prefix *pp = &pool->prefixes[i];
+		u32 size = rnat_prefix_size(&pp->pfx);
+		unsigned long bit = 0;
+
+		while ((bit = find_next_bit(pp->used, size, bit)) < size) {
+			__be32 nat = htonl(pp->pfx.base + bit);
+			struct rnat_map *m;
+
+			rcu_read_lock();
+			m = rnat_table_lookup_nat(&cfg->table, nat);
+			rcu_read_unlock();
+			if (WARN_ON_ONCE(!m))
+				break;
+			bit += 1UL << (32 - rnat_map_plen(m));
+			if (m->real.vpn_id == vpn->id) {
+				rnat_cfg_map_del(cfg, m);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
+		     struct netlink_ext_ack *extack)
+{
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, id);
+	unsigned int n;
+
+	if (!vpn) {
+		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", id);
+		return -ENOENT;
+	}
+	n = rnat_cfg_vpn_flush(cfg, vpn);
+	xa_erase(&cfg->vpn_by_dev, vpn->ifindex);
+	xa_erase(&cfg->vpns, id);
+	vpn->pool->nvpns--;
+	cfg->nvpns--;
+	kfree_rcu(vpn, rcu);
+	return n;
+}
+
+/* Names the mapping that already holds part of @p, for error messages. */
+static void rnat_cfg_nat_owner(struct rnat_cfg *cfg, struct rnat_pool *pool,
+			       const struct rnat_prefix *p,
+			       struct netlink_ext_ack *extack)
+{
+	struct rnat_pool_prefix *pp = rnat_pool_find(pool, p);
+	unsigned long first = p->base - pp->pfx.base;
+	struct rnat_map *m;
+	__be32 nat;
+
+	first = find_next_bit(pp->used, first + rnat_prefix_size(p), first);
+	nat = htonl(pp->pfx.base + first);
+	rcu_read_lock();
+	m = rnat_table_lookup_nat(&cfg->table, nat);
+	rcu_read_unlock();
+	if (m)
+		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4 is already mapped to %pI4 in VPN %u",
+				   &nat, &m->real.addr, m->real.vpn_id);
+	else
+		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4 is already in use", &nat);
+}
+
+int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
+		     const __be32 *nat, struct rnat_map **out,
+		     struct netlink_ext_ack *extack)
+{
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, vpn_id);
+	struct rnat_prefix p = { .plen = plen };
+	struct rnat_map *m;
+	int err;
+
+	if (!vpn) {
+		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", vpn_id);
+		return -ENOENT;
+	}
+	if (real & ~rnat_plen_mask(plen)) {
+		NL_SET_ERR_MSG_FMT(extack, "real prefix %pI4/%u has host bits set",
+				   &real, plen);
+		return -EINVAL;
+	}
+	m = rnat_table_find_real(&cfg->table, vpn_id, real, plen);
+	if (m) {
+		NL_SET_ERR_MSG_FMT(extack, "%pI4/%u is already mapped in VPN %u to %pI4",
+				   &real, plen, vpn_id, &m->nat);
+		return -EEXIST;
+	}
+
+	if (nat) {
+		struct rnat_pool *other;
+
+		p.base = ntohl(*nat);
+		if (*nat & ~rnat_plen_mask(plen)) {
+			NL_SET_ERR_MSG_FMT(extack, "NAT prefix %pI4/%u has host bits set",
+					   nat, plen);
+			return -EINVAL;
+		}
+		err = rnat_pool_claim(vpn->pool, &p);
+		if (err == -EEXIST) {
+			rnat_cfg_nat_owner(cfg, vpn->pool, &p, extack);
+			return err;
+		}
+		if (err) {
+			other = rnat_cfg_pool_of(cfg, p.base);
+			NL_SET_ERR_MSG_FMT(extack, "NAT %pI4/%u is not in pool %s%s%s",
+					   nat, plen, vpn->pool->name,
+					   other ? " but in " : "",
+					   other ? other->name : "");
+			return err;
+		}
+	} else {
+		err = rnat_pool_alloc(vpn->pool, plen, &p);
+		if (err) {
+			NL_SET_ERR_MSG_FMT(extack, "pool %s has no free /%u left",
+					   vpn->pool->name, plen);
+			return err;
+		}
+	}
+
+	m = rnat_map_alloc(vpn_id, real, htonl(p.base), plen);
+	if (!m) {
+		err = -ENOMEM;
+		goto release;
+	}
+	err = rnat_table_insert(&cfg->table, m);
+	if (err) {
+		rnat_map_free(m);
+		goto release;
+	}
+	vpn->nmaps++;
+	if (out)
+		*out = m;
+	return 0;
+release:
+	rnat_pool_release(vpn->pool, &p);
+	return err;
+}
+
+void rnat_cfg_map_del(struct rnat_cfg *cfg, struct rnat_map *m)
+{
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, m->real.vpn_id);
+	struct rnat_prefix p = {
+		.base = ntohl(m->nat),
+		.plen = rnat_map_plen(m),
+	};
+
+	rnat_pool_release(vpn->pool, &p);
+	vpn->nmaps--;
+	rnat_table_remove(&cfg->table, m);
+}
+
+#ifdef RNAT_KUNIT
+#include "tests/cfg_test.c"
+#endif

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The packet path. The gateway lives in NAT space: real customer addresses
+ * exist only between a VPN's device and these two hooks.
+ *
+ * Ingress, PREROUTING before everything else (defrag, raw, conntrack): a
+ * packet arriving on a VPN's device has its source rewritten from the real
+ * address to its NAT IP; an unmapped source is dropped (anti-spoofing).
+ *
+ * Egress, POSTROUTING after everything else but the conntrack confirmation:
+ * a packet routed out of a VPN's device has its destination rewritten from
+ * the NAT IP to the real address; a destination that is not one of this
+ * VPN's NAT IPs is dropped, so one VPN never receives another's traffic.
+ *
+ * ICMP errors have their embedded header translated with the same mapping
+ * rules, the other way round.
+ */
+
+#include <linux/netfilter_ipv4.h>
+
+#include "hooks.h"
+#include "netns.h"
+#include "translate.h"
+
+#define RNAT_PRI_INGRESS (NF_IP_PRI_RAW_BEFORE_DEFRAG - 1)
+#define RNAT_PRI_EGRESS (NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+
+static unsigned int rnat_drop(struct rnat_net *rn, enum rnat_stat why)
+{
+	rnat_count(rn, why);
+	return NF_DROP;
+}
+
+static unsigned int rnat_parse_error(struct rnat_net *rn, int err)
+{
+	return rnat_drop(rn, err == -EOPNOTSUPP ? RNAT_STAT_DROP_REDIRECT :
+			 RNAT_STAT_DROP_MALFORMED);
+}
+
+static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct rnat_net *rn = priv;
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	const struct rnat_map *m, *inner = NULL;
+	__be32 to, inner_to = 0;
+	struct rnat_vpn *vpn;
+	struct rnat_pkt pkt;
+	int err;
+
+	vpn = rnat_cfg_vpn_by_dev(cfg, state->in->ifindex);
+	if (!vpn)
+		return NF_ACCEPT;
+	err = rnat_pkt_parse(skb, &pkt);
+	if (unlikely(err))
+		return rnat_parse_error(rn, err);
+
+	m = rnat_table_lookup_real(&cfg->table, vpn->id, pkt.saddr);
+	if (unlikely(pkt.icmp_error)) {
+		/* The embedded packet went into this VPN: its destination. */
+		inner = rnat_table_lookup_real(&cfg->table, vpn->id,
+					       pkt.inner_daddr);
+		if (!inner)
+			return rnat_drop(rn, RNAT_STAT_DROP_IN_UNMAPPED);
+		inner_to = rnat_map_to_nat(inner, pkt.inner_daddr);
+	}
+	if (likely(m))
+		to = rnat_map_to_nat(m, pkt.saddr);
+	else if (inner)
+		/* An unmapped router reporting on a mapped host speaks for it. */
+		to = inner_to;
+	else
+		return rnat_drop(rn, RNAT_STAT_DROP_IN_UNMAPPED);
+
+	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_SADDR, to, inner_to)))
+		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
+	rnat_count(rn, RNAT_STAT_IN_TRANSLATED);
+	return NF_ACCEPT;
+}
+
+static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
+{
+	struct rnat_net *rn = priv;
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	const struct rnat_map *m, *inner;
+	struct rnat_vpn *vpn;
+	struct rnat_pkt pkt;
+	__be32 inner_to = 0;
+	int err;
+
+	vpn = rnat_cfg_vpn_by_dev(cfg, state->out->ifindex);
+	if (!vpn)
+		return NF_ACCEPT;
+	err = rnat_pkt_parse(skb, &pkt);
+	if (unlikely(err))
+		return rnat_parse_error(rn, err);
+
+	m = rnat_table_lookup_nat(&cfg->table, pkt.daddr);
+	if (unlikely(!m || m->real.vpn_id != vpn->id))
+		return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
+	if (unlikely(pkt.icmp_error)) {
+		/* The embedded packet came from this VPN: its source. */
+		inner = rnat_table_lookup_nat(&cfg->table, pkt.inner_saddr);
+		if (!inner || inner->real.vpn_id != vpn->id)
+			return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
+		inner_to = rnat_map_to_real(inner, pkt.inner_saddr);
+	}
+
+	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_DADDR,
+				  rnat_map_to_real(m, pkt.daddr), inner_to)))
+		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
+	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
+	return NF_ACCEPT;
+}
+
+void rnat_hooks_init(struct rnat_net *rn)
+{
+	rn->hook_ops[0] = (struct nf_hook_ops) {
+		.hook = rnat_ingress,
+		.priv = rn,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = RNAT_PRI_INGRESS,
+	};
+	rn->hook_ops[1] = (struct nf_hook_ops) {
+		.hook = rnat_egress,
+		.priv = rn,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = RNAT_PRI_EGRESS,
+	};
+}
+
+int rnat_hooks_sync(struct rnat_net *rn)
+{
+	bool want = rnat_net_cfg(rn)->nvpns > 0;
+	int err;
+
+	if (want == rn->hooked)
+		return 0;
+	if (want) {
+		err = nf_register_net_hooks(rn->net, rn->hook_ops,
+					    ARRAY_SIZE(rn->hook_ops));
+		if (err)
+			return err;
+	} else {
+		nf_unregister_net_hooks(rn->net, rn->hook_ops,
+					ARRAY_SIZE(rn->hook_ops));
+	}
+	rn->hooked = want;
+	return 0;
+}

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "rnat" generic netlink family: request parsing and reply formatting.
+ * The rules themselves live in cfg.c; every handler runs under the
+ * namespace's mutex, so a request is applied completely or not at all.
+ */
+
+#include <linux/netdevice.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+#include <linux/rnat.h>
+
+#include "compat.h"
+#include "hooks.h"
+#include "netlink.h"
+#include "netns.h"
+
+#ifdef RNAT_EXTACK_SLOTS
+char *rnat_extack_slot(void)
+{
+	static char buf[RNAT_EXTACK_SLOTS][RNAT_EXTACK_LEN];
+	static atomic_t next = ATOMIC_INIT(0);
+
+	return buf[(unsigned int)atomic_inc_return(&next) % RNAT_EXTACK_SLOTS];
+}
+#endif
+
+static struct genl_family rnat_genl_family;
+
+static struct netlink_range_validation rnat_vpn_id_range __ro_after_init = {
+	.min = 1,
+	.max = RNAT_VPN_ID_MAX,
+};
+
+static const struct nla_policy rnat_prefix_policy[RNAT_PREFIX_A_MAX + 1] = {
+	[RNAT_PREFIX_A_ADDR] = { .type = NLA_BE32 },
+	[RNAT_PREFIX_A_LEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_POOL_PLEN_MIN, 32),
+};
+
+static const struct nla_policy rnat_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_POOL] = { .type = NLA_NUL_STRING, .len = RNAT_NAME_MAX - 1 },
+	[RNAT_A_POOL_PREFIXES] = NLA_POLICY_NESTED_ARRAY(rnat_prefix_policy),
+	[RNAT_A_POOL_SIZE] = { .type = NLA_REJECT },
+	[RNAT_A_POOL_USED] = { .type = NLA_REJECT },
+	[RNAT_A_VPN_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &rnat_vpn_id_range),
+	[RNAT_A_VPN_NAME] = { .type = NLA_NUL_STRING, .len = RNAT_NAME_MAX - 1 },
+	[RNAT_A_VPN_MAPPINGS] = { .type = NLA_REJECT },
+	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_PLEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32),
+};
+
+static bool rnat_require(struct genl_info *info, int attr, const char *what)
+{
+	if (info->attrs[attr])
+		return true;
+	NL_SET_ERR_ATTR_MISS(info->extack, NULL, attr);
+	NL_SET_ERR_MSG_FMT(info->extack, "missing %s", what);
+	return false;
+}
+
+static struct rnat_net *rnat_lock(struct genl_info *info)
+{
+	struct rnat_net *rn = rnat_net(genl_info_net(info));
+
+	mutex_lock(&rn->lock);
+	return rn;
+}
+
+/* Sends the one-object reply that @fill writes. */
+static int rnat_reply(struct genl_info *info, u8 cmd,
+		      int (*fill)(struct sk_buff *, const void *),
+		      const void *obj)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &rnat_genl_family, 0, cmd);
+	if (!hdr || fill(msg, obj)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* Pools */
+
+static int rnat_fill_pool(struct sk_buff *skb, const void *obj)
+{
+	const struct rnat_pool *pool = obj;
+	struct nlattr *list, *entry;
+	unsigned int i;
+
+	if (nla_put_string(skb, RNAT_A_POOL, pool->name) ||
+	    nla_put_u32(skb, RNAT_A_POOL_SIZE, pool->size) ||
+	    nla_put_u32(skb, RNAT_A_POOL_USED, pool->used))
+		return -EMSGSIZE;
+	list = nla_nest_start(skb, RNAT_A_POOL_PREFIXES);
+	if (!list)
+		return -EMSGSIZE;
+	for (i = 0; i < pool->nprefixes; i++) {
+		const struct rnat_prefix *p = &pool->prefixes[i].pfx;
+
+		entry = nla_nest_start(skb, i + 1);
+		if (!entry ||
+		    nla_put_in_addr(skb, RNAT_PREFIX_A_ADDR, htonl(p->base)) ||
+		    nla_put_u8(skb, RNAT_PREFIX_A_LEN, p->plen))
+			return -EMSGSIZE;
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, list);
+	return 0;
+}
+
+static int rnat_parse_prefixes(struct genl_info *info,
+			       struct rnat_prefix *prefixes, unsigned int *n)
+{
+	struct nlattr *tb[RNAT_PREFIX_A_MAX + 1];
+	struct nlattr *entry;
+	int rem, err;
+
+	*n = 0;
+	nla_for_each_nested(entry, info->attrs[RNAT_A_POOL_PREFIXES], rem) {
+		if (*n == RNAT_POOL_PREFIXES_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack, entry,
+					    "too many pool prefixes");
+			return -E2BIG;
+		}
+		err = nla_parse_nested(tb, RNAT_PREFIX_A_MAX, entry,
+				       rnat_prefix_policy, info->extack);
+		if (err)
+			return err;
+		if (!tb[RNAT_PREFIX_A_ADDR] || !tb[RNAT_PREFIX_A_LEN]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, entry,
+					    "pool prefix needs an address and a length");
+			return -EINVAL;
+		}
+		prefixes[*n].base = ntohl(nla_get_in_addr(tb[RNAT_PREFIX_A_ADDR]));
+		prefixes[*n].plen = nla_get_u8(tb[RNAT_PREFIX_A_LEN]);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int rnat_pool_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_prefix *prefixes;
+	struct rnat_net *rn;
+	unsigned int n;
+	int err;
+
+	if (!rnat_require(info, RNAT_A_POOL, "pool name") ||
+	    !rnat_require(info, RNAT_A_POOL_PREFIXES, "pool prefixes"))
+		return -EINVAL;
+	prefixes = kcalloc(RNAT_POOL_PREFIXES_MAX, sizeof(*prefixes),
+			   GFP_KERNEL);
+	if (!prefixes)
+		return -ENOMEM;
+	err = rnat_parse_prefixes(info, prefixes, &n);
+	if (!err) {
+		rn = rnat_lock(info);
+		err = rnat_cfg_pool_add(rnat_net_cfg(rn),
+					nla_data(info->attrs[RNAT_A_POOL]),
+					prefixes, n, info->extack);
+		mutex_unlock(&rn->lock);
+	}
+	kfree(prefixes);
+	return err;
+}
+
+static int rnat_pool_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn;
+	int err;
+
+	if (!rnat_require(info, RNAT_A_POOL, "pool name"))
+		return -EINVAL;
+	rn = rnat_lock(info);
+	err = rnat_cfg_pool_del(rnat_net_cfg(rn),
+				nla_data(info->attrs[RNAT_A_POOL]),
+				info->extack);
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+static int rnat_pool_get(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *name;
+	struct rnat_pool *pool;
+	struct rnat_net *rn;
+	int err;
+
+	if (!rnat_require(info, RNAT_A_POOL, "pool name"))
+		return -EINVAL;
+	name = nla_data(info->attrs[RNAT_A_POOL]);
+	rn = rnat_lock(info);
+	pool = rnat_cfg_pool(rnat_net_cfg(rn), name);
+	if (pool) {
+		err = rnat_reply(info, RNAT_CMD_POOL_GET, rnat_fill_pool, pool);
+	} else {
+		NL_SET_ERR_MSG_FMT(info->extack, "no pool %s", name);
+		err = -ENOENT;
+	}
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* Dump state: args[0] is how many pools were sent. */
+static int rnat_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
+	struct rnat_pool *pool;
+	long i = 0;
+	void *hdr;
+
+	mutex_lock(&rn->lock);
+	list_for_each_entry(pool, &rnat_net_cfg(rn)->pools, list) {
+		if (i++ < cb->args[0])
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &rnat_genl_family,
+				  NLM_F_MULTI, RNAT_CMD_POOL_GET);
+		if (!hdr)
+			break;
+		if (rnat_fill_pool(skb, pool)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0]++;
+	}
+	mutex_unlock(&rn->lock);
+	return skb->len;
+}
+
+/* VPNs */
+
+static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
+{
+	const struct rnat_vpn *vpn = obj;
+
+	if (nla_put_u32(skb, RNAT_A_VPN_ID, vpn->id) ||
+	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
+	    nla_put_string(skb, RNAT_A_POOL, vpn->pool->name) ||
+	    nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex) ||
+	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	const char *name = NULL;
+	struct net_device *dev;
+	struct rnat_net *rn;
+	int ifindex, err;
+	u32 id;
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id") ||
+	    !rnat_require(info, RNAT_A_POOL, "pool name") ||
+	    !rnat_require(info, RNAT_A_IFINDEX, "VPN device"))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
+	if (info->attrs[RNAT_A_VPN_NAME]) {
+		name = nla_data(info->attrs[RNAT_A_VPN_NAME]);
+		if (!*name) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[RNAT_A_VPN_NAME],
+					    "VPN name is empty");
+			return -EINVAL;
+		}
+	}
+
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(net, ifindex);
+	rcu_read_unlock();
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RNAT_A_IFINDEX],
+				    "no such device in this namespace");
+		return -ENODEV;
+	}
+
+	rn = rnat_lock(info);
+	err = rnat_cfg_vpn_add(rnat_net_cfg(rn), id, name,
+			       nla_data(info->attrs[RNAT_A_POOL]), ifindex,
+			       info->extack);
+	if (!err) {
+		err = rnat_hooks_sync(rn);
+		if (err) {
+			NL_SET_ERR_MSG(info->extack,
+				       "cannot register netfilter hooks");
+			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
+		}
+	}
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+static int rnat_fill_vpn_deleted(struct sk_buff *skb, const void *obj)
+{
+	const u32 *v = obj;
+
+	if (nla_put_u32(skb, RNAT_A_VPN_ID, v[0]) ||
+	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, v[1]))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn;
+	u32 deleted[2];
+	int n;
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
+		return -EINVAL;
+	deleted[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	rn = rnat_lock(info);
+	n = rnat_cfg_vpn_del(rnat_net_cfg(rn), deleted[0], info->extack);
+	if (n >= 0)
+		rnat_hooks_sync(rn);	/* unregistering cannot fail */
+	mutex_unlock(&rn->lock);
+	if (n < 0)
+		return n;
+	deleted[1] = n;
+	return rnat_reply(info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
+			  deleted);
+}
+
+static int rnat_vpn_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_vpn *vpn;
+	struct rnat_net *rn;
+	int err;
+	u32 id;
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	rn = rnat_lock(info);
+	vpn = rnat_cfg_vpn(rnat_net_cfg(rn), id);
+	if (vpn) {
+		err = rnat_reply(info, RNAT_CMD_VPN_GET, rnat_fill_vpn, vpn);
+	} else {
+		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", id);
+		err = -ENOENT;
+	}
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* Dump state: args[0] is the next VPN id to send. */
+static int rnat_vpn_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
+	unsigned long id = cb->args[0];
+	struct rnat_vpn *vpn;
+	void *hdr;
+
+	mutex_lock(&rn->lock);
+	xa_for_each_start(&rnat_net_cfg(rn)->vpns, id, vpn, id) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &rnat_genl_family,
+				  NLM_F_MULTI, RNAT_CMD_VPN_GET);
+		if (!hdr)
+			break;
+		if (rnat_fill_vpn(skb, vpn)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = id + 1;
+	}
+	mutex_unlock(&rn->lock);
+	return skb->len;
+}
+
+/* Mappings */
+
+struct rnat_map_reply {
+	const struct rnat_map *map;
+	const struct rnat_pool *pool;
+};
+
+static int rnat_fill_map(struct sk_buff *skb, const void *obj)
+{
+	const struct rnat_map_reply *r = obj;
+	const struct rnat_map *m = r->map;
+
+	if (nla_put_u32(skb, RNAT_A_VPN_ID, m->real.vpn_id) ||
+	    nla_put_in_addr(skb, RNAT_A_MAP_REAL, m->real.addr) ||
+	    nla_put_in_addr(skb, RNAT_A_MAP_NAT, m->nat) ||
+	    nla_put_u8(skb, RNAT_A_MAP_PLEN, rnat_map_plen(m)) ||
+	    nla_put_string(skb, RNAT_A_POOL, r->pool->name))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int rnat_map_reply(struct genl_info *info, u8 cmd,
+			  struct rnat_cfg *cfg, const struct rnat_map *m)
+{
+	struct rnat_map_reply r = {
+		.map = m,
+		.pool = rnat_cfg_vpn(cfg, m->real.vpn_id)->pool,
+	};
+
+	return rnat_reply(info, cmd, rnat_fill_map, &r);
+}
+
+static u8 rnat_map_plen_attr(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[RNAT_A_MAP_PLEN];
+
+	return attr ? nla_get_u8(attr) : 32;
+}
+
+static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *nat_attr = info->attrs[RNAT_A_MAP_NAT];
+	struct rnat_map *m = NULL;
+	struct rnat_cfg *cfg;
+	struct rnat_net *rn;
+	__be32 nat;
+	int err;
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id") ||
+	    !rnat_require(info, RNAT_A_MAP_REAL, "real address"))
+		return -EINVAL;
+	if (nat_attr)
+		nat = nla_get_in_addr(nat_attr);
+
+	rn = rnat_lock(info);
+	cfg = rnat_net_cfg(rn);
+	err = rnat_cfg_map_add(cfg, nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
+			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
+			       rnat_map_plen_attr(info),
+			       nat_attr ? &nat : NULL, &m, info->extack);
+	if (!err)
+		err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* Finds the mapping a MAP_DEL or MAP_GET request names. */
+static struct rnat_map *rnat_map_named(struct rnat_cfg *cfg,
+				       struct genl_info *info, bool exact)
+{
+	struct nlattr *vpn = info->attrs[RNAT_A_VPN_ID];
+	struct nlattr *real = info->attrs[RNAT_A_MAP_REAL];
+	struct nlattr *nat = info->attrs[RNAT_A_MAP_NAT];
+	u8 plen = rnat_map_plen_attr(info);
+	struct rnat_map *m = NULL;
+	__be32 addr;
+
+	if (!!nat == !!(vpn && real)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "name a mapping by VPN id and real address, or by NAT address");
+		return ERR_PTR(-EINVAL);
+	}
+	if (nat) {
+		addr = nla_get_in_addr(nat);
+		if (exact) {
+			m = rnat_table_find_nat(&cfg->table, addr, plen);
+		} else {
+			rcu_read_lock();
+			m = rnat_table_lookup_nat(&cfg->table, addr);
+			rcu_read_unlock();
+		}
+		if (!m)
+			NL_SET_ERR_MSG_FMT(info->extack, "no mapping for NAT %pI4",
+					   &addr);
+	} else {
+		u32 id = nla_get_u32(vpn);
+
+		addr = nla_get_in_addr(real);
+		if (exact) {
+			m = rnat_table_find_real(&cfg->table, id, addr, plen);
+		} else {
+			rcu_read_lock();
+			m = rnat_table_lookup_real(&cfg->table, id, addr);
+			rcu_read_unlock();
+		}
+		if (!m)
+			NL_SET_ERR_MSG_FMT(info->extack, "no mapping for %pI4 in VPN %u",
+					   &addr, id);
+	}
+	return m ?: ERR_PTR(-ENOENT);
+}
+
+static int rnat_map_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_cfg *cfg;
+	struct rnat_net *rn;
+	struct rnat_map *m;
+
+	rn = rnat_lock(info);
+	cfg = rnat_net_cfg(rn);
+	m = rnat_map_named(cfg, info, true);
+	if (!IS_ERR(m))
+		rnat_cfg_map_del(cfg, m);
+	mutex_unlock(&rn->lock);
+	return PTR_ERR_OR_ZERO(m);
+}
+
+static int rnat_map_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_cfg *cfg;
+	struct rnat_net *rn;
+	struct rnat_map *m;
+	int err;
+
+	rn = rnat_lock(info);
+	cfg = rnat_net_cfg(rn);
+	m = rnat_map_named(cfg, info, false);
+	err = IS_ERR(m) ? PTR_ERR(m) :
+			  rnat_map_reply(info, RNAT_CMD_MAP_GET, cfg, m);
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* The pool prefix holding the lowest NAT address >= @next, or NULL. */
+static struct rnat_pool_prefix *rnat_next_prefix(struct rnat_cfg *cfg, u64 next,
+						 struct rnat_pool **owner)
+{
+	struct rnat_pool_prefix *best = NULL;
+	struct rnat_pool *pool;
+	unsigned int i;
+
+	list_for_each_entry(pool, &cfg->pools, list) {
+		for (i = 0; i < pool->nprefixes; i++) {
+			struct rnat_pool_prefix *pp = &pool->prefixes[i];
+
+			if (rnat_prefix_last(&pp->pfx) < next)
+				continue;
+			if (!best || pp->pfx.base < best->pfx.base) {
+				best = pp;
+				*owner = pool;
+			}
+		}
+	}
+	return best;
+}
+
+/*
+ * Sends the mappings whose NAT prefix starts in @pp at or after *@next and
+ * advances *@next past them. Returns -EMSGSIZE when @skb is full: *@next is
+ * then the first mapping not sent.
+ */
+static int rnat_dump_prefix(struct sk_buff *skb, struct netlink_callback *cb,
+			    struct rnat_cfg *cfg, struct rnat_map_reply *r,
+			    struct rnat_pool_prefix *pp, u32 vpn_id, u64 *next)
+{
+	u32 size = rnat_prefix_size(&pp->pfx);
+	unsigned long bit = *next > pp->pfx.base ? *next - pp->pfx.base : 0;
+	void *hdr;
+
+	while ((bit = find_next_bit(pp->used, size, bit)) < size) {
+		__be32 nat = htonl(pp->pfx.base + bit);
+
+		rcu_read_lock();
+		r->map = rnat_table_lookup_nat(&cfg->table, nat);
+		rcu_read_unlock();
+		if (WARN_ON_ONCE(!r->map))
+			return -ENOENT;
+		if (!vpn_id || r->map->real.vpn_id == vpn_id) {
+			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					  cb->nlh->nlmsg_seq, &rnat_genl_family,
+					  NLM_F_MULTI, RNAT_CMD_MAP_GET);
+			if (!hdr || rnat_fill_map(skb, r)) {
+				if (hdr)
+					genlmsg_cancel(skb, hdr);
+				*next = pp->pfx.base + bit;
+				return -EMSGSIZE;
+			}
+			genlmsg_end(skb, hdr);
+		}
+		bit = ntohl(r->map->nat) - pp->pfx.base +
+		      (1UL << (32 - rnat_map_plen(r->map)));
+	}
+	*next = (u64)rnat_prefix_last(&pp->pfx) + 1;
+	return 0;
+}
+
+/*
+ * Mappings are dumped in NAT address order by walking the pools' bitmaps.
+ * args[0] holds the next NAT address to send, plus one (0: start), so a
+ * resumed dump continues exactly where the last message ended; args[1] is
+ * set once everything was sent.
+ */
+static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
+	u64 next = cb->args[0] ? cb->args[0] - 1 : 0;
+	struct nlattr *tb[RNAT_A_MAX + 1];
+	struct rnat_pool_prefix *pp;
+	struct rnat_map_reply r;
+	struct rnat_pool *pool;
+	struct rnat_cfg *cfg;
+	u32 vpn_id = 0;
+	int err = 0;
+
+	if (cb->args[1])
+		return 0;
+	/* Validated by the family's policy before the dump started. */
+	if (!nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, RNAT_A_MAX, rnat_policy,
+			 NULL) && tb[RNAT_A_VPN_ID])
+		vpn_id = nla_get_u32(tb[RNAT_A_VPN_ID]);
+	mutex_lock(&rn->lock);
+	cfg = rnat_net_cfg(rn);
+	while (!err && (pp = rnat_next_prefix(cfg, next, &pool))) {
+		r.pool = pool;
+		err = rnat_dump_prefix(skb, cb, cfg, &r, pp, vpn_id, &next);
+	}
+	mutex_unlock(&rn->lock);
+	if (err == -ENOENT)
+		return err;
+	cb->args[0] = next + 1;
+	cb->args[1] = !err;
+	return skb->len;
+}
+
+static const struct genl_small_ops rnat_genl_ops[] = {
+	{
+		.cmd = RNAT_CMD_POOL_NEW,
+		.doit = rnat_pool_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_POOL_DEL,
+		.doit = rnat_pool_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_POOL_GET,
+		.doit = rnat_pool_get,
+		.dumpit = rnat_pool_dump,
+	}, {
+		.cmd = RNAT_CMD_VPN_NEW,
+		.doit = rnat_vpn_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_VPN_DEL,
+		.doit = rnat_vpn_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_VPN_GET,
+		.doit = rnat_vpn_get,
+		.dumpit = rnat_vpn_dump,
+	}, {
+		.cmd = RNAT_CMD_MAP_NEW,
+		.doit = rnat_map_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_MAP_DEL,
+		.doit = rnat_map_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_MAP_GET,
+		.doit = rnat_map_get,
+		.dumpit = rnat_map_dump,
+	},
+};
+
+static struct genl_family rnat_genl_family __ro_after_init = {
+	.name = RNAT_GENL_NAME,
+	.version = RNAT_GENL_VERSION,
+	.maxattr = RNAT_A_MAX,
+	.policy = rnat_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = rnat_genl_ops,
+	.n_small_ops = ARRAY_SIZE(rnat_genl_ops),
+	.resv_start_op = RNAT_CMD_MAX + 1,
+};
+
+int __init rnat_genl_init(void)
+{
+	return genl_register_family(&rnat_genl_family);
+}
+
+void rnat_genl_exit(void)
+{
+	genl_unregister_family(&rnat_genl_family);
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mapping table. Two rhashtables index the same entries: one by
+ * (VPN, real prefix), one by NAT prefix. Prefix mappings cost one lookup per
+ * distinct prefix length in use, most specific first; with only /32 mappings
+ * that is a single lookup. NAT prefixes never overlap, so at most one mapping
+ * holds a NAT address.
+ */
+
+#include <linux/bitops.h>
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+
+#include "table.h"
+
+static struct kmem_cache *rnat_map_cache;
+
+static const struct rhashtable_params rnat_real_params = {
+	.head_offset = offsetof(struct rnat_map, real_node),
+	.key_offset = offsetof(struct rnat_map, real),
+	.key_len = sizeof(struct rnat_real_key),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params rnat_nat_params = {
+	.head_offset = offsetof(struct rnat_map, nat_node),
+	.key_offset = offsetof(struct rnat_map, nat),
+	.key_len = sizeof(__be32),
+	.automatic_shrinking = true,
+};
+
+int rnat_table_init(struct rnat_table *t)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = rhashtable_init(&t->by_real, &rnat_real_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&t->by_nat, &rnat_nat_params);
+	if (err)
+		rhashtable_destroy(&t->by_real);
+	return err;
+}
+
+static void rnat_map_free_cb(void *ptr, void *arg)
+{
+	rnat_map_free(ptr);
+}
+
+void rnat_table_destroy(struct rnat_table *t)
+{
+	rhashtable_destroy(&t->by_nat);
+	rhashtable_free_and_destroy(&t->by_real, rnat_map_free_cb, NULL);
+}
+
+struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
+{
+	struct rnat_map *m;
+
+	m = kmem_cache_zalloc(rnat_map_cache, GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return NULL;
+	m->real.addr = real & rnat_plen_mask(plen);
+	m->real.vpn_id = vpn_id;
+	m->real.plen = plen;
+	m->nat = nat & rnat_plen_mask(plen);
+	return m;
+}
+
+void rnat_map_free(struct rnat_map *m)
+{
+	kmem_cache_free(rnat_map_cache, m);
+}
+
+static void rnat_map_free_rcu(struct rcu_head *head)
+{
+	rnat_map_free(container_of(head, struct rnat_map, rcu));
+}
+
+static unsigned int rnat_plen_slot(u8 plen)
+{
+	return 32 - plen;
+}
+
+int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
+{
+	unsigned int slot = rnat_plen_slot(m->real.plen);
+	int err;
+
+	if (WARN_ON_ONCE(slot >= RNAT_PLEN_SLOTS))
+		return -EINVAL;
+	err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
+					    rnat_real_params);
+	if (err)
+		return err;
+	err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
+					    rnat_nat_params);
+	if (err) {
+		rhashtable_remove_fast(&t->by_real, &m->real_node,
+				       rnat_real_params);
+		return err;
+	}
+	if (!t->plen_count[slot]++)
+		WRITE_ONCE(t->plens, t->plens | BIT(slot));
+	t->count++;
+	return 0;
+}
+
+void rnat_table_remove(struct rnat_table *t, struct rnat_map *m)
+{
+	unsigned int slot = rnat_plen_slot(m->real.plen);
+
+	rhashtable_remove_fast(&t->by_real, &m->real_node, rnat_real_params);
+	rhashtable_remove_fast(&t->by_nat, &m->nat_node, rnat_nat_params);
+	if (!--t->plen_count[slot])
+		WRITE_ONCE(t->plens, t->plens & ~BIT(slot));
+	t->count--;
+	call_rcu(&m->rcu, rnat_map_free_rcu);
+}
+
+static struct rnat_map *__rnat_find_real(const struct rnat_table *t,
+					 u32 vpn_id, __be32 addr, u8 plen)
+{
+	struct rnat_real_key key = {
+		.addr = addr & rnat_plen_mask(plen),
+		.vpn_id = vpn_id,
+		.plen = plen,
+	};
+
+	return rhashtable_lookup((struct rhashtable *)&t->by_real, &key,
+				 rnat_real_params);
+}
+
+static struct rnat_map *__rnat_find_nat(const struct rnat_table *t,
+					__be32 addr, u8 plen)
+{
+	__be32 key = addr & rnat_plen_mask(plen);
+	struct rnat_map *m;
+
+	m = rhashtable_lookup((struct rhashtable *)&t->by_nat, &key,
+			      rnat_nat_params);
+	return m && m->real.plen == plen ? m : NULL;
+}
+
+/*
+ * The control plane's lookups: the mutex keeps the result alive, the RCU
+ * read lock only satisfies rhashtable's lockdep checks.
+ */
+struct rnat_map *rnat_table_find_real(const struct rnat_table *t, u32 vpn_id,
+				      __be32 addr, u8 plen)
+{
+	struct rnat_map *m;
+
+	rcu_read_lock();
+	m = __rnat_find_real(t, vpn_id, addr, plen);
+	rcu_read_unlock();
+	return m;
+}
+
+struct rnat_map *rnat_table_find_nat(const struct rnat_table *t, __be32 addr,
+				     u8 plen)
+{
+	struct rnat_map *m;
+
+	rcu_read_lock();
+	m = __rnat_find_nat(t, addr, plen);
+	rcu_read_unlock();
+	return m;
+}
+
+struct rnat_map *rnat_table_lookup_real(const struct rnat_table *t,
+					u32 vpn_id, __be32 addr)
+{
+	unsigned long plens = READ_ONCE(t->plens);
+	struct rnat_map *m;
+	unsigned int slot;
+
+	for_each_set_bit(slot, &plens, RNAT_PLEN_SLOTS) {
+		m = __rnat_find_real(t, vpn_id, addr, 32 - slot);
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
+struct rnat_map *rnat_table_lookup_nat(const struct rnat_table *t, __be32 addr)
+{
+	unsigned long plens = READ_ONCE(t->plens);
+	struct rnat_map *m;
+	unsigned int slot;
+
+	for_each_set_bit(slot, &plens, RNAT_PLEN_SLOTS) {
+		m = __rnat_find_nat(t, addr, 32 - slot);
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
+int rnat_table_module_init(void)
+{
+	rnat_map_cache = KMEM_CACHE(rnat_map, 0);
+	return rnat_map_cache ? 0 : -ENOMEM;
+}
+
+void rnat_table_module_exit(void)
+{
+	/* Mappings still waiting for their grace period use the cache. */
+	rcu_barrier();
+	kmem_cache_destroy(rnat_map_cache);
+}
+
+#ifdef RNAT_KUNIT
+#include "tests/table_test.c"
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* KUnit: the configuration rules (#included by cfg.c). */
+
+#include <kunit/test.h>
+#include <linux/inet.h>
+
+#ifndef KUNIT_EXPECT_ADDR_EQ
+/* Compares a __be32 with a dotted quad, in host order for readable output. */
+#define KUNIT_EXPECT_ADDR_EQ(test, addr, quad) \
+	KUNIT_EXPECT_EQ(test, ntohl(addr), ntohl(in_aton(quad)))
+#endif
+
+static struct rnat_cfg *rnat_test_cfg(struct kunit *test)
+{
+	const struct rnat_prefix east[] = {
+		{ .base = ntohl(in_aton("10.153.0.0")), .plen = 16 },
+		{ .base = ntohl(in_aton("10.157.0.0")), .plen = 16 },
+		{ .base = ntohl(in_aton("10.162.0.0")), .plen = 16 },
+		{ .base = ntohl(in_aton("10.155.0.0")), .plen = 16 },
+	};
+	const struct rnat_prefix can = {
+		.base = ntohl(in_aton("10.160.0.0")), .plen = 16,
+	};
+	struct rnat_cfg *cfg = rnat_cfg_alloc();
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cfg);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_pool_add(cfg, "AWS_USA_EAST_1", east,
+						ARRAY_SIZE(east), NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_pool_add(cfg, "AWS_CAN_CENTRAL", &can, 1,
+						NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 1, "acme", "AWS_USA_EAST_1",
+					       11, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 2, NULL, "AWS_USA_EAST_1",
+					       12, NULL), 0);
+	return cfg;
+}
+
+/* Two VPNs reuse 10.1.0.0 and get distinct NAT IPs. */
+static void rnat_cfg_test_seed_example(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_map *m1, *m2;
+
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.0"), 32,
+					       NULL, &m1, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       NULL, &m2, NULL), 0);
+	KUNIT_EXPECT_ADDR_EQ(test, m1->nat, "10.153.0.0");
+	KUNIT_EXPECT_ADDR_EQ(test, m2->nat, "10.153.0.1");
+	KUNIT_EXPECT_STREQ(test, rnat_cfg_vpn(cfg, 2)->name, "vpn2");
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 2U);
+	rnat_cfg_free(cfg);
+}
+
+static void rnat_cfg_test_conflicts(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	__be32 nat = in_aton("10.162.0.1");
+	__be32 can = in_aton("10.160.0.1");
+	__be32 foreign = in_aton("192.168.0.1");
+
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.0"), 32,
+					       &nat, NULL, NULL), 0);
+	/* The same real address twice in a VPN. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.0"), 32,
+					       NULL, NULL, NULL), -EEXIST);
+	/* A NAT IP already taken by another VPN. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       &nat, NULL, NULL), -EEXIST);
+	/* NAT IPs outside the VPN's pool. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       &can, NULL, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       &foreign, NULL, NULL), -EINVAL);
+	/* Host bits past the prefix length. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.1"), 24,
+					       NULL, NULL, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 9, in_aton("10.1.0.1"), 32,
+					       NULL, NULL, NULL), -ENOENT);
+	/* None of the failures took an address. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 1U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 2)->nmaps, 0U);
+	rnat_cfg_free(cfg);
+}
+
+static void rnat_cfg_test_pool_rules(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	const struct rnat_prefix inside = {
+		.base = ntohl(in_aton("10.162.128.0")), .plen = 17,
+	};
+
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "OTHER", &inside, 1, NULL),
+			-EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "AWS_CAN_CENTRAL", &inside,
+						1, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_USA_EAST_1", NULL),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_CAN_CENTRAL", NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_CAN_CENTRAL", NULL),
+			-ENOENT);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_pool_of(cfg, ntohl(in_aton("10.155.3.4"))),
+			    rnat_cfg_pool(cfg, "AWS_USA_EAST_1"));
+	rnat_cfg_free(cfg);
+}
+
+static void rnat_cfg_test_vpn_rules(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 1, "x", "AWS_CAN_CENTRAL",
+					       13, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "acme", "AWS_CAN_CENTRAL",
+					       13, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "y", "AWS_CAN_CENTRAL",
+					       11, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "y", "NOPE", 13, NULL),
+			-ENOENT);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn_by_dev(cfg, 12),
+			    rnat_cfg_vpn(cfg, 2));
+	KUNIT_EXPECT_EQ(test, cfg->nvpns, 2U);
+	rnat_cfg_free(cfg);
+}
+
+static void rnat_cfg_test_vpn_del_takes_mappings(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_map *m;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1 + i % 2,
+						       htonl(0x0a010000 + i), 32,
+						       NULL, NULL, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.2.0.0"), 24,
+					       NULL, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 6);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn(cfg, 1), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn_by_dev(cfg, 11), NULL);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 5U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 5U);
+	rcu_read_lock();
+	m = rnat_table_lookup_real(&cfg->table, 2, htonl(0x0a010001));
+	rcu_read_unlock();
+	KUNIT_EXPECT_PTR_NE(test, m, NULL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), -ENOENT);
+	rnat_cfg_free(cfg);
+}
+
+static struct kunit_case rnat_cfg_test_cases[] = {
+	KUNIT_CASE(rnat_cfg_test_seed_example),
+	KUNIT_CASE(rnat_cfg_test_conflicts),
+	KUNIT_CASE(rnat_cfg_test_pool_rules),
+	KUNIT_CASE(rnat_cfg_test_vpn_rules),
+	KUNIT_CASE(rnat_cfg_test_vpn_del_takes_mappings),
+	{}
+};
+
+static struct kunit_suite rnat_cfg_test_suite = {
+	.name = "rnat_cfg",
+	.test_cases = rnat_cfg_test_cases,
+};
+
+kunit_test_suite(rnat_cfg_test_suite);

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/* KUnit: the mapping table (#included by table.c). */
+
+#include <kunit/test.h>
+#include <linux/inet.h>
+
+#ifndef KUNIT_EXPECT_ADDR_EQ
+/* Compares a __be32 with a dotted quad, in host order for readable output. */
+#define KUNIT_EXPECT_ADDR_EQ(test, addr, quad) \
+	KUNIT_EXPECT_EQ(test, ntohl(addr), ntohl(in_aton(quad)))
+#endif
+
+static struct rnat_table *rnat_test_table(struct kunit *test)
+{
+	struct rnat_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_EQ(test, rnat_table_init(t), 0);
+	return t;
+}
+
+static struct rnat_map *rnat_test_add(struct kunit *test, struct rnat_table *t,
+				      u32 vpn, const char *real,
+				      const char *nat, u8 plen)
+{
+	struct rnat_map *m;
+
+	m = rnat_map_alloc(vpn, in_aton(real), in_aton(nat), plen);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	KUNIT_ASSERT_EQ(test, rnat_table_insert(t, m), 0);
+	return m;
+}
+
+static void rnat_table_test_both_directions(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m;
+
+	m = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.0")), m);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.0.0")), m);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.1")), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.0.1")), NULL);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, t->count, 1U);
+	rnat_table_destroy(t);
+}
+
+static void rnat_table_test_vpns_are_separate(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m1, *m2;
+
+	m1 = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	m2 = rnat_test_add(test, t, 2, "10.1.0.0", "10.162.0.1", 32);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.0")), m1);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 2, in_aton("10.1.0.0")), m2);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 3, in_aton("10.1.0.0")), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.0.1")), m2);
+	rcu_read_unlock();
+	rnat_table_destroy(t);
+}
+
+static void rnat_table_test_duplicates_rejected(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m;
+
+	rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	m = rnat_map_alloc(1, in_aton("10.1.0.0"), in_aton("10.162.0.9"), 32);
+	KUNIT_EXPECT_EQ(test, rnat_table_insert(t, m), -EEXIST);
+	rnat_map_free(m);
+	m = rnat_map_alloc(2, in_aton("10.1.0.9"), in_aton("10.162.0.0"), 32);
+	KUNIT_EXPECT_EQ(test, rnat_table_insert(t, m), -EEXIST);
+	rnat_map_free(m);
+	/* A failed insert leaves nothing behind. */
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 2, in_aton("10.1.0.9")), NULL);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, t->count, 1U);
+	rnat_table_destroy(t);
+}
+
+static void rnat_table_test_prefix_offsets(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m;
+
+	m = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.1.0", 24);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.77")), m);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.1.255")), m);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.2.0")), NULL);
+	rcu_read_unlock();
+	KUNIT_EXPECT_ADDR_EQ(test, rnat_map_to_nat(m, in_aton("10.1.0.77")),
+			     "10.162.1.77");
+	KUNIT_EXPECT_ADDR_EQ(test, rnat_map_to_real(m, in_aton("10.162.1.255")),
+			     "10.1.0.255");
+	rnat_table_destroy(t);
+}
+
+static void rnat_table_test_most_specific_wins(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *wide, *host;
+
+	wide = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.1.0", 24);
+	host = rnat_test_add(test, t, 1, "10.1.0.5", "10.162.9.9", 32);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.5")), host);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.6")), wide);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.9.9")), host);
+	rcu_read_unlock();
+	rnat_table_destroy(t);
+}
+
+static void rnat_table_test_remove(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m;
+
+	m = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.1.0", 24);
+	KUNIT_EXPECT_NE(test, t->plens, 0UL);
+	rnat_table_remove(t, m);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1, in_aton("10.1.0.0")), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_nat(t, in_aton("10.162.1.0")), NULL);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, t->plens, 0UL);
+	KUNIT_EXPECT_EQ(test, t->count, 0U);
+	rnat_table_destroy(t);
+}
+
+/* Enough entries to make both tables resize several times. */
+static void rnat_table_test_many(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	const u32 n = 20000;
+	struct rnat_map *m;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		m = rnat_map_alloc(1 + i % 7, htonl(0x0a010000 + i),
+				   htonl(0x0a990000 + i), 32);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, m), 0);
+	}
+	rcu_read_lock();
+	for (i = 0; i < n; i++) {
+		m = rnat_table_lookup_nat(t, htonl(0x0a990000 + i));
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+		KUNIT_EXPECT_EQ(test, ntohl(m->real.addr), 0x0a010000 + i);
+		KUNIT_EXPECT_PTR_EQ(test, rnat_table_lookup_real(t, 1 + i % 7,
+								 m->real.addr), m);
+	}
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, t->count, n);
+	rnat_table_destroy(t);
+}
+
+static struct kunit_case rnat_table_test_cases[] = {
+	KUNIT_CASE(rnat_table_test_both_directions),
+	KUNIT_CASE(rnat_table_test_vpns_are_separate),
+	KUNIT_CASE(rnat_table_test_duplicates_rejected),
+	KUNIT_CASE(rnat_table_test_prefix_offsets),
+	KUNIT_CASE(rnat_table_test_most_specific_wins),
+	KUNIT_CASE(rnat_table_test_remove),
+	KUNIT_CASE(rnat_table_test_many),
+	{}
+};
+
+static struct kunit_suite rnat_table_test_suite = {
+	.name = "rnat_table",
+	.test_cases = rnat_table_test_cases,
+};
+
+kunit_test_suite(rnat_table_test_suite);

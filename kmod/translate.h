@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stateless rewriting of one IPv4 address in a packet, with every checksum
+ * that covers it: the IP header, the TCP/UDP pseudo-header and, for ICMP
+ * errors, the embedded header and its checksums.
+ */
+
+#ifndef _RNAT_TRANSLATE_H
+#define _RNAT_TRANSLATE_H
+
+#include <linux/skbuff.h>
+
+enum rnat_field {
+	RNAT_SADDR,
+	RNAT_DADDR,
+};
+
+/* Where the addresses of a packet are, found once by rnat_pkt_parse(). */
+struct rnat_pkt {
+	__be32 saddr;
+	__be32 daddr;
+	u8 protocol;
+	bool fragment;		/* a later fragment: no L4 header */
+	bool icmp_error;	/* carries an embedded IPv4 header */
+	u8 inner_protocol;
+	__be32 inner_saddr;
+	__be32 inner_daddr;
+	u16 inner_off;		/* embedded IP header, from the outer one */
+	u16 inner_l4_len;	/* bytes of embedded L4 header present */
+	u16 writable;		/* bytes that rewriting may touch */
+};
+
+/*
+ * Fills @pkt for the IPv4 packet at skb->data. Returns 0, or -EINVAL for a
+ * packet too short or too odd to translate safely, or -EOPNOTSUPP for an ICMP
+ * redirect, which never crosses the VPN edge.
+ */
+int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt);
+
+/*
+ * Sets the outer @field to @to. For an ICMP error also sets the embedded
+ * header's opposite field (the embedded packet travelled the other way) to
+ * @inner_to. Returns 0 or -ENOMEM.
+ */
+int rnat_rewrite(struct sk_buff *skb, const struct rnat_pkt *pkt,
+		 enum rnat_field field, __be32 to, __be32 inner_to);
+
+#endif /* _RNAT_TRANSLATE_H */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * rnat: per-VPN stateless NAT for VPN gateways.
+ *
+ * Documentation
+ * =============
+ *
+ * rnat gives every (VPN, customer address) pair on a gateway its own NAT IP
+ * drawn from a pool of reserved prefixes. It is configured through the
+ * generic netlink family RNAT_GENL_NAME, version RNAT_GENL_VERSION. All state
+ * belongs to the network namespace of the netlink socket and is freed with it.
+ * Commands that change state need CAP_NET_ADMIN in the user namespace owning
+ * that network namespace; GET commands are open to everyone.
+ *
+ * Addresses are IPv4, carried as NLA_BE32 (network byte order). A prefix is
+ * an address and a length; the address must have no bits set past the length.
+ * Names are NLA_NUL_STRING of 1 to RNAT_NAME_MAX - 1 bytes.
+ * Every rejection carries an extended ACK message naming the attribute.
+ *
+ * Objects
+ * -------
+ *
+ * pool:    a named set of NAT prefixes (one region's reserved space).
+ *          Prefixes of all pools in a namespace never overlap.
+ * vpn:     one customer connection: an id, a name, the pool its NAT IPs come
+ *          from and the network device its traffic arrives on and leaves by.
+ * mapping: (vpn, real prefix) <-> NAT prefix of equal length, one to one.
+ *          A real prefix is mapped at most once per VPN; a NAT address belongs
+ *          to at most one mapping.
+ *
+ * Commands
+ * --------
+ *
+ * RNAT_CMD_POOL_NEW: creates a pool.
+ *    RNAT_A_POOL: NLA_NUL_STRING, required
+ *    RNAT_A_POOL_PREFIXES: NLA_NESTED, required, 1 to RNAT_POOL_PREFIXES_MAX of
+ *        0: NLA_NESTED
+ *            RNAT_PREFIX_A_ADDR: NLA_BE32
+ *            RNAT_PREFIX_A_LEN: NLA_U8, RNAT_POOL_PLEN_MIN to 32
+ *    Errors: EEXIST (name taken, or a prefix overlaps another pool's),
+ *            EINVAL (host bits set, prefixes overlap each other).
+ *
+ * RNAT_CMD_POOL_DEL: deletes a pool.
+ *    RNAT_A_POOL: required
+ *    Errors: ENOENT, EBUSY (a VPN still draws from it).
+ *
+ * RNAT_CMD_POOL_GET: with RNAT_A_POOL, that pool; as a dump (NLM_F_DUMP), all
+ *    pools. Each reply carries:
+ *    RNAT_A_POOL, RNAT_A_POOL_PREFIXES (as above),
+ *    RNAT_A_POOL_SIZE: NLA_U32, addresses in the pool
+ *    RNAT_A_POOL_USED: NLA_U32, addresses held by mappings
+ *
+ * RNAT_CMD_VPN_NEW: creates a VPN. The first VPN of a namespace registers the
+ *    packet hooks there; a namespace without VPNs pays nothing per packet.
+ *    RNAT_A_VPN_ID: NLA_U32, 1 to RNAT_VPN_ID_MAX, required
+ *    RNAT_A_VPN_NAME: NLA_NUL_STRING, optional (default "vpn<ID>")
+ *    RNAT_A_POOL: required, an existing pool
+ *    RNAT_A_IFINDEX: NLA_U32, required: the VPN's device. Packets arriving
+ *        on it are the VPN's ingress; packets routed out of it its egress.
+ *    Errors: EEXIST (id, name or device already used by a VPN),
+ *            ENOENT (no such pool), ENODEV (no such device).
+ *
+ * RNAT_CMD_VPN_DEL: deletes a VPN and all its mappings.
+ *    RNAT_A_VPN_ID: required
+ *    The reply carries RNAT_A_VPN_ID and RNAT_A_VPN_MAPPINGS (how many
+ *    mappings went with it).
+ *    Errors: ENOENT.
+ *
+ * RNAT_CMD_VPN_GET: with RNAT_A_VPN_ID, that VPN; as a dump, all VPNs in id
+ *    order. Each reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
+ *    RNAT_A_IFINDEX and RNAT_A_VPN_MAPPINGS: NLA_U32.
+ *
+ * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix.
+ *    RNAT_A_VPN_ID: required
+ *    RNAT_A_MAP_REAL: NLA_BE32, required, the customer's real address
+ *    RNAT_A_MAP_PLEN: NLA_U8, RNAT_MAP_PLEN_MIN to 32, optional (default 32)
+ *    RNAT_A_MAP_NAT: NLA_BE32, optional. Without it the kernel allocates the
+ *        lowest free aligned block of the VPN's pool, in the order the pool's
+ *        prefixes were given.
+ *    The reply is the new mapping, as in RNAT_CMD_MAP_GET.
+ *    Errors: EEXIST (real prefix already mapped in this VPN, or NAT prefix
+ *            taken: the message names the owner), EINVAL (NAT prefix not in
+ *            the VPN's pool, host bits set), ENOSPC (pool exhausted),
+ *            ENOENT (no such VPN).
+ *
+ * RNAT_CMD_MAP_DEL: deletes one mapping, named by either
+ *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (+ RNAT_A_MAP_PLEN, default 32), or
+ *    RNAT_A_MAP_NAT (+ RNAT_A_MAP_PLEN, default 32).
+ *    Errors: ENOENT.
+ *
+ * RNAT_CMD_MAP_GET: without NLM_F_DUMP, looks one address up and returns the
+ *    mapping that translates it, named by either
+ *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (a real address inside that VPN), or
+ *    RNAT_A_MAP_NAT (any NAT address).
+ *    As a dump, every mapping in NAT address order, optionally only those of
+ *    RNAT_A_VPN_ID. A dump spans as many messages as it needs and resumes
+ *    after the last NAT address sent, so mappings that exist for the whole
+ *    dump appear exactly once even while others are added or deleted.
+ *    Each reply carries:
+ *    RNAT_A_VPN_ID, RNAT_A_MAP_REAL, RNAT_A_MAP_NAT, RNAT_A_MAP_PLEN,
+ *    RNAT_A_POOL (the pool the NAT prefix belongs to).
+ *    Errors: ENOENT (nothing maps that address).
+ */
+
+#ifndef _UAPI_LINUX_RNAT_H
+#define _UAPI_LINUX_RNAT_H
+
+#define RNAT_GENL_NAME		"rnat"
+#define RNAT_GENL_VERSION	1
+
+#define RNAT_NAME_MAX		32	/* including the terminating NUL */
+#define RNAT_POOL_PREFIXES_MAX	64
+#define RNAT_POOL_PLEN_MIN	8	/* a pool prefix holds at most 2^24 addresses */
+#define RNAT_MAP_PLEN_MIN	16	/* a prefix mapping spans at most 2^16 */
+#define RNAT_VPN_ID_MAX		0x7fffffff
+
+enum rnat_cmd {
+	RNAT_CMD_UNSPEC,
+	RNAT_CMD_POOL_NEW,
+	RNAT_CMD_POOL_DEL,
+	RNAT_CMD_POOL_GET,
+	RNAT_CMD_VPN_NEW,
+	RNAT_CMD_VPN_DEL,
+	RNAT_CMD_VPN_GET,
+	RNAT_CMD_MAP_NEW,
+	RNAT_CMD_MAP_DEL,
+	RNAT_CMD_MAP_GET,
+	__RNAT_CMD_MAX
+};
+
+#define RNAT_CMD_MAX (__RNAT_CMD_MAX - 1)
+
+enum rnat_attr {
+	RNAT_A_UNSPEC,
+	RNAT_A_POOL,
+	RNAT_A_POOL_PREFIXES,
+	RNAT_A_POOL_SIZE,
+	RNAT_A_POOL_USED,
+	RNAT_A_VPN_ID,
+	RNAT_A_VPN_NAME,
+	RNAT_A_VPN_MAPPINGS,
+	RNAT_A_IFINDEX,
+	RNAT_A_MAP_REAL,
+	RNAT_A_MAP_NAT,
+	RNAT_A_MAP_PLEN,
+	__RNAT_A_MAX
+};
+
+#define RNAT_A_MAX (__RNAT_A_MAX - 1)
+
+enum rnat_prefix_attr {
+	RNAT_PREFIX_A_UNSPEC,
+	RNAT_PREFIX_A_ADDR,
+	RNAT_PREFIX_A_LEN,
+	__RNAT_PREFIX_A_MAX
+};
+
+#define RNAT_PREFIX_A_MAX (__RNAT_PREFIX_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_RNAT_H */
