@@ -442,8 +442,12 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
 			       rnat_map_plen_attr(info),
 			       nat_attr ? &nat : NULL, &m, info->extack);
-	if (!err)
+	if (!err) {
 		err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
+		/* The caller learns nothing, so nothing happened. */
+		if (err)
+			rnat_cfg_map_del(cfg, m);
+	}
 	mutex_unlock(&rn->lock);
 	return err;
 }

@@ -1,0 +1,32 @@
+# rnat: the module, rnatctl, and the two commands that matter:
+#   make demo    boots a VM and shows the seed's example working
+#   make check   builds for every supported kernel and runs every test
+# Both install what they need (Debian 12). See README.md.
+
+# Debian's 6.1 headers (package linux-headers-amd64) unless told otherwise.
+KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64)))
+
+all: module rnatctl
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' or set KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+rnatctl:
+	$(MAKE) -C tools
+
+deps:
+	tests/lib/deps $$(cat tests/packages)
+
+check:
+	tests/check
+
+demo:
+	tests/demo
+
+clean:
+	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
+	$(MAKE) -C tools clean
+	rm -rf build
+
+.PHONY: all module rnatctl deps check demo clean

@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end scripts that run inside the test VM: result
+# lines (`ok - NAME` / `not ok - NAME`), namespaces and waiting for servers.
+
+RNATCTL=${RNATCTL:-$PWD/tools/rnatctl}
+E2E_FAILED=0
+
+pass() { echo "ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; }
+fail() { echo "not ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; E2E_FAILED=1; }
+
+# expect NAME COMMAND...: passes when COMMAND succeeds; shows its output if not.
+expect() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name"
+		printf '#   %s\n' "$ $*" "${out//$'\n'/$'\n#   '}"
+	fi
+}
+
+# expect_fail NAME COMMAND...: passes when COMMAND fails.
+expect_fail() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		fail "$name"
+		echo "#   unexpectedly succeeded: $*"
+	else
+		pass "$name"
+	fi
+}
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [[ "$2" == "$3" ]]; then
+		pass "$1"
+	else
+		fail "$1"
+		echo "#   want: '$2'"
+		echo "#   got:  '$3'"
+	fi
+}
+
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# wait_listen NS PROTO PORT: waits until something listens there.
+wait_listen() {
+	local i flag=-ltn
+	[[ $2 == udp ]] && flag=-lun
+	for i in $(seq 50); do
+		n "$1" ss -H "$flag" "sport = :$3" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "# nothing listens on $1 $2/$3" >&2
+	return 1
+}
+
+rx_packets() { n "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
+
+# The seed's topology, without rnat configuration:
+#
+#   core (10.200.0.1) --c0--gc-- gw --gv1--eth0-- vpn1 (10.1.0.0)
+#                                   \--gv2--eth0-- vpn2 (10.1.0.0)
+#
+# core sends everything in 10.0.0.0/8 to gw. Each customer host runs a TCP
+# and a UDP server on port 7 answering "vpnN <peer address>"; core runs a
+# TCP server on port 8 answering with the peer address it sees.
+seed_topology() {
+	local ns v
+	for ns in core gw vpn1 vpn2; do
+		ip netns add "$ns"
+		n "$ns" ip link set lo up
+	done
+	ip link add c0 netns core type veth peer name gc netns gw
+	n core ip addr add 10.200.0.1/24 dev c0
+	n core ip link set c0 up
+	n core ip route add 10.0.0.0/8 via 10.200.0.254
+	n gw ip addr add 10.200.0.254/24 dev gc
+	n gw ip link set gc up
+	n gw sysctl -qw net.ipv4.ip_forward=1
+	for v in 1 2; do
+		ip link add "gv$v" netns gw type veth peer name eth0 netns "vpn$v"
+		n gw ip addr add 169.254.0.1/32 dev "gv$v"
+		n gw ip link set "gv$v" up
+		n "vpn$v" ip addr add 10.1.0.0/32 dev eth0
+		n "vpn$v" ip link set eth0 up
+		n "vpn$v" ip route add default via 169.254.0.1 dev eth0 onlink
+		n "vpn$v" socat TCP-LISTEN:7,fork,reuseaddr \
+			SYSTEM:"echo vpn$v \$SOCAT_PEERADDR" &
+		n "vpn$v" socat UDP-RECVFROM:7,fork \
+			SYSTEM:"echo vpn$v \$SOCAT_PEERADDR" &
+	done
+	n core socat TCP-LISTEN:8,fork,reuseaddr SYSTEM:"echo \$SOCAT_PEERADDR" &
+}
+
+seed_wait_servers() {
+	wait_listen vpn1 tcp 7 && wait_listen vpn1 udp 7 &&
+		wait_listen vpn2 tcp 7 && wait_listen vpn2 udp 7 &&
+		wait_listen core tcp 8
+}
+
+seed_cleanup() {
+	local ns
+	for ns in core gw vpn1 vpn2; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+
+# Reads rnatctl's mapping line ("vpn 1 real 10.1.0.0 nat N ...") and prints N.
+nat_of() { awk '{ for (i = 1; i < NF; i++) if ($i == "nat") print $(i + 1) }'; }
