@@ -209,6 +209,7 @@ void rnat_table_module_exit(void)
 	/* Mappings still waiting for their grace period use the cache. */
 	rcu_barrier();
 	kmem_cache_destroy(rnat_map_cache);
+	rnat_map_cache = NULL;
 }
 
 #ifdef RNAT_KUNIT

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rnatctl map (add, del, show) and lookup. */
+/*
+ * Owns the mapping object: "rnatctl map add|del|show", how a mapping is
+ * printed, and "rnatctl lookup" (which mapping translates an address).
+ */
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -10,87 +13,121 @@
 #include "parse.h"
 #include "rnatctl.h"
 
-static void map_usage(FILE *f)
+void map_usage(FILE *f)
 {
-	fputs("Usage: rnatctl map add vpn ID real ADDR[/LEN] [nat ADDR]\n"
-	      "       rnatctl map del vpn ID real ADDR[/LEN]\n"
-	      "       rnatctl map del nat ADDR[/LEN]\n"
-	      "       rnatctl map show [vpn ID]\n"
-	      "       rnatctl lookup ADDR [vpn ID]\n"
-	      "Without nat, the NAT prefix is the lowest free one of the VPN's pool.\n"
-	      "LEN is 16 to 32; the NAT prefix has the same length as the real one.\n",
-	      f);
+	fprintf(f,
+		"Usage: rnatctl map add vpn ID real ADDR[/LEN] [nat ADDR]\n"
+		"       rnatctl map del vpn ID real ADDR[/LEN]\n"
+		"       rnatctl map del nat ADDR[/LEN]\n"
+		"       rnatctl map show [vpn ID]\n"
+		"LEN := %d to 32 (default 32); the NAT prefix is as long as the real one.\n"
+		"Without nat, the lowest free block of the VPN's pool is taken.\n",
+		RNAT_MAP_PLEN_MIN);
 }
 
-/* What a map command names: any of vpn ID, real PREFIX, nat ADDR[/LEN]. */
-struct map_args {
+void lookup_usage(FILE *f)
+{
+	fputs("Usage: rnatctl lookup NAT_ADDR\n"
+	      "       rnatctl lookup REAL_ADDR vpn ID\n", f);
+}
+
+enum { VPN, REAL, NAT };
+static const char *const map_keys[] = { "vpn", "real", "nat", NULL };
+
+/* A mapping as a reply carries it. */
+struct mapping {
 	uint32_t vpn;
-	struct prefix real;
-	struct prefix nat;
-	bool has_vpn, has_real, has_nat;
+	uint32_t real, nat;	/* network byte order */
+	uint8_t len;
+	const char *pool;
 };
 
-static int map_parse(int argc, char **argv, struct map_args *a, bool allow_nat)
+static int mapping_get(const struct nlattr **tb, struct mapping *m)
 {
-	static const char *const keys[] = { "vpn", "real", "nat", NULL };
-	int i;
-
-	memset(a, 0, sizeof(*a));
-	for (i = 0; i < argc; i += 2) {
-		int k = keyword(argv[i], keys, NULL);
-
-		if (k < 0 || (k == 2 && !allow_nat))
-			return usage_error("unknown map keyword \"%s\"", argv[i]);
-		if (i + 1 >= argc)
-			return usage_error("%s needs a value", keys[k]);
-		if (k == 0) {
-			if (parse_u32(argv[i + 1], "VPN id", 1, RNAT_VPN_ID_MAX, &a->vpn))
-				return EXIT_USAGE;
-			a->has_vpn = true;
-		} else if (k == 1) {
-			if (parse_prefix(argv[i + 1], &a->real, RNAT_MAP_PLEN_MIN))
-				return EXIT_USAGE;
-			a->has_real = true;
-		} else {
-			if (parse_prefix(argv[i + 1], &a->nat, RNAT_MAP_PLEN_MIN))
-				return EXIT_USAGE;
-			a->has_nat = true;
-		}
-	}
+	if (!tb[RNAT_A_VPN_ID] || !tb[RNAT_A_MAP_REAL] || !tb[RNAT_A_MAP_NAT])
+		return nl_malformed("mapping");
+	m->vpn = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]);
+	m->real = mnl_attr_get_u32(tb[RNAT_A_MAP_REAL]);
+	m->nat = mnl_attr_get_u32(tb[RNAT_A_MAP_NAT]);
+	m->len = tb[RNAT_A_MAP_PLEN] ? mnl_attr_get_u8(tb[RNAT_A_MAP_PLEN]) : 32;
+	m->pool = tb[RNAT_A_POOL] ? mnl_attr_get_str(tb[RNAT_A_POOL]) : NULL;
+	if (m->len > 32)
+		return nl_malformed("mapping");
 	return 0;
 }
 
-static void put_mapping_args(struct nlmsghdr *nlh, const struct map_args *a)
+int map_print(const struct nlattr **tb, void *data)
 {
-	if (a->has_vpn)
-		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a->vpn);
-	if (a->has_real)
-		mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a->real.addr);
-	if (a->has_nat)
-		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a->nat.addr);
-	if (a->has_real || a->has_nat)
-		mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN,
-				a->has_real ? a->real.len : a->nat.len);
-}
-
-static int map_print(const struct nlattr **tb, void *data)
-{
-	char buf[32];
-	uint8_t len;
+	char real[PREFIX_STRLEN], nat[PREFIX_STRLEN];
+	struct mapping m;
+	int err = mapping_get(tb, &m);
 
 	(void)data;
-	if (!tb[RNAT_A_VPN_ID] || !tb[RNAT_A_MAP_REAL] || !tb[RNAT_A_MAP_NAT])
+	if (err)
+		return err;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_uint("vpn", m.vpn);
+		json_str("real", format_prefix(real, m.real, 32, false));
+		json_str("nat", format_prefix(nat, m.nat, 32, false));
+		json_uint("plen", m.len);
+		if (m.pool)
+			json_str("pool", m.pool);
+		json_obj_close();
 		return 0;
-	len = tb[RNAT_A_MAP_PLEN] ? mnl_attr_get_u8(tb[RNAT_A_MAP_PLEN]) : 32;
-	out_obj_begin();
-	out_uint("vpn", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
-	out_str("real", format_prefix(mnl_attr_get_u32(tb[RNAT_A_MAP_REAL]), len,
-				      buf, sizeof(buf)));
-	out_str("nat", format_prefix(mnl_attr_get_u32(tb[RNAT_A_MAP_NAT]), len,
-				     buf, sizeof(buf)));
-	if (tb[RNAT_A_POOL])
-		out_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
-	out_obj_end();
+	}
+	out_printf("vpn %u real %s nat %s", m.vpn,
+		   format_prefix(real, m.real, m.len, false),
+		   format_prefix(nat, m.nat, m.len, false));
+	if (m.pool)
+		out_printf(" pool %s", m.pool);
+	out_printf("\n");
+	return 0;
+}
+
+/* The words of a map command, parsed. */
+struct map_args {
+	const char *val[3];
+	uint32_t vpn;
+	struct prefix real, nat;
+};
+
+/* "map show" takes only "vpn ID". */
+static const char *const show_keys[] = { "vpn", NULL };
+
+static int map_args(int argc, char **argv, const char *cmd, bool show,
+		    struct map_args *a)
+{
+	const char *nat;
+	unsigned int len;
+
+	memset(a, 0, sizeof(*a));
+	if (parse_pairs(argc, argv, cmd, show ? show_keys : map_keys, a->val))
+		return -1;
+	if (a->val[VPN] &&
+	    parse_u32(a->val[VPN], "VPN id", 1, RNAT_VPN_ID_MAX, &a->vpn))
+		return -1;
+	if (a->val[REAL] &&
+	    parse_prefix(a->val[REAL], RNAT_MAP_PLEN_MIN, &a->real))
+		return -1;
+	nat = a->val[NAT];
+	if (nat && parse_prefix(nat, RNAT_MAP_PLEN_MIN, &a->nat))
+		return -1;
+	/* With a real prefix, a bare NAT address starts one as long. */
+	if (nat && a->val[REAL] && !strchr(nat, '/')) {
+		len = a->real.len;
+		if (a->nat.addr & ~prefix_mask(len)) {
+			pr_err("%s/%u has host bits set (nat is as long as real %s)",
+			       nat, len, a->val[REAL]);
+			return -1;
+		}
+		a->nat.len = len;
+	}
+	if (nat && a->val[REAL] && a->nat.len != a->real.len) {
+		pr_err("nat %s and real %s differ in length", nat,
+		       a->val[REAL]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -98,164 +135,192 @@ static int map_add(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 	struct map_args a;
-	int err = map_parse(argc, argv, &a, true);
 
-	if (err)
-		return err;
-	if (!a.has_vpn || !a.has_real)
-		return usage_error("map add needs vpn ID and real ADDR[/LEN]");
-	if (a.has_nat && a.nat.len != 32 && a.nat.len != a.real.len)
-		return usage_error("the NAT prefix must be as long as the real one");
-	a.nat.len = a.real.len;
-	if (a.has_nat && (a.nat.addr & ~prefix_mask(a.nat.len))) {
-		char buf[32];
-
-		return usage_error("NAT %s has host bits set for /%u",
-				   format_prefix(a.nat.addr, 32, buf, sizeof(buf)),
-				   a.nat.len);
-	}
-	if (need_netlink())
+	if (map_args(argc, argv, "map add", false, &a))
+		return EXIT_USAGE;
+	if (!a.val[VPN])
+		return usage_error("map add: missing \"vpn ID\"");
+	if (!a.val[REAL])
+		return usage_error("map add: missing \"real ADDR[/LEN]\"");
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_MAP_NEW, NLM_F_CREATE | NLM_F_EXCL);
-	put_mapping_args(nlh, &a);
-	return nl_talk(nlh, map_print, NULL) ? EXIT_ERROR : 0;
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
+	mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a.real.addr);
+	mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.real.len);
+	if (a.val[NAT])
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a.nat.addr);
+	return nl_exec(nlh, map_print, NULL);
 }
 
 static int map_del(int argc, char **argv)
 {
+	char buf[PREFIX_STRLEN];
 	struct nlmsghdr *nlh;
 	struct map_args a;
-	int err = map_parse(argc, argv, &a, true);
 
-	if (err)
-		return err;
-	if (a.has_nat == (a.has_vpn || a.has_real) ||
-	    (!a.has_nat && !(a.has_vpn && a.has_real)))
-		return usage_error("map del needs vpn ID real ADDR[/LEN], or nat ADDR[/LEN]");
-	if (need_netlink())
+	if (map_args(argc, argv, "map del", false, &a))
+		return EXIT_USAGE;
+	if (a.val[NAT] && (a.val[VPN] || a.val[REAL]))
+		return usage_error("map del: name the mapping by \"vpn ID real ADDR[/LEN]\" or by \"nat ADDR[/LEN]\", not both");
+	if (!a.val[NAT] && !a.val[VPN] && !a.val[REAL])
+		return usage_error("map del: missing \"vpn ID real ADDR[/LEN]\" or \"nat ADDR[/LEN]\"");
+	if (!a.val[NAT] && !a.val[VPN])
+		return usage_error("map del: missing \"vpn ID\"");
+	if (!a.val[NAT] && !a.val[REAL])
+		return usage_error("map del: missing \"real ADDR[/LEN]\"");
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_MAP_DEL, 0);
-	put_mapping_args(nlh, &a);
-	return nl_talk(nlh, NULL, NULL) ? EXIT_ERROR : 0;
+	if (a.val[NAT]) {
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a.nat.addr);
+		mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.nat.len);
+	} else {
+		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a.real.addr);
+		mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.real.len);
+	}
+	if (nl_exec(nlh, NULL, NULL))
+		return EXIT_ERROR;
+	if (out_json()) {
+		json_obj_open(NULL);
+		if (a.val[NAT]) {
+			json_str("nat", format_prefix(buf, a.nat.addr, 32, false));
+			json_uint("plen", a.nat.len);
+		} else {
+			json_uint("vpn", a.vpn);
+			json_str("real", format_prefix(buf, a.real.addr, 32, false));
+			json_uint("plen", a.real.len);
+		}
+		json_bool("deleted", true);
+		json_obj_close();
+	}
+	return 0;
 }
 
 static int map_show(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 	struct map_args a;
-	int err = map_parse(argc, argv, &a, false);
+	int err;
 
-	if (err)
-		return err;
-	if (a.has_real)
-		return usage_error("map show filters by vpn ID only (use lookup)");
-	if (need_netlink())
+	if (map_args(argc, argv, "map show", true, &a))
+		return EXIT_USAGE;
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP);
-	if (a.has_vpn)
+	if (a.val[VPN])
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
-	out_list_begin();
-	err = nl_talk(nlh, map_print, NULL);
-	out_list_end();
-	return err ? EXIT_ERROR : 0;
+	if (out_json())
+		json_arr_open(NULL);
+	err = nl_exec(nlh, map_print, NULL);
+	if (out_json())
+		json_arr_close();
+	return err;
+}
+
+int do_map(int argc, char **argv)
+{
+	static const char *const cmds[] = COMMANDS;
+	static const int ids[] = COMMAND_IDS;
+
+	if (argc < 1)
+		return map_show(0, NULL);
+	switch (parse_keyword(argv[0], "map command", cmds, ids)) {
+	case CMD_ADD:
+		return map_add(argc - 1, argv + 1);
+	case CMD_DEL:
+		return map_del(argc - 1, argv + 1);
+	case CMD_SHOW:
+		return map_show(argc - 1, argv + 1);
+	case CMD_HELP:
+		map_usage(stdout);
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
 }
 
 struct lookup {
-	uint32_t addr;
-	bool by_nat;
 	bool found;
-	uint32_t vpn, real, nat;
-	uint8_t len;
+	struct mapping m;
+	char pool[RNAT_NAME_MAX];
 };
 
 static int lookup_cb(const struct nlattr **tb, void *data)
 {
 	struct lookup *l = data;
+	int err = mapping_get(tb, &l->m);
 
-	if (!tb[RNAT_A_VPN_ID] || !tb[RNAT_A_MAP_REAL] || !tb[RNAT_A_MAP_NAT])
-		return 0;
+	if (err)
+		return err;
+	/* The attribute lives in the receive buffer: keep a copy. */
+	snprintf(l->pool, sizeof(l->pool), "%s", l->m.pool ? l->m.pool : "");
+	l->m.pool = NULL;
 	l->found = true;
-	l->vpn = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]);
-	l->real = mnl_attr_get_u32(tb[RNAT_A_MAP_REAL]);
-	l->nat = mnl_attr_get_u32(tb[RNAT_A_MAP_NAT]);
-	l->len = tb[RNAT_A_MAP_PLEN] ? mnl_attr_get_u8(tb[RNAT_A_MAP_PLEN]) : 32;
 	return 0;
 }
 
 int do_lookup(int argc, char **argv)
 {
+	static const char *const keys[] = { "vpn", NULL };
+	static const char *const help[] = { "help", NULL };
+	char name[RNAT_NAME_MAX], real[PREFIX_STRLEN], nat[PREFIX_STRLEN];
 	struct lookup l = { 0 };
-	char name[RNAT_NAME_MAX], a1[32], a2[32];
+	const char *val[1];
 	struct nlmsghdr *nlh;
-	uint32_t host, vpn = 0;
+	uint32_t addr, host, vpn = 0;
 
-	if (argc == 1 && matches(argv[0], "help")) {
-		map_usage(stdout);
+	if (argc < 1)
+		return usage_error("lookup: missing ADDR");
+	if (keyword(argv[0], help, NULL) == 0) {
+		lookup_usage(stdout);
 		return 0;
 	}
-	if (argc != 1 && argc != 3)
-		return usage_error("lookup needs ADDR [vpn ID]");
-	if (parse_addr(argv[0], &l.addr))
+	if (parse_addr(argv[0], &addr) ||
+	    parse_pairs(argc - 1, argv + 1, "lookup", keys, val) ||
+	    (val[0] && parse_u32(val[0], "VPN id", 1, RNAT_VPN_ID_MAX, &vpn)))
 		return EXIT_USAGE;
-	if (argc == 3) {
-		if (!matches(argv[1], "vpn"))
-			return usage_error("unknown lookup keyword \"%s\"", argv[1]);
-		if (parse_u32(argv[2], "VPN id", 1, RNAT_VPN_ID_MAX, &vpn))
-			return EXIT_USAGE;
-	}
-	l.by_nat = !vpn;
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_MAP_GET, 0);
 	if (vpn) {
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, vpn);
-		mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, l.addr);
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, addr);
 	} else {
-		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, l.addr);
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, addr);
 	}
-	if (nl_talk(nlh, lookup_cb, &l) || !l.found)
+	if (nl_exec(nlh, lookup_cb, &l))
 		return EXIT_ERROR;
-	/* Inside a prefix mapping, addresses keep their offset. */
-	host = l.addr & ~prefix_mask(l.len);
-	if (vpn_name(l.vpn, name, sizeof(name)))
+	if (!l.found) {
+		pr_err("no mapping for %s", argv[0]);
 		return EXIT_ERROR;
-	out_obj_begin();
-	if (l.by_nat) {
-		out_str("nat", format_prefix(l.addr, 32, a1, sizeof(a1)));
-		out_uint("vpn", l.vpn);
-		out_str("name", name);
-		out_str("real", format_prefix(l.real | host, 32, a2, sizeof(a2)));
+	}
+	/* Inside a prefix mapping an address keeps its offset. */
+	host = addr & ~prefix_mask(l.m.len);
+	format_prefix(real, vpn ? addr : (l.m.real | host), 32, false);
+	format_prefix(nat, vpn ? (l.m.nat | host) : addr, 32, false);
+	/* Best effort: the VPN may go away in between. */
+	if (vpn_name(l.m.vpn, name))
+		name[0] = '\0';
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_uint("vpn", l.m.vpn);
+		if (name[0])
+			json_str("name", name);
+		json_str("real", real);
+		json_str("nat", nat);
+		json_uint("plen", l.m.len);
+		if (l.pool[0])
+			json_str("pool", l.pool);
+		json_obj_close();
+	} else if (vpn) {
+		out_printf("%s in vpn %u is %s\n", real, l.m.vpn, nat);
+	} else if (name[0]) {
+		out_printf("%s is vpn %u (%s) real %s\n", nat, l.m.vpn, name,
+			   real);
 	} else {
-		out_str("real", format_prefix(l.addr, 32, a1, sizeof(a1)));
-		out_uint("vpn", l.vpn);
-		out_str("name", name);
-		out_str("nat", format_prefix(l.nat | host, 32, a2, sizeof(a2)));
+		out_printf("%s is vpn %u real %s\n", nat, l.m.vpn, real);
 	}
-	if (l.len < 32)
-		out_str("mapping", format_prefix(l.real, l.len, a1, sizeof(a1)));
-	out_obj_end();
 	return 0;
-}
-
-int do_map(int argc, char **argv)
-{
-	static const char *const cmds[] = { "add", "del", "delete", "show", "list", "help", NULL };
-	static const int ids[] = { 0, 1, 1, 2, 2, 3 };
-
-	if (argc < 1)
-		return map_show(0, NULL);
-	switch (command("map", argv[0], cmds, ids)) {
-	case 0:
-		return map_add(argc - 1, argv + 1);
-	case 1:
-		return map_del(argc - 1, argv + 1);
-	case 2:
-		return map_show(argc - 1, argv + 1);
-	case 3:
-		map_usage(stdout);
-		return 0;
-	default:
-		map_usage(stderr);
-		return EXIT_USAGE;
-	}
 }

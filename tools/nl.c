@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Generic netlink plumbing on libmnl; see nl.h. */
+/*
+ * Owns the netlink socket: opening it, resolving the "rnat" family id,
+ * sending requests, reading replies, dumps and ACKs, and turning a NACK
+ * into its extended ACK message. See nl.h.
+ */
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,12 +14,122 @@
 #include <linux/netlink.h>
 
 #include "nl.h"
+#include "output.h"
 
 static struct mnl_socket *sock;
 static uint16_t family;
 static uint32_t seq;
-/* Large enough for any dump batch the kernel sends (it uses 32 KiB at most). */
-static char buf[65536];
+static char errmsg[256];
+/* Requests are small: a full pool is about 1.3 KiB. */
+static char sendbuf[8192];
+/* The kernel fills dump messages up to 32 KiB. */
+static char recvbuf[65536];
+
+/* The type and minimum size of every attribute in a reply. */
+static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
+	[RNAT_A_POOL] = MNL_TYPE_NUL_STRING,
+	[RNAT_A_POOL_PREFIXES] = MNL_TYPE_NESTED,
+	[RNAT_A_POOL_SIZE] = MNL_TYPE_U32,
+	[RNAT_A_POOL_USED] = MNL_TYPE_U32,
+	[RNAT_A_VPN_ID] = MNL_TYPE_U32,
+	[RNAT_A_VPN_NAME] = MNL_TYPE_NUL_STRING,
+	[RNAT_A_VPN_MAPPINGS] = MNL_TYPE_U32,
+	[RNAT_A_IFINDEX] = MNL_TYPE_U32,
+	[RNAT_A_MAP_REAL] = MNL_TYPE_U32,
+	[RNAT_A_MAP_NAT] = MNL_TYPE_U32,
+	[RNAT_A_MAP_PLEN] = MNL_TYPE_U8,
+};
+
+const char *nl_strerror(int err)
+{
+	return errmsg[0] ? errmsg : strerror(-err);
+}
+
+int nl_malformed(const char *what)
+{
+	snprintf(errmsg, sizeof(errmsg), "malformed %s from the kernel", what);
+	return -EPROTO;
+}
+
+static int extack_attr_cb(const struct nlattr *attr, void *data)
+{
+	(void)data;
+	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+	    !mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
+		snprintf(errmsg, sizeof(errmsg), "%s", mnl_attr_get_str(attr));
+	return MNL_CB_OK;
+}
+
+int nl_error(const struct nlmsghdr *nlh)
+{
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
+	unsigned int off;
+	int err;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		if (len < sizeof(*e))
+			return nl_malformed("ACK");
+		err = e->error;
+		off = sizeof(*e);
+		/* Without NETLINK_CAP_ACK, the request follows. */
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += e->msg.nlmsg_len - sizeof(e->msg);
+	} else {
+		if (len < sizeof(int))
+			return 0;	/* old kernels: an empty DONE */
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		off = sizeof(int);
+	}
+	if (err > 0)
+		err = -err;
+	errmsg[0] = '\0';
+	if (err && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off <= len)
+		mnl_attr_parse(nlh, off, extack_attr_cb, NULL);
+	return err;
+}
+
+/*
+ * Sends @req and reads until its ACK or end of dump, handing messages of
+ * @type to @cb, which returns 0 or a negative errno.
+ */
+static int talk(struct nlmsghdr *req, uint16_t type,
+		int (*cb)(const struct nlmsghdr *, void *), void *data)
+{
+	uint32_t want = req->nlmsg_seq, portid = mnl_socket_get_portid(sock);
+	const struct nlmsghdr *nlh;
+	ssize_t n;
+	int len, err;
+
+	errmsg[0] = '\0';
+	if (mnl_socket_sendto(sock, req, req->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(sock, recvbuf, sizeof(recvbuf));
+		if (n < 0)
+			return -errno;
+		len = n;
+		for (nlh = (const struct nlmsghdr *)recvbuf;
+		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			/* Leftovers of an earlier request, or not for us. */
+			if (nlh->nlmsg_seq != want || nlh->nlmsg_pid != portid)
+				continue;
+			switch (nlh->nlmsg_type) {
+			case NLMSG_ERROR:
+			case NLMSG_DONE:
+				return nl_error(nlh);
+			case NLMSG_OVERRUN:
+				return -ENOBUFS;
+			}
+			if (nlh->nlmsg_type != type || !cb)
+				continue;
+			err = cb(nlh, data);
+			if (err)
+				return err;
+		}
+	}
+}
 
 static int family_attr_cb(const struct nlattr *attr, void *data)
 {
@@ -28,47 +141,41 @@ static int family_attr_cb(const struct nlattr *attr, void *data)
 
 static int family_cb(const struct nlmsghdr *nlh, void *data)
 {
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb,
-			      data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	mnl_attr_parse(nlh, GENL_HDRLEN, family_attr_cb, data);
+	return 0;
 }
 
 static int resolve_family(void)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(sendbuf);
 	struct genlmsghdr *g;
-	int n;
+	int err;
 
 	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = ++seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = CTRL_CMD_GETFAMILY;
 	g->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, RNAT_GENL_NAME);
-	if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
+	family = 0;
+	err = talk(nlh, GENL_ID_CTRL, family_cb, &family);
+	if (err == -ENOENT || (!err && !family)) {
+		pr_err("rnat module not loaded (generic netlink family \"%s\" not found)",
+		       RNAT_GENL_NAME);
 		return -1;
-	n = mnl_socket_recvfrom(sock, buf, sizeof(buf));
-	if (n < 0 || mnl_cb_run(buf, n, seq, 0, family_cb, &family) < 0 ||
-	    !family) {
-		fprintf(stderr, "Error: rnat module not loaded (generic netlink family \"%s\" not found)\n",
-			RNAT_GENL_NAME);
+	}
+	if (err) {
+		pr_err("cannot look up generic netlink family \"%s\": %s",
+		       RNAT_GENL_NAME, nl_strerror(err));
 		return -1;
 	}
 	return 0;
 }
 
-int nl_open(void)
+bool nl_is_open(void)
 {
-	int one = 1;
-
-	sock = mnl_socket_open(NETLINK_GENERIC);
-	if (!sock || mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-		fprintf(stderr, "Error: netlink socket: %s\n", strerror(errno));
-		return -1;
-	}
-	mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	return resolve_family();
+	return sock;
 }
 
 void nl_close(void)
@@ -78,9 +185,36 @@ void nl_close(void)
 	sock = NULL;
 }
 
+int nl_need(void)
+{
+	int one = 1;
+
+	if (sock)
+		return 0;
+	sock = mnl_socket_open(NETLINK_GENERIC);
+	if (!sock) {
+		pr_err("cannot open a generic netlink socket: %s",
+		       strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		pr_err("cannot bind the netlink socket: %s", strerror(errno));
+		nl_close();
+		return EXIT_ERROR;
+	}
+	/* Best effort: kernels before 4.12 lack them and still work. */
+	mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (resolve_family()) {
+		nl_close();
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
 struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(sendbuf);
 	struct genlmsghdr *g;
 
 	nlh->nlmsg_type = family;
@@ -92,33 +226,27 @@ struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags)
 	return nlh;
 }
 
-static int extack_attr_cb(const struct nlattr *attr, void *data)
+static int reply_attr_cb(const struct nlattr *attr, void *data)
 {
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-	    !mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
-		*(const char **)data = mnl_attr_get_str(attr);
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	/* Attributes a newer module may add are ignored. */
+	if (type == RNAT_A_UNSPEC || type > RNAT_A_MAX)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(attr, rnat_attr_type[type]) < 0)
+		return MNL_CB_ERROR;
+	tb[type] = attr;
 	return MNL_CB_OK;
 }
 
-/* Prints the error an NLMSG_ERROR or NLMSG_DONE carries. */
-static void report_error(const struct nlmsghdr *nlh, int err)
+int nl_parse_reply(const struct nlmsghdr *nlh, const struct nlattr **tb)
 {
-	const char *msg = NULL;
-	unsigned int off;
-
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-			off = sizeof(*e);
-			if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-				off += e->msg.nlmsg_len - sizeof(e->msg);
-		} else {
-			off = sizeof(int);
-		}
-		mnl_attr_parse(nlh, off, extack_attr_cb, &msg);
-	}
-	fprintf(stderr, "Error: %s\n", msg && *msg ? msg : strerror(-err));
+	memset(tb, 0, (RNAT_A_MAX + 1) * sizeof(*tb));
+	if (mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN ||
+	    mnl_attr_parse(nlh, GENL_HDRLEN, reply_attr_cb, tb) < 0)
+		return nl_malformed("reply");
+	return 0;
 }
 
 struct reply_ctx {
@@ -126,61 +254,29 @@ struct reply_ctx {
 	void *data;
 };
 
-static int attr_cb(const struct nlattr *attr, void *data)
+static int reply_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
+	const struct nlattr *tb[RNAT_A_MAX + 1];
+	struct reply_ctx *ctx = data;
+	int err = nl_parse_reply(nlh, tb);
 
-	if (type > 0 && type <= RNAT_A_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
+	return err ? err : ctx->cb(tb, ctx->data);
 }
 
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 {
-	uint32_t want = nlh->nlmsg_seq;
-	unsigned int portid = mnl_socket_get_portid(sock);
-	int n;
+	struct reply_ctx ctx = { cb, data };
 
-	if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0) {
-		fprintf(stderr, "Error: netlink send: %s\n", strerror(errno));
-		return -1;
+	return talk(nlh, family, cb ? reply_cb : NULL, &ctx);
+}
+
+int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
+{
+	int err = nl_talk(nlh, cb, data);
+
+	if (err) {
+		pr_err("%s", nl_strerror(err));
+		return EXIT_ERROR;
 	}
-	for (;;) {
-		n = mnl_socket_recvfrom(sock, buf, sizeof(buf));
-		if (n < 0) {
-			fprintf(stderr, "Error: netlink receive: %s\n", strerror(errno));
-			return -1;
-		}
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, n);
-		     nlh = mnl_nlmsg_next(nlh, &n)) {
-			if (nlh->nlmsg_seq != want || nlh->nlmsg_pid != portid)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (!e->error)
-					return 0;
-				report_error(nlh, e->error);
-				return -1;
-			}
-			if (nlh->nlmsg_type == NLMSG_DONE) {
-				int err = *(int *)mnl_nlmsg_get_payload(nlh);
-
-				/* The end of a dump (no ACK follows it). */
-				if (!err)
-					return 0;
-				report_error(nlh, err);
-				return -1;
-			}
-			if (nlh->nlmsg_type == family && cb) {
-				const struct nlattr *tb[RNAT_A_MAX + 1] = {};
-
-				mnl_attr_parse(nlh, sizeof(struct genlmsghdr),
-					       attr_cb, tb);
-				if (cb(tb, data))
-					return -1;
-			}
-		}
-	}
+	return 0;
 }

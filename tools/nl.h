@@ -1,25 +1,53 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The generic netlink conversation with the rnat module: one socket, the
- * family id resolved once, requests answered by replies and an ACK whose
- * extended error message is printed as "Error: ...".
+ * The generic netlink conversation with the rnat module (libmnl): one
+ * socket, opened on first use, the family id resolved with
+ * CTRL_CMD_GETFAMILY, requests answered by replies (or a dump) and an ACK
+ * whose extended ACK message becomes the error text.
  */
 #ifndef RNATCTL_NL_H
 #define RNATCTL_NL_H
 
+#include <stdbool.h>
+
 #include <libmnl/libmnl.h>
 #include <linux/rnat.h>
 
-/* Called for each reply with its attributes indexed by type. */
+/*
+ * Called for each reply with its attributes indexed by type, each already
+ * checked to have its documented type and size. Returns 0, or a negative
+ * errno to stop (see nl_malformed()).
+ */
 typedef int (*nl_reply_cb)(const struct nlattr **tb, void *data);
 
-/* Opens the socket in the current network namespace; 0 or -1 (printed). */
-int nl_open(void);
+/* Opens the socket in the current network namespace if it is not open yet;
+ * 0, or EXIT_ERROR after printing why not.
+ */
+int nl_need(void);
+bool nl_is_open(void);
 void nl_close(void);
 
-/* Starts a request in the shared buffer; add attributes with mnl_attr_put*. */
+/* Starts a request in the send buffer; add attributes with mnl_attr_put*. */
 struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags);
-/* Sends it and reads every reply; 0, or -1 after printing the error. */
+/* Sends it and hands every reply to @cb (may be NULL) until the ACK or the
+ * end of the dump: 0 or a negative errno, with nl_strerror() explaining it.
+ */
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
+/* nl_talk(), printing the error: 0 or EXIT_ERROR. */
+int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
+/* The kernel's extended ACK message for the last error, else strerror. */
+const char *nl_strerror(int err);
+/* For reply callbacks: records "malformed @what from the kernel". */
+int nl_malformed(const char *what);
+
+/* Checks and indexes a reply's attributes into @tb (RNAT_A_MAX + 1 long):
+ * 0 or -EPROTO.
+ */
+int nl_parse_reply(const struct nlmsghdr *nlh, const struct nlattr **tb);
+
+/* The error an NLMSG_ERROR (ACK) or NLMSG_DONE carries, 0 or -errno; its
+ * extended ACK message, if any, becomes nl_strerror()'s text.
+ */
+int nl_error(const struct nlmsghdr *nlh);
 
 #endif

@@ -1,129 +1,254 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Text and JSON output of objects; see output.h. */
+/*
+ * Owns rnatctl's output: text lines, the JSON emitter (nesting, commas,
+ * string escaping) and the one format of error messages. See output.h.
+ */
+
+#include <stdarg.h>
+#include <stdint.h>
 
 #include "output.h"
 
+#define JSON_DEPTH_MAX 8
+
 static bool json;
-static bool in_list, list_first, obj_first, strs_first;
+static FILE *out_f, *err_f;
+static int err_line;
+
+/* For each open JSON container: has it a member yet? */
+static bool json_nonempty[JSON_DEPTH_MAX];
+static int json_depth;
+
+static FILE *out(void)
+{
+	return out_f ? out_f : stdout;
+}
 
 void out_init(bool want_json)
 {
 	json = want_json;
+	json_depth = 0;
 }
 
-void json_string(FILE *f, const char *s)
+bool out_json(void)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
+	return json;
+}
 
-		switch (c) {
+void out_set_files(FILE *o, FILE *e)
+{
+	out_f = o;
+	err_f = e;
+}
+
+void out_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(out(), fmt, ap);
+	va_end(ap);
+}
+
+void err_set_line(int line)
+{
+	err_line = line;
+}
+
+static void vpr_err(const char *fmt, va_list ap)
+{
+	FILE *f = err_f ? err_f : stderr;
+
+	/* Results so far come first if both go to one terminal. */
+	fflush(out());
+	if (err_line)
+		fprintf(f, "Error in line %d: ", err_line);
+	else
+		fputs("Error: ", f);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	fflush(f);
+}
+
+void pr_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpr_err(fmt, ap);
+	va_end(ap);
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpr_err(fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+/* Length of the valid UTF-8 sequence at @s, 0 if there is none. */
+static int utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	int n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+void json_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int n;
+
+	fputc('"', f);
+	while (*s) {
+		switch (*s) {
 		case '"':
 			fputs("\\\"", f);
 			break;
 		case '\\':
 			fputs("\\\\", f);
 			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
 		case '\n':
 			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
 			break;
 		case '\t':
 			fputs("\\t", f);
 			break;
 		default:
-			if (c < 0x20)
-				fprintf(f, "\\u%04x", c);
-			else
-				fputc(c, f);
+			if (*s < 0x20 || *s == 0x7f) {
+				fprintf(f, "\\u%04x", *s);
+				break;
+			}
+			n = utf8_len(s);
+			if (!n) {
+				fputs("\\ufffd", f);
+				break;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
 		}
+		s++;
 	}
 	fputc('"', f);
 }
 
-void out_list_begin(void)
+/* Starts a value: the comma before it and, inside an object, its key. */
+static void json_value(const char *key)
 {
-	in_list = true;
-	list_first = true;
-	if (json)
-		fputs("[", stdout);
-}
+	FILE *f = out();
 
-void out_list_end(void)
-{
-	in_list = false;
-	if (json)
-		fputs("]\n", stdout);
-}
-
-void out_obj_begin(void)
-{
-	obj_first = true;
-	if (!json)
-		return;
-	if (in_list && !list_first)
-		fputs(",", stdout);
-	list_first = false;
-	fputs("{", stdout);
-}
-
-void out_obj_end(void)
-{
-	if (json)
-		fputs(in_list ? "}" : "}\n", stdout);
-	else
-		fputs("\n", stdout);
-}
-
-static void out_key(const char *key)
-{
-	if (json) {
-		if (!obj_first)
-			fputs(",", stdout);
-		json_string(stdout, key);
-		fputs(":", stdout);
-	} else {
-		printf(obj_first ? "%s " : " %s ", key);
+	if (json_depth && json_depth <= JSON_DEPTH_MAX) {
+		if (json_nonempty[json_depth - 1])
+			fputc(',', f);
+		json_nonempty[json_depth - 1] = true;
 	}
-	obj_first = false;
-}
-
-void out_str(const char *key, const char *value)
-{
-	out_key(key);
-	if (json)
-		json_string(stdout, value);
-	else
-		fputs(value, stdout);
-}
-
-void out_uint(const char *key, unsigned long long value)
-{
-	out_key(key);
-	printf("%llu", value);
-}
-
-void out_strs_begin(const char *key)
-{
-	out_key(key);
-	strs_first = true;
-	if (json)
-		fputs("[", stdout);
-}
-
-void out_strs_add(const char *value)
-{
-	if (json) {
-		if (!strs_first)
-			fputs(",", stdout);
-		json_string(stdout, value);
-	} else {
-		printf(strs_first ? "%s" : " %s", value);
+	if (key) {
+		json_string(f, key);
+		fputc(':', f);
 	}
-	strs_first = false;
 }
 
-void out_strs_end(void)
+/* Ends a value: a top-level one ends its line. */
+static void json_end(void)
 {
-	if (json)
-		fputs("]", stdout);
+	if (!json_depth)
+		fputc('\n', out());
+}
+
+static void json_open(const char *key, char c)
+{
+	json_value(key);
+	fputc(c, out());
+	if (json_depth < JSON_DEPTH_MAX)
+		json_nonempty[json_depth] = false;
+	json_depth++;
+}
+
+static void json_close(char c)
+{
+	fputc(c, out());
+	if (json_depth)
+		json_depth--;
+	json_end();
+}
+
+void json_obj_open(const char *key)
+{
+	json_open(key, '{');
+}
+
+void json_obj_close(void)
+{
+	json_close('}');
+}
+
+void json_arr_open(const char *key)
+{
+	json_open(key, '[');
+}
+
+void json_arr_close(void)
+{
+	json_close(']');
+}
+
+void json_str(const char *key, const char *s)
+{
+	json_value(key);
+	json_string(out(), s);
+	json_end();
+}
+
+void json_uint(const char *key, unsigned long long v)
+{
+	json_value(key);
+	fprintf(out(), "%llu", v);
+	json_end();
+}
+
+void json_bool(const char *key, bool v)
+{
+	json_value(key);
+	fputs(v ? "true" : "false", out());
+	json_end();
+}
+
+void json_null(const char *key)
+{
+	json_value(key);
+	fputs("null", out());
+	json_end();
 }

@@ -1,27 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Output: every object is a list of (key, value) fields, printed as one line
- * of "key value" words, or with -j as JSON (a dump as an array of objects).
+ * Output: where results (stdout) and errors (stderr) go. Results are plain
+ * text lines or, with -j, JSON written by the small emitter below; errors
+ * are one "Error: ..." line ("Error in line N: ..." in batch mode).
  */
 #ifndef RNATCTL_OUTPUT_H
 #define RNATCTL_OUTPUT_H
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 
+/* Exit statuses: 1 for errors the kernel or system reports, 2 for usage. */
+enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
 void out_init(bool json);
-void out_list_begin(void);
-void out_list_end(void);
-void out_obj_begin(void);
-void out_obj_end(void);
-void out_str(const char *key, const char *value);
-void out_uint(const char *key, unsigned long long value);
-/* A field whose value is several strings (JSON: an array). */
-void out_strs_begin(const char *key);
-void out_strs_add(const char *value);
-void out_strs_end(void);
-/* Writes @s as a JSON string literal. */
+bool out_json(void);
+/* Redirects results and errors (the unit tests capture them). */
+void out_set_files(FILE *out, FILE *err);
+
+void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "Error: <message>" (or "Error in line N: " when N is set). */
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like pr_err, returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The batch line errors are reported for; 0 for none. */
+void err_set_line(int line);
+
+/*
+ * JSON emitter. @key names the member inside an object and must be NULL
+ * inside an array or at the top level. A top-level value ends with '\n'.
+ */
+void json_obj_open(const char *key);
+void json_obj_close(void);
+void json_arr_open(const char *key);
+void json_arr_close(void);
+void json_str(const char *key, const char *s);
+void json_uint(const char *key, unsigned long long v);
+void json_bool(const char *key, bool v);
+void json_null(const char *key);
+
+/* Writes @s as a JSON string literal: quotes, backslashes and control
+ * characters escaped, invalid UTF-8 bytes replaced by U+FFFD.
+ */
 void json_string(FILE *f, const char *s);
 
 #endif

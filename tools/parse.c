@@ -1,45 +1,124 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Parsing of rnatctl's command line words; see parse.h. */
+/*
+ * Owns the meaning of command line words: keyword abbreviations, KEY VALUE
+ * lists, addresses, prefixes, numbers, names and batch line splitting. See
+ * parse.h.
+ */
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/rnat.h>
 
+#include "output.h"
 #include "parse.h"
-
-bool matches(const char *word, const char *keyword)
-{
-	size_t n = strlen(word);
-
-	return n && n <= strlen(keyword) && !strncmp(word, keyword, n);
-}
 
 int keyword(const char *word, const char *const *list, const int *ids)
 {
+	size_t n = strlen(word);
 	int found = -1, i;
 
+	if (!n)
+		return -1;
 	for (i = 0; list[i]; i++) {
 		int id = ids ? ids[i] : i;
 
 		if (!strcmp(word, list[i]))
 			return id;
-		if (!matches(word, list[i]))
+		if (strncmp(word, list[i], n))
 			continue;
-		if (found >= 0 && found != id)
-			found = -2;
-		else if (found != -2)
+		if (found == -1)
 			found = id;
+		else if (found != id)
+			found = -2;
 	}
 	return found;
 }
 
-uint32_t prefix_mask(uint8_t len)
+/* "a, b, c": the words of @list that abbreviate @word (all if NULL). */
+static void list_words(char *buf, size_t size, const char *const *list,
+		       const char *word)
 {
-	return len ? htonl(~0U << (32 - len)) : 0;
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; list[i] && used < size; i++) {
+		if (word && strncmp(word, list[i], strlen(word)))
+			continue;
+		used += snprintf(buf + used, size - used, "%s%s",
+				 used ? ", " : "", list[i]);
+	}
+}
+
+int parse_keyword(const char *word, const char *what,
+		  const char *const *list, const int *ids)
+{
+	int k = keyword(word, list, ids);
+	char choices[256];
+
+	if (k == -2) {
+		list_words(choices, sizeof(choices), list, word);
+		pr_err("ambiguous %s \"%s\" (%s)", what, word, choices);
+		return -1;
+	}
+	if (k < 0) {
+		list_words(choices, sizeof(choices), list, NULL);
+		pr_err("unknown %s \"%s\" (%s)", what, word, choices);
+	}
+	return k;
+}
+
+int parse_pairs(int argc, char **argv, const char *cmd,
+		const char *const *keys, const char **vals)
+{
+	char what[64];
+	int i, k;
+
+	for (k = 0; keys[k]; k++)
+		vals[k] = NULL;
+	snprintf(what, sizeof(what), "%s keyword", cmd);
+	for (i = 0; i < argc; i += 2) {
+		k = parse_keyword(argv[i], what, keys, NULL);
+		if (k < 0)
+			return -1;
+		if (vals[k]) {
+			pr_err("%s: \"%s\" given twice", cmd, keys[k]);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			pr_err("%s: \"%s\" needs a value", cmd, keys[k]);
+			return -1;
+		}
+		vals[k] = argv[i + 1];
+	}
+	return 0;
+}
+
+/* Decimal digits only, no leading zero, at most 10 of them; -1 if not. */
+static long long decimal(const char *word)
+{
+	size_t n = strspn(word, "0123456789");
+
+	if (!n || word[n] || n > 10 || (word[0] == '0' && n > 1))
+		return -1;
+	return strtoll(word, NULL, 10);
+}
+
+int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
+	      uint32_t *out)
+{
+	long long v = decimal(word);
+
+	if (v < min || v > max) {
+		pr_err("%s \"%s\" is not a number from %u to %u", what, word,
+		       min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int parse_addr(const char *word, uint32_t *addr)
@@ -47,108 +126,108 @@ int parse_addr(const char *word, uint32_t *addr)
 	struct in_addr in;
 
 	if (inet_pton(AF_INET, word, &in) != 1) {
-		fprintf(stderr, "Error: \"%s\" is not an IPv4 address\n", word);
+		pr_err("\"%s\" is not an IPv4 address", word);
 		return -1;
 	}
 	*addr = in.s_addr;
 	return 0;
 }
 
-int parse_prefix(const char *word, struct prefix *p, uint8_t min_len)
+uint32_t prefix_mask(unsigned int len)
 {
-	char buf[INET_ADDRSTRLEN + 4];
-	const char *slash = strchr(word, '/');
-	uint32_t len = 32;
-
-	if (strlen(word) >= sizeof(buf)) {
-		fprintf(stderr, "Error: \"%s\" is not an IPv4 prefix\n", word);
-		return -1;
-	}
-	strcpy(buf, word);
-	if (slash) {
-		buf[slash - word] = '\0';
-		if (parse_u32(slash + 1, "prefix length", min_len, 32, &len))
-			return -1;
-	}
-	if (parse_addr(buf, &p->addr))
-		return -1;
-	p->len = len;
-	if (p->addr & ~prefix_mask(p->len)) {
-		fprintf(stderr, "Error: %s has host bits set\n", word);
-		return -1;
-	}
-	return 0;
+	return len ? htonl(~0U << (32 - len)) : 0;
 }
 
-int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
-	      uint32_t *out)
+int parse_prefix(const char *word, uint8_t min_len, struct prefix *p)
 {
-	unsigned long long v;
-	char *end;
+	const char *slash = strchr(word, '/');
+	char addr[INET_ADDRSTRLEN];
+	size_t n = slash ? (size_t)(slash - word) : strlen(word);
+	long long len = 32;
 
-	errno = 0;
-	if (*word < '0' || *word > '9')
-		goto bad;
-	v = strtoull(word, &end, 10);
-	if (errno || *end || v < min || v > max)
-		goto bad;
-	*out = v;
+	if (n >= sizeof(addr)) {
+		pr_err("\"%s\" is not an IPv4 address or prefix", word);
+		return -1;
+	}
+	memcpy(addr, word, n);
+	addr[n] = '\0';
+	if (parse_addr(addr, &p->addr))
+		return -1;
+	if (slash) {
+		len = decimal(slash + 1);
+		if (len < min_len || len > 32) {
+			pr_err("bad prefix length \"%s\" in %s (must be %u to 32)",
+			       slash + 1, word, min_len);
+			return -1;
+		}
+	}
+	p->len = len;
+	if (p->addr & ~prefix_mask(p->len)) {
+		pr_err("%s has host bits set", word);
+		return -1;
+	}
 	return 0;
-bad:
-	fprintf(stderr, "Error: %s \"%s\" is not a number from %u to %u\n",
-		what, word, min, max);
-	return -1;
 }
 
 int parse_name(const char *word, const char *what)
 {
-	size_t n = strlen(word);
-	size_t i;
+	size_t n = strlen(word), i;
 
-	if (!n || n >= RNAT_NAME_MAX) {
-		fprintf(stderr, "Error: %s \"%s\" must be 1 to %d bytes\n",
-			what, word, RNAT_NAME_MAX - 1);
+	if (!n) {
+		pr_err("%s is empty", what);
+		return -1;
+	}
+	if (n >= RNAT_NAME_MAX) {
+		pr_err("%s \"%s\" is longer than %d bytes", what, word,
+		       RNAT_NAME_MAX - 1);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)word[i] <= ' ' || word[i] == '"' ||
-		    word[i] == '\\' || (unsigned char)word[i] >= 0x7f) {
-			fprintf(stderr, "Error: %s \"%s\" has a character names cannot use\n",
-				what, word);
+		unsigned char c = word[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			pr_err("%s \"%s\" has a space or control character",
+			       what, word);
 			return -1;
 		}
 	}
 	return 0;
 }
 
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
+}
+
 int split_words(char *line, char **words, int max)
 {
-	int n = 0;
 	char *p = line;
+	int n = 0;
 
 	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		while (blank(*p))
 			p++;
 		if (!*p || *p == '#')
 			return n;
 		if (n == max)
 			return -1;
 		words[n++] = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		while (*p && !blank(*p))
 			p++;
 		if (*p)
 			*p++ = '\0';
 	}
 }
 
-const char *format_prefix(uint32_t addr, uint8_t len, char *buf, unsigned int size)
+char *format_prefix(char *buf, uint32_t addr, unsigned int len,
+		    bool always_len)
 {
-	char a[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = addr };
 
-	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if (len < 32)
-		snprintf(buf, size, "%s/%u", a, len);
-	else
-		snprintf(buf, size, "%s", a);
+	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+	if (len != 32 || always_len)
+		snprintf(buf + strlen(buf), PREFIX_STRLEN - strlen(buf), "/%u",
+			 len);
 	return buf;
 }

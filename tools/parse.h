@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Command line words: keywords with unique-prefix abbreviations, IPv4
- * addresses and prefixes, numbers and names. Every parser returns 0 or -1
- * after printing what was wrong with the word.
+ * Command line words: keywords with unique-prefix abbreviations, KEY VALUE
+ * argument lists, IPv4 addresses and prefixes, numbers, names, batch lines
+ * and the formatting of addresses back into words. Every parse_* function
+ * returns 0 (or a keyword's index) or -1 after printing an "Error: ..."
+ * that names the bad word.
  */
 #ifndef RNATCTL_PARSE_H
 #define RNATCTL_PARSE_H
@@ -15,27 +17,49 @@ struct prefix {
 	uint8_t len;
 };
 
-/* Index of the keyword @word abbreviates in the NULL-terminated @list, -1
- * if none, -2 if it could be several. Aliases share an index through @ids
- * (NULL: the position in @list).
+/* "255.255.255.255/32" and its NUL */
+#define PREFIX_STRLEN 19
+
+/*
+ * The index of the keyword @word is, or abbreviates uniquely, in the
+ * NULL-terminated @list: -1 if none, -2 if several. Aliases share an index
+ * through @ids (NULL: the position in @list). An exact match always wins.
  */
 int keyword(const char *word, const char *const *list, const int *ids);
-bool matches(const char *word, const char *keyword);
+/* keyword(), printing "unknown/ambiguous @what "word" (choices)" on -1/-2. */
+int parse_keyword(const char *word, const char *what,
+		  const char *const *list, const int *ids);
 
-int parse_addr(const char *word, uint32_t *addr);
-/* ADDR or ADDR/LEN; no bits may be set past LEN. */
-int parse_prefix(const char *word, struct prefix *p, uint8_t min_len);
+/*
+ * Reads "KEY VALUE..." pairs: @vals[i] becomes the value given for
+ * @keys[i] (NULL-terminated; @vals has as many entries, set to NULL first).
+ * Unknown, ambiguous, repeated or valueless keys are errors; @cmd names the
+ * command in messages ("map add").
+ */
+int parse_pairs(int argc, char **argv, const char *cmd,
+		const char *const *keys, const char **vals);
+
+/* A decimal number from @min to @max, without sign or leading zeros. */
 int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
 	      uint32_t *out);
+/* A strict dotted quad (inet_pton). */
+int parse_addr(const char *word, uint32_t *addr);
+/* ADDR or ADDR/LEN (LEN from @min_len to 32, default 32); no host bits. */
+int parse_prefix(const char *word, uint8_t min_len, struct prefix *p);
+/* 1 to RNAT_NAME_MAX - 1 bytes, no spaces or control characters. */
 int parse_name(const char *word, const char *what);
 
-/* Splits @line in place into at most @max words; returns the count, or -1
- * if there are more. '#' starts a comment.
+/*
+ * Splits @line in place into at most @max words separated by blanks; a word
+ * starting with '#' starts a comment. Returns the count, or -1 if there are
+ * more than @max.
  */
 int split_words(char *line, char **words, int max);
 
-uint32_t prefix_mask(uint8_t len);
-/* "10.1.0.0" or "10.1.0.0/24" (the length only below 32). */
-const char *format_prefix(uint32_t addr, uint8_t len, char *buf, unsigned int size);
+/* The netmask of a prefix length, in network byte order. */
+uint32_t prefix_mask(unsigned int len);
+/* "10.1.0.0/24"; the "/LEN" is left out for /32 unless @always_len. */
+char *format_prefix(char *buf, uint32_t addr, unsigned int len,
+		    bool always_len);
 
 #endif

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rnatctl pool: add, del, show. */
+/*
+ * Owns the pool object: "rnatctl pool add|del|show" and how a pool is
+ * printed.
+ */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,95 +13,183 @@
 #include "parse.h"
 #include "rnatctl.h"
 
-static void pool_usage(FILE *f)
+void pool_usage(FILE *f)
 {
-	fputs("Usage: rnatctl pool add NAME PREFIX [PREFIX...]\n"
-	      "       rnatctl pool del NAME\n"
-	      "       rnatctl pool show [NAME]\n"
-	      "PREFIX is ADDR/LEN with LEN from 8 to 32.\n", f);
+	fprintf(f,
+		"Usage: rnatctl pool add NAME PREFIX [PREFIX...]\n"
+		"       rnatctl pool del NAME\n"
+		"       rnatctl pool show [NAME]\n"
+		"PREFIX := ADDR/LEN, LEN from %d to 32; at most %d per pool.\n",
+		RNAT_POOL_PLEN_MIN, RNAT_POOL_PREFIXES_MAX);
 }
 
-static int pool_print(const struct nlattr **tb, void *data)
+/* Checks one RNAT_A_POOL_PREFIXES entry; 0 or -EPROTO. */
+static int prefix_entry(const struct nlattr *entry, struct prefix *p)
 {
-	const struct nlattr *list = tb[RNAT_A_POOL_PREFIXES], *entry, *a;
-	char buf[32];
+	const struct nlattr *a;
+	bool has_addr = false, has_len = false;
+
+	if (mnl_attr_validate(entry, MNL_TYPE_NESTED) < 0)
+		return nl_malformed("pool prefix");
+	mnl_attr_for_each_nested(a, entry) {
+		switch (mnl_attr_get_type(a)) {
+		case RNAT_PREFIX_A_ADDR:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				return nl_malformed("pool prefix");
+			p->addr = mnl_attr_get_u32(a);
+			has_addr = true;
+			break;
+		case RNAT_PREFIX_A_LEN:
+			if (mnl_attr_validate(a, MNL_TYPE_U8) < 0 ||
+			    mnl_attr_get_u8(a) > 32)
+				return nl_malformed("pool prefix");
+			p->len = mnl_attr_get_u8(a);
+			has_len = true;
+			break;
+		}
+	}
+	return has_addr && has_len ? 0 : nl_malformed("pool prefix");
+}
+
+int pool_print(const struct nlattr **tb, void *data)
+{
+	const struct nlattr *list = tb[RNAT_A_POOL_PREFIXES], *entry;
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+	int err;
 
 	(void)data;
 	if (!tb[RNAT_A_POOL])
-		return 0;
-	out_obj_begin();
-	out_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
-	out_strs_begin("prefixes");
+		return nl_malformed("pool");
+	/* Check everything before printing anything. */
 	if (list) {
 		mnl_attr_for_each_nested(entry, list) {
-			uint32_t addr = 0;
-			uint8_t len = 0;
-
-			mnl_attr_for_each_nested(a, entry) {
-				if (mnl_attr_get_type(a) == RNAT_PREFIX_A_ADDR)
-					addr = mnl_attr_get_u32(a);
-				else if (mnl_attr_get_type(a) == RNAT_PREFIX_A_LEN)
-					len = mnl_attr_get_u8(a);
-			}
-			format_prefix(addr, 32, buf, sizeof(buf));
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-				 "/%u", len);
-			out_strs_add(buf);
+			err = prefix_entry(entry, &p);
+			if (err)
+				return err;
 		}
 	}
-	out_strs_end();
-	if (tb[RNAT_A_POOL_SIZE])
-		out_uint("size", mnl_attr_get_u32(tb[RNAT_A_POOL_SIZE]));
-	if (tb[RNAT_A_POOL_USED])
-		out_uint("used", mnl_attr_get_u32(tb[RNAT_A_POOL_USED]));
-	out_obj_end();
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
+		json_arr_open("prefixes");
+	} else {
+		out_printf("%s", mnl_attr_get_str(tb[RNAT_A_POOL]));
+	}
+	if (list) {
+		mnl_attr_for_each_nested(entry, list) {
+			prefix_entry(entry, &p);
+			format_prefix(buf, p.addr, p.len, true);
+			if (out_json())
+				json_str(NULL, buf);
+			else
+				out_printf(" %s", buf);
+		}
+	}
+	if (out_json()) {
+		json_arr_close();
+		if (tb[RNAT_A_POOL_SIZE])
+			json_uint("size", mnl_attr_get_u32(tb[RNAT_A_POOL_SIZE]));
+		if (tb[RNAT_A_POOL_USED])
+			json_uint("used", mnl_attr_get_u32(tb[RNAT_A_POOL_USED]));
+		json_obj_close();
+		return 0;
+	}
+	if (tb[RNAT_A_POOL_USED] && tb[RNAT_A_POOL_SIZE])
+		out_printf(" used %u of %u",
+			   mnl_attr_get_u32(tb[RNAT_A_POOL_USED]),
+			   mnl_attr_get_u32(tb[RNAT_A_POOL_SIZE]));
+	out_printf("\n");
 	return 0;
+}
+
+static bool overlap(const struct prefix *a, const struct prefix *b)
+{
+	uint32_t mask = prefix_mask(a->len < b->len ? a->len : b->len);
+
+	return (a->addr & mask) == (b->addr & mask);
 }
 
 static int pool_add(int argc, char **argv)
 {
-	struct nlmsghdr *nlh;
+	struct prefix p[RNAT_POOL_PREFIXES_MAX];
+	char buf[PREFIX_STRLEN];
 	struct nlattr *list, *entry;
-	struct prefix p;
-	int i;
+	unsigned long long size = 0;
+	struct nlmsghdr *nlh;
+	int i, j, n = argc - 1;
 
-	if (argc < 2)
-		return usage_error("pool add needs a NAME and at least one PREFIX");
+	if (argc < 1)
+		return usage_error("pool add: missing NAME");
 	if (parse_name(argv[0], "pool name"))
 		return EXIT_USAGE;
-	if (argc - 1 > RNAT_POOL_PREFIXES_MAX)
-		return usage_error("a pool has at most %d prefixes",
-				   RNAT_POOL_PREFIXES_MAX);
-	if (need_netlink())
+	if (n < 1)
+		return usage_error("pool add: missing PREFIX");
+	if (n > RNAT_POOL_PREFIXES_MAX)
+		return usage_error("pool add: %d prefixes given, at most %d allowed",
+				   n, RNAT_POOL_PREFIXES_MAX);
+	for (i = 0; i < n; i++) {
+		if (parse_prefix(argv[i + 1], RNAT_POOL_PLEN_MIN, &p[i]))
+			return EXIT_USAGE;
+		for (j = 0; j < i; j++)
+			if (overlap(&p[i], &p[j]))
+				return usage_error("pool add: %s overlaps %s",
+						   argv[i + 1], argv[j + 1]);
+		size += 1ULL << (32 - p[i].len);
+	}
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_POOL_NEW, NLM_F_CREATE | NLM_F_EXCL);
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, argv[0]);
 	list = mnl_attr_nest_start(nlh, RNAT_A_POOL_PREFIXES);
-	for (i = 1; i < argc; i++) {
-		if (parse_prefix(argv[i], &p, RNAT_POOL_PLEN_MIN))
-			return EXIT_USAGE;
-		entry = mnl_attr_nest_start(nlh, i);
-		mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p.addr);
-		mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p.len);
+	for (i = 0; i < n; i++) {
+		entry = mnl_attr_nest_start(nlh, i + 1);
+		mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p[i].addr);
+		mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p[i].len);
 		mnl_attr_nest_end(nlh, entry);
 	}
 	mnl_attr_nest_end(nlh, list);
-	return nl_talk(nlh, NULL, NULL) ? EXIT_ERROR : 0;
+	if (nl_exec(nlh, NULL, NULL))
+		return EXIT_ERROR;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_str("pool", argv[0]);
+		json_arr_open("prefixes");
+		for (i = 0; i < n; i++)
+			json_str(NULL, format_prefix(buf, p[i].addr, p[i].len,
+						     true));
+		json_arr_close();
+		json_uint("size", size);
+		json_uint("used", 0);
+		json_obj_close();
+	}
+	return 0;
 }
 
 static int pool_del(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 
-	if (argc != 1)
-		return usage_error("pool del needs exactly one NAME");
+	if (argc < 1)
+		return usage_error("pool del: missing NAME");
+	if (argc > 1)
+		return usage_error("pool del: unexpected \"%s\" after NAME",
+				   argv[1]);
 	if (parse_name(argv[0], "pool name"))
 		return EXIT_USAGE;
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_POOL_DEL, 0);
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, argv[0]);
-	return nl_talk(nlh, NULL, NULL) ? EXIT_ERROR : 0;
+	if (nl_exec(nlh, NULL, NULL))
+		return EXIT_ERROR;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_str("pool", argv[0]);
+		json_bool("deleted", true);
+		json_obj_close();
+	}
+	return 0;
 }
 
 static int pool_show(int argc, char **argv)
@@ -106,42 +198,44 @@ static int pool_show(int argc, char **argv)
 	int err;
 
 	if (argc > 1)
-		return usage_error("pool show takes at most one NAME");
+		return usage_error("pool show: unexpected \"%s\" after NAME",
+				   argv[1]);
 	if (argc && parse_name(argv[0], "pool name"))
 		return EXIT_USAGE;
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	if (argc) {
 		nlh = nl_request(RNAT_CMD_POOL_GET, 0);
 		mnl_attr_put_strz(nlh, RNAT_A_POOL, argv[0]);
-		return nl_talk(nlh, pool_print, NULL) ? EXIT_ERROR : 0;
+	} else {
+		nlh = nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP);
 	}
-	nlh = nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP);
-	out_list_begin();
-	err = nl_talk(nlh, pool_print, NULL);
-	out_list_end();
-	return err ? EXIT_ERROR : 0;
+	if (out_json())
+		json_arr_open(NULL);
+	err = nl_exec(nlh, pool_print, NULL);
+	if (out_json())
+		json_arr_close();
+	return err;
 }
 
 int do_pool(int argc, char **argv)
 {
-	static const char *const cmds[] = { "add", "del", "delete", "show", "list", "help", NULL };
-	static const int ids[] = { 0, 1, 1, 2, 2, 3 };
+	static const char *const cmds[] = COMMANDS;
+	static const int ids[] = COMMAND_IDS;
 
 	if (argc < 1)
 		return pool_show(0, NULL);
-	switch (command("pool", argv[0], cmds, ids)) {
-	case 0:
+	switch (parse_keyword(argv[0], "pool command", cmds, ids)) {
+	case CMD_ADD:
 		return pool_add(argc - 1, argv + 1);
-	case 1:
+	case CMD_DEL:
 		return pool_del(argc - 1, argv + 1);
-	case 2:
+	case CMD_SHOW:
 		return pool_show(argc - 1, argv + 1);
-	case 3:
+	case CMD_HELP:
 		pool_usage(stdout);
 		return 0;
 	default:
-		pool_usage(stderr);
 		return EXIT_USAGE;
 	}
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rnatctl: manages rnat's pools, VPNs and mappings over generic netlink.
- * This file: options, the object dispatch, batch mode and help.
+ * rnatctl: configures rnat's pools, VPNs and mappings over generic netlink.
+ * This file owns main: options, entering the network namespace, the object
+ * dispatch, batch mode and the top-level help.
  */
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,63 +21,34 @@
 #include "parse.h"
 #include "rnatctl.h"
 
-#define MAX_WORDS 128
-
-static bool netlink_open;
+#define BATCH_WORDS_MAX 256
 
 static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
 	      "OBJECT := { pool | vpn | map | lookup | help }\n"
-	      "OPTIONS := { -j[son] | -n[etns] NAME | -b[atch] FILE (- for stdin) }\n"
-	      "Words may be abbreviated to any unique prefix.\n"
-	      "Run \"rnatctl OBJECT help\" for an object's commands.\n", f);
+	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -h[elp] | -V[ersion] }\n"
+	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
+	      "\n", f);
+	pool_usage(f);
+	vpn_usage(f);
+	map_usage(f);
+	lookup_usage(f);
 }
 
-int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("Error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n", stderr);
-	return EXIT_USAGE;
-}
-
-int need_netlink(void)
-{
-	if (netlink_open)
-		return 0;
-	if (nl_open())
-		return EXIT_ERROR;
-	netlink_open = true;
-	return 0;
-}
-
-int command(const char *object, const char *word, const char *const *list,
-	    const int *ids)
-{
-	int k = keyword(word, list, ids);
-
-	if (k == -2)
-		usage_error("\"%s\" is ambiguous for %s", word, object);
-	else if (k < 0)
-		usage_error("unknown %s command \"%s\"", object, word);
-	return k;
-}
-
+/* One command line, without the options: an exit status. */
 static int run(int argc, char **argv)
 {
-	static const char *const objects[] = { "pool", "vpn", "map", "lookup", "help", NULL };
+	static const char *const objects[] = {
+		"pool", "vpn", "map", "lookup", "help", NULL
+	};
 
 	if (argc < 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	switch (keyword(argv[0], objects, NULL)) {
+	switch (parse_keyword(argv[0], "object", objects, NULL)) {
 	case 0:
 		return do_pool(argc - 1, argv + 1);
 	case 1:
@@ -88,36 +60,43 @@ static int run(int argc, char **argv)
 	case 4:
 		usage(stdout);
 		return 0;
-	case -2:
-		return usage_error("\"%s\" is ambiguous", argv[0]);
 	default:
-		usage(stderr);
-		return usage_error("unknown object \"%s\"", argv[0]);
+		return EXIT_USAGE;
 	}
 }
 
-/* One command per line; stops at the first that fails. */
+/* One command per line; stops at the first that fails, exit status 1. */
 static int batch(const char *file)
 {
 	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
-	char *line = NULL, *words[MAX_WORDS];
-	size_t cap = 0;
+	char *line = NULL, *words[BATCH_WORDS_MAX];
 	int lineno = 0, n, err = 0;
+	size_t cap = 0;
 
 	if (!f) {
-		fprintf(stderr, "Error: cannot open %s: %s\n", file, strerror(errno));
+		pr_err("cannot open \"%s\": %s", file, strerror(errno));
 		return EXIT_ERROR;
 	}
-	while (getline(&line, &cap, f) > 0) {
+	while (getline(&line, &cap, f) >= 0) {
 		lineno++;
-		n = split_words(line, words, MAX_WORDS);
-		if (n == 0)
+		n = split_words(line, words, BATCH_WORDS_MAX);
+		if (!n)
 			continue;
-		err = n < 0 ? usage_error("too many words") : run(n, words);
+		err_set_line(lineno);
+		if (n < 0)
+			err = usage_error("more than %d words",
+					  BATCH_WORDS_MAX);
+		else
+			err = run(n, words);
+		err_set_line(0);
 		if (err) {
-			fprintf(stderr, "Error in line %d of %s\n", lineno, file);
+			err = EXIT_ERROR;
 			break;
 		}
+	}
+	if (!err && ferror(f)) {
+		pr_err("cannot read \"%s\": %s", file, strerror(errno));
+		err = EXIT_ERROR;
 	}
 	free(line);
 	if (f != stdin)
@@ -125,20 +104,27 @@ static int batch(const char *file)
 	return err;
 }
 
+/* Like "ip -n": joins /run/netns/NAME before anything else happens. */
 static int enter_netns(const char *name)
 {
-	char path[256];
+	char path[PATH_MAX];
 	int fd;
 
-	if (strchr(name, '/') || snprintf(path, sizeof(path), "/run/netns/%s", name) >=
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, "..") ||
+	    snprintf(path, sizeof(path), "/run/netns/%s", name) >=
 	    (int)sizeof(path))
 		return usage_error("bad network namespace name \"%s\"", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-		fprintf(stderr, "Error: cannot enter network namespace \"%s\": %s\n",
-			name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		pr_err("cannot open network namespace \"%s\": %s", name,
+		       strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		pr_err("cannot enter network namespace \"%s\": %s", name,
+		       strerror(errno));
+		close(fd);
 		return EXIT_ERROR;
 	}
 	close(fd);
@@ -152,13 +138,18 @@ int main(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "Version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	const char *netns = NULL, *file = NULL;
 	bool json = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "+jn:b:h", opts, NULL)) != -1) {
+	opterr = 0;
+	/* '+': options only before the object; '-json' works like '--json'. */
+	while ((c = getopt_long_only(argc, argv, "+:jn:b:hV", opts,
+				     NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -172,22 +163,31 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("rnatctl for rnat generic netlink version %d\n",
+			       RNAT_GENL_VERSION);
+			return 0;
+		case ':':
+			return usage_error("option \"%s\" needs an argument",
+					   argv[optind - 1]);
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error("unknown option \"%s\"",
+					   argv[optind - 1]);
 		}
 	}
 	out_init(json);
-	if (netns && (err = enter_netns(netns)))
-		return err;
-	if (file) {
-		if (optind != argc)
-			return usage_error("-b takes no command besides the file");
-		err = batch(file);
-	} else {
-		err = run(argc - optind, argv + optind);
+	if (file && optind != argc)
+		return usage_error("unexpected \"%s\": -b takes its commands from the file",
+				   argv[optind]);
+	if (netns) {
+		err = enter_netns(netns);
+		if (err)
+			return err;
 	}
-	if (netlink_open)
-		nl_close();
+	if (file)
+		err = batch(file);
+	else
+		err = run(argc - optind, argv + optind);
+	nl_close();
 	return err;
 }

@@ -1,31 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the object commands (pool.c, vpn.c, map.c) share with main. */
+/*
+ * The objects' commands (pool.c, vpn.c, map.c) as main and the unit tests
+ * see them. Each do_* takes the words after the object and returns an exit
+ * status (0, EXIT_ERROR or EXIT_USAGE) having printed what went wrong; it
+ * sends nothing to the kernel unless every word parsed.
+ */
 #ifndef RNATCTL_H
 #define RNATCTL_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-/* Exit statuses: 1 for errors the kernel or system reports, 2 for usage. */
-enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
+#include "nl.h"
 
-/* Each returns 0 or an exit status, having printed what went wrong. */
 int do_pool(int argc, char **argv);
 int do_vpn(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_lookup(int argc, char **argv);
 
-/* A VPN's name, for lookups; 0 or -1 (printed). */
-int vpn_name(uint32_t id, char *name, size_t size);
+void pool_usage(FILE *f);
+void vpn_usage(FILE *f);
+void map_usage(FILE *f);
+void lookup_usage(FILE *f);
 
-/* Prints "Error: ..." and returns EXIT_USAGE. */
-int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Opens the netlink socket on first use; 0 or EXIT_ERROR. */
-int need_netlink(void);
+/* Reply printers, one object per call (text line or JSON object). */
+int pool_print(const struct nlattr **tb, void *data);
+int vpn_print(const struct nlattr **tb, void *data);
+int map_print(const struct nlattr **tb, void *data);
 
-/* The command word at argv[0]: index into @list by unique prefix. */
-int command(const char *object, const char *word, const char *const *list,
-	    const int *ids);
+/* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
+int vpn_name(uint32_t id, char *name);
+
+/* The object/command dispatch shared by the do_* functions. */
+#define COMMANDS { "add", "del", "delete", "show", "list", "help", NULL }
+#define COMMAND_IDS { CMD_ADD, CMD_DEL, CMD_DEL, CMD_SHOW, CMD_SHOW, CMD_HELP }
+enum { CMD_ADD, CMD_DEL, CMD_SHOW, CMD_HELP };
 
 #endif

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rnatctl vpn: add, del, show. */
+/*
+ * Owns the VPN object: "rnatctl vpn add|del|show", how a VPN is printed,
+ * and fetching a VPN's name for lookups.
+ */
 
 #include <net/if.h>
 #include <stdio.h>
@@ -10,12 +13,14 @@
 #include "parse.h"
 #include "rnatctl.h"
 
-static void vpn_usage(FILE *f)
+void vpn_usage(FILE *f)
 {
-	fputs("Usage: rnatctl vpn add ID pool POOL dev DEV [name NAME]\n"
-	      "       rnatctl vpn del ID\n"
-	      "       rnatctl vpn show [ID]\n"
-	      "ID is 1 to 2147483647; DEV is the VPN's network device.\n", f);
+	fprintf(f,
+		"Usage: rnatctl vpn add ID pool POOL dev DEV [name NAME]\n"
+		"       rnatctl vpn del ID\n"
+		"       rnatctl vpn show [ID]\n"
+		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID.\n",
+		RNAT_VPN_ID_MAX);
 }
 
 static int parse_vpn_id(const char *word, uint32_t *id)
@@ -23,110 +28,151 @@ static int parse_vpn_id(const char *word, uint32_t *id)
 	return parse_u32(word, "VPN id", 1, RNAT_VPN_ID_MAX, id);
 }
 
-static int vpn_print(const struct nlattr **tb, void *data)
+int vpn_print(const struct nlattr **tb, void *data)
 {
 	char ifname[IF_NAMESIZE];
+	uint32_t ifindex = 0;
+	bool dev = false;
 
 	(void)data;
 	if (!tb[RNAT_A_VPN_ID])
-		return 0;
-	out_obj_begin();
-	out_uint("vpn", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
-	if (tb[RNAT_A_VPN_NAME])
-		out_str("name", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
-	if (tb[RNAT_A_POOL])
-		out_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
+		return nl_malformed("VPN");
 	if (tb[RNAT_A_IFINDEX]) {
-		uint32_t ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
-
-		if (if_indextoname(ifindex, ifname))
-			out_str("dev", ifname);
-		else
-			out_uint("ifindex", ifindex);
+		ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
+		dev = if_indextoname(ifindex, ifname);
 	}
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_uint("vpn", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
+		if (tb[RNAT_A_VPN_NAME])
+			json_str("name", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
+		if (tb[RNAT_A_POOL])
+			json_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
+		if (tb[RNAT_A_IFINDEX]) {
+			if (dev)
+				json_str("dev", ifname);
+			else
+				json_null("dev");
+			json_uint("ifindex", ifindex);
+		}
+		if (tb[RNAT_A_VPN_MAPPINGS])
+			json_uint("mappings",
+				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
+		json_obj_close();
+		return 0;
+	}
+	out_printf("vpn %u", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
+	if (tb[RNAT_A_VPN_NAME])
+		out_printf(" name %s", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
+	if (tb[RNAT_A_POOL])
+		out_printf(" pool %s", mnl_attr_get_str(tb[RNAT_A_POOL]));
+	if (dev)
+		out_printf(" dev %s", ifname);
+	else if (tb[RNAT_A_IFINDEX])
+		out_printf(" ifindex %u", ifindex);
 	if (tb[RNAT_A_VPN_MAPPINGS])
-		out_uint("mappings", mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
-	out_obj_end();
+		out_printf(" mappings %u",
+			   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
+	out_printf("\n");
 	return 0;
 }
 
 static int vpn_add(int argc, char **argv)
 {
 	static const char *const keys[] = { "pool", "dev", "name", NULL };
-	const char *pool = NULL, *name = NULL;
-	unsigned int ifindex = 0;
+	enum { POOL, DEV, NAME };
+	const char *val[3];
+	char name[RNAT_NAME_MAX];
 	struct nlmsghdr *nlh;
+	unsigned int ifindex;
 	uint32_t id;
-	int i;
 
 	if (argc < 1)
-		return usage_error("vpn add needs an ID");
-	if (parse_vpn_id(argv[0], &id))
+		return usage_error("vpn add: missing ID");
+	if (parse_vpn_id(argv[0], &id) ||
+	    parse_pairs(argc - 1, argv + 1, "vpn add", keys, val))
 		return EXIT_USAGE;
-	for (i = 1; i < argc; i += 2) {
-		int k = keyword(argv[i], keys, NULL);
-
-		if (k < 0)
-			return usage_error("unknown vpn add keyword \"%s\" (pool, dev, name)",
-					   argv[i]);
-		if (i + 1 >= argc)
-			return usage_error("%s needs a value", keys[k]);
-		if (k == 0) {
-			pool = argv[i + 1];
-			if (parse_name(pool, "pool name"))
-				return EXIT_USAGE;
-		} else if (k == 1) {
-			ifindex = if_nametoindex(argv[i + 1]);
-			if (!ifindex) {
-				fprintf(stderr, "Error: no device \"%s\"\n", argv[i + 1]);
-				return EXIT_ERROR;
-			}
-		} else {
-			name = argv[i + 1];
-			if (parse_name(name, "VPN name"))
-				return EXIT_USAGE;
-		}
+	if (!val[POOL])
+		return usage_error("vpn add: missing \"pool POOL\"");
+	if (!val[DEV])
+		return usage_error("vpn add: missing \"dev DEV\"");
+	if (parse_name(val[POOL], "pool name") ||
+	    (val[NAME] && parse_name(val[NAME], "VPN name")))
+		return EXIT_USAGE;
+	/* In the target namespace: main entered it first. */
+	ifindex = if_nametoindex(val[DEV]);
+	if (!ifindex) {
+		pr_err("no device \"%s\"", val[DEV]);
+		return EXIT_ERROR;
 	}
-	if (!pool || !ifindex)
-		return usage_error("vpn add needs pool POOL and dev DEV");
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_NEW, NLM_F_CREATE | NLM_F_EXCL);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-	mnl_attr_put_strz(nlh, RNAT_A_POOL, pool);
+	mnl_attr_put_strz(nlh, RNAT_A_POOL, val[POOL]);
 	mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
-	if (name)
-		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, name);
-	return nl_talk(nlh, NULL, NULL) ? EXIT_ERROR : 0;
+	if (val[NAME])
+		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
+	if (nl_exec(nlh, NULL, NULL))
+		return EXIT_ERROR;
+	if (out_json()) {
+		/* The documented default name. */
+		snprintf(name, sizeof(name), "vpn%u", id);
+		json_obj_open(NULL);
+		json_uint("vpn", id);
+		json_str("name", val[NAME] ? val[NAME] : name);
+		json_str("pool", val[POOL]);
+		json_str("dev", val[DEV]);
+		json_uint("ifindex", ifindex);
+		json_uint("mappings", 0);
+		json_obj_close();
+	}
+	return 0;
 }
 
 static int vpn_deleted(const struct nlattr **tb, void *data)
 {
-	(void)data;
-	if (!tb[RNAT_A_VPN_ID] || !tb[RNAT_A_VPN_MAPPINGS])
-		return 0;
-	out_obj_begin();
-	out_str("deleted", "vpn");
-	out_uint("vpn", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
-	out_uint("mappings", mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
-	out_obj_end();
+	uint32_t n;
+
+	if (!tb[RNAT_A_VPN_MAPPINGS])
+		return nl_malformed("VPN deletion reply");
+	n = mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]);
+	*(uint32_t *)data = n;
 	return 0;
 }
 
 static int vpn_del(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
-	uint32_t id;
+	uint32_t id, n = UINT32_MAX;
 
-	if (argc != 1)
-		return usage_error("vpn del needs exactly one ID");
+	if (argc < 1)
+		return usage_error("vpn del: missing ID");
+	if (argc > 1)
+		return usage_error("vpn del: unexpected \"%s\" after ID",
+				   argv[1]);
 	if (parse_vpn_id(argv[0], &id))
 		return EXIT_USAGE;
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_DEL, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-	return nl_talk(nlh, vpn_deleted, NULL) ? EXIT_ERROR : 0;
+	if (nl_exec(nlh, vpn_deleted, &n))
+		return EXIT_ERROR;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_uint("vpn", id);
+		json_bool("deleted", true);
+		if (n != UINT32_MAX)
+			json_uint("mappings", n);
+		json_obj_close();
+	} else if (n == UINT32_MAX) {
+		out_printf("deleted vpn %u\n", id);
+	} else {
+		out_printf("deleted vpn %u and its %u mapping%s\n", id, n,
+			   n == 1 ? "" : "s");
+	}
+	return 0;
 }
 
 static int vpn_show(int argc, char **argv)
@@ -136,68 +182,62 @@ static int vpn_show(int argc, char **argv)
 	int err;
 
 	if (argc > 1)
-		return usage_error("vpn show takes at most one ID");
+		return usage_error("vpn show: unexpected \"%s\" after ID",
+				   argv[1]);
 	if (argc && parse_vpn_id(argv[0], &id))
 		return EXIT_USAGE;
-	if (need_netlink())
+	if (nl_need())
 		return EXIT_ERROR;
 	if (argc) {
 		nlh = nl_request(RNAT_CMD_VPN_GET, 0);
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-		return nl_talk(nlh, vpn_print, NULL) ? EXIT_ERROR : 0;
+	} else {
+		nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	}
-	nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
-	out_list_begin();
-	err = nl_talk(nlh, vpn_print, NULL);
-	out_list_end();
-	return err ? EXIT_ERROR : 0;
+	if (out_json())
+		json_arr_open(NULL);
+	err = nl_exec(nlh, vpn_print, NULL);
+	if (out_json())
+		json_arr_close();
+	return err;
 }
-
-struct name_buf {
-	char *name;
-	size_t size;
-};
 
 static int vpn_name_cb(const struct nlattr **tb, void *data)
 {
-	struct name_buf *b = data;
-
 	if (tb[RNAT_A_VPN_NAME])
-		snprintf(b->name, b->size, "%s",
+		snprintf(data, RNAT_NAME_MAX, "%s",
 			 mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
 	return 0;
 }
 
-int vpn_name(uint32_t id, char *name, size_t size)
+int vpn_name(uint32_t id, char *name)
 {
-	struct name_buf b = { name, size };
 	struct nlmsghdr *nlh;
 
-	*name = '\0';
+	name[0] = '\0';
 	nlh = nl_request(RNAT_CMD_VPN_GET, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-	return nl_talk(nlh, vpn_name_cb, &b);
+	return nl_talk(nlh, vpn_name_cb, name);
 }
 
 int do_vpn(int argc, char **argv)
 {
-	static const char *const cmds[] = { "add", "del", "delete", "show", "list", "help", NULL };
-	static const int ids[] = { 0, 1, 1, 2, 2, 3 };
+	static const char *const cmds[] = COMMANDS;
+	static const int ids[] = COMMAND_IDS;
 
 	if (argc < 1)
 		return vpn_show(0, NULL);
-	switch (command("vpn", argv[0], cmds, ids)) {
-	case 0:
+	switch (parse_keyword(argv[0], "vpn command", cmds, ids)) {
+	case CMD_ADD:
 		return vpn_add(argc - 1, argv + 1);
-	case 1:
+	case CMD_DEL:
 		return vpn_del(argc - 1, argv + 1);
-	case 2:
+	case CMD_SHOW:
 		return vpn_show(argc - 1, argv + 1);
-	case 3:
+	case CMD_HELP:
 		vpn_usage(stdout);
 		return 0;
 	default:
-		vpn_usage(stderr);
 		return EXIT_USAGE;
 	}
 }

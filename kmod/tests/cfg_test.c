@@ -10,6 +10,17 @@
 	KUNIT_EXPECT_EQ(test, ntohl(addr), ntohl(in_aton(quad)))
 #endif
 
+/* The suite runs before module init: it brings the mapping cache itself. */
+static int rnat_cfg_test_suite_init(struct kunit_suite *suite)
+{
+	return rnat_table_module_init();
+}
+
+static void rnat_cfg_test_suite_exit(struct kunit_suite *suite)
+{
+	rnat_table_module_exit();
+}
+
 static struct rnat_cfg *rnat_test_cfg(struct kunit *test)
 {
 	const struct rnat_prefix east[] = {
@@ -158,6 +169,8 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 
 static struct kunit_suite rnat_cfg_test_suite = {
 	.name = "rnat_cfg",
+	.suite_init = rnat_cfg_test_suite_init,
+	.suite_exit = rnat_cfg_test_suite_exit,
 	.test_cases = rnat_cfg_test_cases,
 };
 

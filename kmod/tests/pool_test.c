@@ -79,23 +79,18 @@ static void rnat_pool_test_claim_release(struct kunit *test)
 static void rnat_pool_test_exhaustion(struct kunit *test)
 {
 	const struct rnat_prefix p = rnat_test_prefix("10.160.0.0", 30);
-	struct rnat_pool *pool;
+	struct rnat_pool *pool = rnat_test_pool(test, &p, 1);
 	struct rnat_prefix got;
 	int i;
 
-	/* /30 is below the netlink minimum but fine for the allocator. */
-	pool = rnat_pool_create("tiny", &p, 1, NULL);
-	KUNIT_ASSERT_TRUE(test, IS_ERR(pool));
-	pool = kunit_kzalloc(test, struct_size(pool, prefixes, 1), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
-	pool->prefixes[0].pfx = p;
-	pool->prefixes[0].used = kunit_kzalloc(test, sizeof(long), GFP_KERNEL);
-	pool->nprefixes = 1;
-	pool->size = 4;
-	for (i = 0; i < 4; i++)
+	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 31, &got), 0);
+	for (i = 0; i < 2; i++)
 		KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.160.0.3")));
 	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 32, &got), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 31, &got), -ENOSPC);
 	KUNIT_EXPECT_EQ(test, pool->used, 4U);
+	rnat_pool_destroy(pool);
 }
 
 static void rnat_pool_test_bad_prefixes(struct kunit *test)

@@ -10,6 +10,20 @@
 	KUNIT_EXPECT_EQ(test, ntohl(addr), ntohl(in_aton(quad)))
 #endif
 
+/*
+ * A module's suites run before its init function: the suites that need the
+ * mapping cache make their own and remove it again before init runs.
+ */
+static int rnat_table_test_suite_init(struct kunit_suite *suite)
+{
+	return rnat_table_module_init();
+}
+
+static void rnat_table_test_suite_exit(struct kunit_suite *suite)
+{
+	rnat_table_module_exit();
+}
+
 static struct rnat_table *rnat_test_table(struct kunit *test)
 {
 	struct rnat_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
@@ -173,6 +187,8 @@ static struct kunit_case rnat_table_test_cases[] = {
 
 static struct kunit_suite rnat_table_test_suite = {
 	.name = "rnat_table",
+	.suite_init = rnat_table_test_suite_init,
+	.suite_exit = rnat_table_test_suite_exit,
 	.test_cases = rnat_table_test_cases,
 };
 

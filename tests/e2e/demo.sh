@@ -52,12 +52,12 @@ run gw rnatctl map show
 say "Core to customer: ping, TCP and UDP to each NAT IP"
 run core ping -c 1 -W 2 "$NAT1"
 run core ping -c 1 -W 2 "$NAT2"
-run core sh -c "socat -T 3 - TCP:$NAT1:7 </dev/null"
-run core sh -c "echo hi | socat -T 3 - UDP:$NAT2:7"
+run core sh -c "socat -t 5 -T 5 - TCP:$NAT1:7 </dev/null"
+run core sh -c "echo hi | socat -t 5 -T 5 - UDP:$NAT2:7"
 
 say "Customer to core: the core sees each VPN's NAT IP"
-run vpn1 sh -c "socat -T 3 - TCP:10.200.0.1:8 </dev/null"
-run vpn2 sh -c "socat -T 3 - TCP:10.200.0.1:8 </dev/null"
+run vpn1 sh -c "socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null"
+run vpn2 sh -c "socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null"
 
 say "Which connection is $NAT2?"
 run gw rnatctl lookup "$NAT2"

@@ -53,12 +53,12 @@ for v in 1 2; do
 		"ip netns exec core ping -c 2 -W 2 $nat | grep -q 'from $nat'"
 	expect_eq "TCP core -> $nat reaches vpn$v, sees core" \
 		"vpn$v 10.200.0.1" \
-		"$(n core timeout 5 socat -T 3 - TCP:"$nat":7 </dev/null)"
+		"$(n core timeout 10 socat -t 5 -T 5 - TCP:"$nat":7 </dev/null)"
 	expect_eq "UDP core -> $nat reaches vpn$v, reply from $nat" \
 		"vpn$v 10.200.0.1" \
-		"$(echo hi | n core timeout 5 socat -T 3 - UDP:"$nat":7)"
+		"$(echo hi | n core timeout 10 socat -t 5 -T 5 - UDP:"$nat":7)"
 	expect_eq "TCP vpn$v -> core arrives from $nat" "$nat" \
-		"$(n "vpn$v" timeout 5 socat -T 3 - TCP:10.200.0.1:8 </dev/null)"
+		"$(n "vpn$v" timeout 10 socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null)"
 done
 
 # A NAT IP with no mapping, even when routed into a VPN, reaches no VPN.
