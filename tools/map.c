@@ -162,7 +162,8 @@ static int map_del(int argc, char **argv)
 	if (map_args(argc, argv, "map del", false, &a))
 		return EXIT_USAGE;
 	if (a.val[NAT] && (a.val[VPN] || a.val[REAL]))
-		return usage_error("map del: name the mapping by \"vpn ID real ADDR[/LEN]\" or by \"nat ADDR[/LEN]\", not both");
+		return usage_error("map del: name the mapping by \"vpn ID real ADDR[/LEN]\" "
+				   "or by \"nat ADDR[/LEN]\", not both");
 	if (!a.val[NAT] && !a.val[VPN] && !a.val[REAL])
 		return usage_error("map del: missing \"vpn ID real ADDR[/LEN]\" or \"nat ADDR[/LEN]\"");
 	if (!a.val[NAT] && !a.val[VPN])
@@ -234,7 +235,7 @@ int do_map(int argc, char **argv)
 	case CMD_SHOW:
 		return map_show(argc - 1, argv + 1);
 	case CMD_HELP:
-		map_usage(stdout);
+		map_usage(out_stream());
 		return 0;
 	default:
 		return EXIT_USAGE;
@@ -274,7 +275,7 @@ int do_lookup(int argc, char **argv)
 	if (argc < 1)
 		return usage_error("lookup: missing ADDR");
 	if (keyword(argv[0], help, NULL) == 0) {
-		lookup_usage(stdout);
+		lookup_usage(out_stream());
 		return 0;
 	}
 	if (parse_addr(argv[0], &addr) ||

@@ -218,7 +218,10 @@ struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags)
 	struct genlmsghdr *g;
 
 	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	/* A dump ends with NLMSG_DONE; one that cannot start is NACKed. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	if (!(flags & NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = ++seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = cmd;

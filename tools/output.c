@@ -24,6 +24,11 @@ static FILE *out(void)
 	return out_f ? out_f : stdout;
 }
 
+FILE *out_stream(void)
+{
+	return out();
+}
+
 void out_init(bool want_json)
 {
 	json = want_json;

@@ -18,6 +18,8 @@ bool out_json(void);
 /* Redirects results and errors (the unit tests capture them). */
 void out_set_files(FILE *out, FILE *err);
 
+/* Where results go: stdout unless redirected. */
+FILE *out_stream(void);
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "Error: <message>" (or "Error in line N: " when N is set). */

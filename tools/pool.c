@@ -233,7 +233,7 @@ int do_pool(int argc, char **argv)
 	case CMD_SHOW:
 		return pool_show(argc - 1, argv + 1);
 	case CMD_HELP:
-		pool_usage(stdout);
+		pool_usage(out_stream());
 		return 0;
 	default:
 		return EXIT_USAGE;

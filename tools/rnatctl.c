@@ -58,7 +58,7 @@ static int run(int argc, char **argv)
 	case 3:
 		return do_lookup(argc - 1, argv + 1);
 	case 4:
-		usage(stdout);
+		usage(out_stream());
 		return 0;
 	default:
 		return EXIT_USAGE;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 			file = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(out_stream());
 			return 0;
 		case 'V':
 			printf("rnatctl for rnat generic netlink version %d\n",
@@ -189,5 +189,9 @@ int main(int argc, char **argv)
 	else
 		err = run(argc - optind, argv + optind);
 	nl_close();
+	if (fflush(stdout) || ferror(stdout)) {
+		pr_err("cannot write the output: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
 	return err;
 }

@@ -235,7 +235,7 @@ int do_vpn(int argc, char **argv)
 	case CMD_SHOW:
 		return vpn_show(argc - 1, argv + 1);
 	case CMD_HELP:
-		vpn_usage(stdout);
+		vpn_usage(out_stream());
 		return 0;
 	default:
 		return EXIT_USAGE;
