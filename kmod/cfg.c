@@ -45,6 +45,26 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 	kfree(cfg);
 }
 
+/* Names appear in text output: no spaces, quotes or control characters. */
+static bool rnat_name_valid(const char *name, const char *what,
+			    struct netlink_ext_ack *extack)
+{
+	const char *c;
+
+	if (!*name) {
+		NL_SET_ERR_MSG_FMT(extack, "%s name is empty", what);
+		return false;
+	}
+	for (c = name; *c; c++) {
+		if (*c <= ' ' || *c > '~' || *c == '"' || *c == '\\') {
+			NL_SET_ERR_MSG_FMT(extack, "%s name has a character names cannot use",
+					   what);
+			return false;
+		}
+	}
+	return true;
+}
+
 struct rnat_pool *rnat_cfg_pool(struct rnat_cfg *cfg, const char *name)
 {
 	struct rnat_pool *pool;
@@ -73,10 +93,8 @@ int rnat_cfg_pool_add(struct rnat_cfg *cfg, const char *name,
 	struct rnat_pool *pool, *other;
 	unsigned int i, j;
 
-	if (!*name) {
-		NL_SET_ERR_MSG(extack, "pool name is empty");
+	if (!rnat_name_valid(name, "pool", extack))
 		return -EINVAL;
-	}
 	if (rnat_cfg_pool(cfg, name)) {
 		NL_SET_ERR_MSG_FMT(extack, "pool %s already exists", name);
 		return -EEXIST;
@@ -143,6 +161,8 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	struct rnat_vpn *vpn;
 	int err;
 
+	if (name && !rnat_name_valid(name, "VPN", extack))
+		return -EINVAL;
 	if (rnat_cfg_vpn(cfg, id)) {
 		NL_SET_ERR_MSG_FMT(extack, "VPN %u already exists", id);
 		return -EEXIST;
@@ -165,7 +185,7 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	vpn->id = id;
 	vpn->ifindex = ifindex;
 	vpn->pool = pool;
-	if (name && *name)
+	if (name)
 		strscpy(vpn->name, name, sizeof(vpn->name));
 	else
 		snprintf(vpn->name, sizeof(vpn->name), "vpn%u", id);

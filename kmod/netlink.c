@@ -268,15 +268,8 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
 	ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
-	if (info->attrs[RNAT_A_VPN_NAME]) {
+	if (info->attrs[RNAT_A_VPN_NAME])
 		name = nla_data(info->attrs[RNAT_A_VPN_NAME]);
-		if (!*name) {
-			NL_SET_ERR_MSG_ATTR(info->extack,
-					    info->attrs[RNAT_A_VPN_NAME],
-					    "VPN name is empty");
-			return -EINVAL;
-		}
-	}
 
 	rcu_read_lock();
 	dev = dev_get_by_index_rcu(net, ifindex);

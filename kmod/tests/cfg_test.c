@@ -105,6 +105,12 @@ static void rnat_cfg_test_pool_rules(struct kunit *test)
 			-EEXIST);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "AWS_CAN_CENTRAL", &inside,
 						1, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "a b", &inside, 1, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "", &inside, 1, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 7, "x\ty", "AWS_CAN_CENTRAL",
+					       17, NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_USA_EAST_1", NULL),
 			-EBUSY);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_CAN_CENTRAL", NULL), 0);

@@ -14,7 +14,11 @@
  *
  * Addresses are IPv4, carried as NLA_BE32 (network byte order). A prefix is
  * an address and a length; the address must have no bits set past the length.
- * Names are NLA_NUL_STRING of 1 to RNAT_NAME_MAX - 1 bytes.
+ * Names are NLA_NUL_STRING of 1 to RNAT_NAME_MAX - 1 printable ASCII
+ * characters other than space, double quote and backslash, so text output
+ * stays parseable.
+ * Commands that create or delete answer with an ACK only, except where a
+ * reply is described below.
  * Every rejection carries an extended ACK message naming the attribute.
  *
  * Objects
@@ -33,8 +37,9 @@
  *
  * RNAT_CMD_POOL_NEW: creates a pool.
  *    RNAT_A_POOL: NLA_NUL_STRING, required
- *    RNAT_A_POOL_PREFIXES: NLA_NESTED, required, 1 to RNAT_POOL_PREFIXES_MAX of
- *        0: NLA_NESTED
+ *    RNAT_A_POOL_PREFIXES: NLA_NESTED, required, 1 to RNAT_POOL_PREFIXES_MAX
+ *    entries of any attribute type (replies number them 1, 2, ...):
+ *        1: NLA_NESTED
  *            RNAT_PREFIX_A_ADDR: NLA_BE32
  *            RNAT_PREFIX_A_LEN: NLA_U8, RNAT_POOL_PLEN_MIN to 32
  *    Errors: EEXIST (name taken, or a prefix overlaps another pool's),
@@ -92,10 +97,12 @@
  *    mapping that translates it, named by either
  *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (a real address inside that VPN), or
  *    RNAT_A_MAP_NAT (any NAT address).
+ *    RNAT_A_MAP_PLEN is ignored: the mapping holding the address answers.
  *    As a dump, every mapping in NAT address order, optionally only those of
- *    RNAT_A_VPN_ID. A dump spans as many messages as it needs and resumes
- *    after the last NAT address sent, so mappings that exist for the whole
- *    dump appear exactly once even while others are added or deleted.
+ *    RNAT_A_VPN_ID (none if there is no such VPN). A dump spans as many
+ *    messages as it needs and resumes after the last NAT address sent, so
+ *    mappings that exist for the whole dump appear exactly once even while
+ *    others are added or deleted.
  *    Each reply carries:
  *    RNAT_A_VPN_ID, RNAT_A_MAP_REAL, RNAT_A_MAP_NAT, RNAT_A_MAP_PLEN,
  *    RNAT_A_POOL (the pool the NAT prefix belongs to).
