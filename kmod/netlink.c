@@ -88,6 +88,25 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
 	return genlmsg_reply(msg, info);
 }
 
+/* Adds one object to a dump; -EMSGSIZE when @skb is full. */
+static int rnat_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			 u8 cmd, int (*fill)(struct sk_buff *, const void *),
+			 const void *obj)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &rnat_genl_family, NLM_F_MULTI, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (fill(skb, obj)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
 /* Pools */
 
 static int rnat_fill_pool(struct sk_buff *skb, const void *obj)
@@ -216,22 +235,14 @@ static int rnat_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
 	struct rnat_pool *pool;
 	long i = 0;
-	void *hdr;
 
 	mutex_lock(&rn->lock);
 	list_for_each_entry(pool, &rnat_net_cfg(rn)->pools, list) {
 		if (i++ < cb->args[0])
 			continue;
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &rnat_genl_family,
-				  NLM_F_MULTI, RNAT_CMD_POOL_GET);
-		if (!hdr)
+		if (rnat_dump_put(skb, cb, RNAT_CMD_POOL_GET, rnat_fill_pool,
+				  pool))
 			break;
-		if (rnat_fill_pool(skb, pool)) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
 		cb->args[0]++;
 	}
 	mutex_unlock(&rn->lock);
@@ -355,20 +366,11 @@ static int rnat_vpn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
 	unsigned long id = cb->args[0];
 	struct rnat_vpn *vpn;
-	void *hdr;
 
 	mutex_lock(&rn->lock);
 	xa_for_each_start(&rnat_net_cfg(rn)->vpns, id, vpn, id) {
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &rnat_genl_family,
-				  NLM_F_MULTI, RNAT_CMD_VPN_GET);
-		if (!hdr)
+		if (rnat_dump_put(skb, cb, RNAT_CMD_VPN_GET, rnat_fill_vpn, vpn))
 			break;
-		if (rnat_fill_vpn(skb, vpn)) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
 		cb->args[0] = id + 1;
 	}
 	mutex_unlock(&rn->lock);
@@ -556,7 +558,6 @@ static int rnat_dump_prefix(struct sk_buff *skb, struct netlink_callback *cb,
 {
 	u32 size = rnat_prefix_size(&pp->pfx);
 	unsigned long bit = *next > pp->pfx.base ? *next - pp->pfx.base : 0;
-	void *hdr;
 
 	while ((bit = find_next_bit(pp->used, size, bit)) < size) {
 		__be32 nat = htonl(pp->pfx.base + bit);
@@ -566,17 +567,10 @@ static int rnat_dump_prefix(struct sk_buff *skb, struct netlink_callback *cb,
 		rcu_read_unlock();
 		if (WARN_ON_ONCE(!r->map))
 			return -ENOENT;
-		if (!vpn_id || r->map->real.vpn_id == vpn_id) {
-			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					  cb->nlh->nlmsg_seq, &rnat_genl_family,
-					  NLM_F_MULTI, RNAT_CMD_MAP_GET);
-			if (!hdr || rnat_fill_map(skb, r)) {
-				if (hdr)
-					genlmsg_cancel(skb, hdr);
-				*next = pp->pfx.base + bit;
-				return -EMSGSIZE;
-			}
-			genlmsg_end(skb, hdr);
+		if ((!vpn_id || r->map->real.vpn_id == vpn_id) &&
+		    rnat_dump_put(skb, cb, RNAT_CMD_MAP_GET, rnat_fill_map, r)) {
+			*next = pp->pfx.base + bit;
+			return -EMSGSIZE;
 		}
 		bit = ntohl(r->map->nat) - pp->pfx.base +
 		      (1UL << (32 - rnat_map_plen(r->map)));
