@@ -218,9 +218,12 @@ struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags)
 	struct genlmsghdr *g;
 
 	nlh->nlmsg_type = family;
-	/* A dump ends with NLMSG_DONE; one that cannot start is NACKed. */
+	/*
+	 * A dump ends with NLMSG_DONE; one that cannot start is NACKed. Only
+	 * both bits make a dump: NLM_F_EXCL shares its value with NLM_F_MATCH.
+	 */
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	if (!(flags & NLM_F_DUMP))
+	if ((flags & NLM_F_DUMP) != NLM_F_DUMP)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = ++seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));

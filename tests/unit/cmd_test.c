@@ -332,6 +332,12 @@ static void test_acks(void)
 	nlh->nlmsg_type = NLMSG_DONE;
 	*(int *)mnl_nlmsg_put_extra_header(nlh, sizeof(int)) = 0;
 	CHECK(nl_error(nlh) == 0, "dump end without error");
+
+	/* NLM_F_EXCL has NLM_F_MATCH's value: a create is not a dump. */
+	nlh = nl_request(RNAT_CMD_POOL_NEW, NLM_F_CREATE | NLM_F_EXCL);
+	CHECK(nlh->nlmsg_flags & NLM_F_ACK, "create request asks for an ACK");
+	nlh = nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP);
+	CHECK(!(nlh->nlmsg_flags & NLM_F_ACK), "dump request ends with DONE, no ACK");
 }
 
 int main(void)
