@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rnatctl against the live module: every bad input fails with the expected
+# exit status and message and leaves the state exactly as it was.
+#
+# Usage: tests/e2e/cli.sh MODULE.ko    (prints ok/not ok lines)
+
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+MODULE=${1:?usage: cli.sh MODULE.ko}
+NS=cli
+rnat() { "$RNATCTL" -n "$NS" "$@"; }
+state() { rnat pool show; rnat vpn show; rnat map show; }
+
+cleanup() { ip netns del "$NS" 2>/dev/null; }
+trap cleanup EXIT
+
+expect "insmod rnat" insmod "$MODULE"
+ip netns add "$NS"
+n "$NS" ip link add wg1 type dummy
+n "$NS" ip link add wg2 type dummy
+n "$NS" ip link add wg3 type dummy
+expect "setup" rnat -b - <<'BATCH'
+pool add AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16
+pool add AWS_CAN_CENTRAL 10.160.0.0/16
+pool add TINY 192.0.2.0/30
+vpn add 1 pool AWS_USA_EAST_1 dev wg1 name acme
+vpn add 2 pool TINY dev wg2
+vpn add 3 pool AWS_USA_EAST_1 dev wg3
+map add vpn 1 real 10.1.0.0 nat 10.162.0.0
+map add vpn 2 real 10.1.0.0
+map add vpn 2 real 10.1.0.1
+map add vpn 2 real 10.1.0.2
+map add vpn 2 real 10.1.0.3
+BATCH
+
+# bad STATUS 'MESSAGE' ARGS...: fails with STATUS, prints MESSAGE (a
+# substring), and changes nothing.
+bad() {
+	local status=$1 msg=$2 before after out rc
+	shift 2
+	before=$(state)
+	out=$(rnat "$@" 2>&1)
+	rc=$?
+	after=$(state)
+	if [[ $rc == "$status" && $out == *"$msg"* && $before == "$after" ]]; then
+		pass "rejects: $*"
+	else
+		fail "rejects: $*"
+		echo "#   want exit $status and '$msg', got exit $rc: $out"
+		[[ $before == "$after" ]] || echo "#   and the state changed"
+	fi
+}
+
+# Usage errors: exit 2, nothing sent.
+bad 2 'unknown object' frobnicate
+bad 2 'unknown' pool frob
+bad 2 'not an IPv4' map add vpn 1 real 10.1.0
+bad 2 'not an IPv4' map add vpn 1 real 10.1.0.256
+bad 2 'host bits' map add vpn 1 real 10.1.0.1/24
+bad 2 'prefix length' map add vpn 1 real 10.1.0.0/33
+bad 2 'prefix length' map add vpn 1 real 10.0.0.0/8
+bad 2 'prefix length' pool add X 10.0.0.0/7
+bad 2 'VPN id' vpn add 0 pool TINY dev wg1
+bad 2 'VPN id' vpn add 2147483648 pool TINY dev wg1
+bad 2 'VPN id' map add vpn -1 real 10.1.0.9
+bad 2 'name' pool add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 10.170.0.0/16
+bad 2 'name' vpn add 9 pool TINY dev wg1 name bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+bad 2 'pool add' pool add ONLYNAME
+bad 2 '' vpn add 9 pool TINY
+bad 2 '' map add vpn 1
+bad 2 '' map add real 10.1.0.9
+bad 2 '' map del vpn 1
+bad 2 '' lookup
+bad 2 '' lookup 10.1.0.0 vpn
+bad 2 '' map add vpn 1 real 10.1.0.9 nat
+bad 2 '' map add vpn 1 real 10.1.0.9 bogus 1
+# The kernel's refusals: exit 1 with its message.
+bad 1 'no device' vpn add 9 pool TINY dev nosuchdev
+bad 1 'already exists' pool add TINY 10.170.0.0/16
+bad 1 'overlaps' pool add OTHER 10.162.128.0/17
+bad 1 'AWS_USA_EAST_1' pool add OTHER 10.153.0.0/24
+bad 1 'already exists' vpn add 1 pool TINY dev wg2
+bad 1 'no pool' vpn add 9 pool NOPE dev wg1
+bad 1 'already mapped' map add vpn 1 real 10.1.0.0
+bad 1 'to 10.1.0.0 in VPN 1' map add vpn 3 real 10.9.0.0 nat 10.162.0.0
+bad 1 'but in AWS_USA_EAST_1' map add vpn 2 real 10.9.0.0 nat 10.162.0.5
+bad 1 'not in pool' map add vpn 1 real 10.9.0.0 nat 10.160.0.5
+bad 1 'TINY' map add vpn 2 real 10.9.0.0
+bad 1 'no VPN' map add vpn 77 real 10.9.0.0
+bad 1 'no VPN' vpn del 77
+bad 1 'no pool' pool del NOPE
+bad 1 'used by' pool del TINY
+bad 1 'no mapping' map del nat 10.155.9.9
+bad 1 'no mapping' lookup 10.155.9.9
+bad 1 'no mapping' lookup 10.1.0.0 vpn 77
+
+# Batch mode names the failing line and stops there.
+out=$(printf 'pool show\nmap add vpn 1 real 10.5.0.0\nmap add vpn 1 real 10.5.0.0/99\nmap add vpn 1 real 10.6.0.0\n' |
+	rnat -b - 2>&1 >/dev/null)
+expect_eq "batch reports the failing line" "yes" \
+	"$([[ $out == *"line 3"* ]] && echo yes || echo "no: $out")"
+expect_fail "batch stopped at the failing line" rnat lookup 10.6.0.0 vpn 1
+
+# JSON is valid for every kind of answer.
+for cmd in "pool show" "vpn show" "map show" "lookup 10.162.0.0" "vpn show 1"; do
+	expect "-j $cmd is JSON" bash -c "$RNATCTL -n $NS -j $cmd | python3 -m json.tool"
+done
+
+# Deleting a VPN takes its mappings and says how many.
+expect_eq "vpn del 2 reports its 4 mappings" \
+	"deleted vpn 2 and its 4 mappings" "$(rnat vpn del 2)"
+expect "the TINY pool is free again" bash -c "$RNATCTL -n $NS pool show TINY | grep -q 'used 0'"
+
+cleanup
+trap - EXIT
+expect "rmmod rnat" rmmod rnat
+exit "$E2E_FAILED"
