@@ -87,12 +87,12 @@ seed_topology() {
 		n "vpn$v" ip addr add 10.1.0.0/32 dev eth0
 		n "vpn$v" ip link set eth0 up
 		n "vpn$v" ip route add default via 169.254.0.1 dev eth0 onlink
-		n "vpn$v" socat TCP-LISTEN:7,fork,reuseaddr \
+		n "vpn$v" socat -t 5 TCP-LISTEN:7,fork,reuseaddr \
 			SYSTEM:"echo vpn$v \$SOCAT_PEERADDR" &
-		n "vpn$v" socat UDP-RECVFROM:7,fork \
+		n "vpn$v" socat -t 5 UDP-RECVFROM:7,fork \
 			SYSTEM:"echo vpn$v \$SOCAT_PEERADDR" &
 	done
-	n core socat TCP-LISTEN:8,fork,reuseaddr SYSTEM:"echo \$SOCAT_PEERADDR" &
+	n core socat -t 5 TCP-LISTEN:8,fork,reuseaddr SYSTEM:"echo \$SOCAT_PEERADDR" &
 }
 
 seed_wait_servers() {
