@@ -72,6 +72,9 @@ seed_topology() {
 	for ns in core gw vpn1 vpn2; do
 		ip netns add "$ns"
 		n "$ns" ip link set lo up
+		# IPv4 only: IPv6 router solicitations would blur packet counts.
+		n "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
 	done
 	ip link add c0 netns core type veth peer name gc netns gw
 	n core ip addr add 10.200.0.1/24 dev c0
