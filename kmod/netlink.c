@@ -49,6 +49,7 @@ static const struct nla_policy rnat_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_PLEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32),
+	[RNAT_A_STATS] = { .type = NLA_REJECT },
 };
 
 static bool rnat_require(struct genl_info *info, int attr, const char *what)
@@ -617,6 +618,42 @@ static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* Counters */
+
+static int rnat_fill_stats(struct sk_buff *skb, const void *obj)
+{
+	const u64 *sum = obj;
+	struct nlattr *nest;
+	int i;
+
+	nest = nla_nest_start(skb, RNAT_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < RNAT_STAT_MAX; i++)
+		if (nla_put_u64_64bit(skb, RNAT_STATS_A_IN_TRANSLATED + i,
+				      sum[i], RNAT_STATS_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int rnat_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn = rnat_net(genl_info_net(info));
+	u64 sum[RNAT_STAT_MAX] = {};
+	int cpu, i;
+
+	BUILD_BUG_ON(RNAT_STATS_A_IN_TRANSLATED + RNAT_STAT_MAX - 1 !=
+		     RNAT_STATS_A_MAX);
+	for_each_possible_cpu(cpu) {
+		const struct rnat_stats *s = per_cpu_ptr(rn->stats, cpu);
+
+		for (i = 0; i < RNAT_STAT_MAX; i++)
+			sum[i] += READ_ONCE(s->count[i]);
+	}
+	return rnat_reply(info, RNAT_CMD_STATS_GET, rnat_fill_stats, sum);
+}
+
 static const struct genl_small_ops rnat_genl_ops[] = {
 	{
 		.cmd = RNAT_CMD_POOL_NEW,
@@ -654,6 +691,9 @@ static const struct genl_small_ops rnat_genl_ops[] = {
 		.cmd = RNAT_CMD_MAP_GET,
 		.doit = rnat_map_get,
 		.dumpit = rnat_map_dump,
+	}, {
+		.cmd = RNAT_CMD_STATS_GET,
+		.doit = rnat_stats_get,
 	},
 };
 

@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 
+/* In the order of enum rnat_stats_attr, from RNAT_STATS_A_IN_TRANSLATED. */
 enum rnat_stat {
 	RNAT_STAT_IN_TRANSLATED,	/* from a VPN, source made a NAT IP */
 	RNAT_STAT_OUT_TRANSLATED,	/* into a VPN, NAT IP made real */

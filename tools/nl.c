@@ -38,6 +38,7 @@ static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_REAL] = MNL_TYPE_U32,
 	[RNAT_A_MAP_NAT] = MNL_TYPE_U32,
 	[RNAT_A_MAP_PLEN] = MNL_TYPE_U8,
+	[RNAT_A_STATS] = MNL_TYPE_NESTED,
 };
 
 const char *nl_strerror(int err)

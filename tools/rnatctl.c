@@ -27,7 +27,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | help }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | help }\n"
 	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
@@ -41,7 +41,7 @@ static void usage(FILE *f)
 static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
-		"pool", "vpn", "map", "lookup", "help", NULL
+		"pool", "vpn", "map", "lookup", "stats", "help", NULL
 	};
 
 	if (argc < 1) {
@@ -58,6 +58,8 @@ static int run(int argc, char **argv)
 	case 3:
 		return do_lookup(argc - 1, argv + 1);
 	case 4:
+		return do_stats(argc - 1, argv + 1);
+	case 5:
 		usage(out_stream());
 		return 0;
 	default:

@@ -17,6 +17,7 @@ int do_pool(int argc, char **argv);
 int do_vpn(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_lookup(int argc, char **argv);
+int do_stats(int argc, char **argv);
 
 void pool_usage(FILE *f);
 void vpn_usage(FILE *f);

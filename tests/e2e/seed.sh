@@ -69,6 +69,11 @@ expect_fail "ping to unmapped 10.153.0.5 gets no answer" \
 	n core ping -c 3 -i 0.2 -W 1 10.153.0.5
 expect_eq "unmapped traffic reached neither VPN" "0 0" \
 	"$(($(rx_packets vpn1 eth0) - before1)) $(($(rx_packets vpn2 eth0) - before2))"
+stat() { rnat stats | tr ' ' '\n' | sed -n "/^$1\$/{n;p}"; }
+expect_eq "the 3 pings were counted as dropped unmapped" yes \
+	"$([ "$(stat drop_out_unmapped)" -ge 3 ] && echo yes)"
+expect_eq "translated packets were counted both ways" yes \
+	"$([ "$(stat in_translated)" -gt 0 ] && [ "$(stat out_translated)" -gt 0 ] && echo yes)"
 
 # Deleting a VPN takes its mappings and stops its traffic.
 expect "vpn del 2" rnat vpn del 2

@@ -107,6 +107,18 @@
  *    RNAT_A_VPN_ID, RNAT_A_MAP_REAL, RNAT_A_MAP_NAT, RNAT_A_MAP_PLEN,
  *    RNAT_A_POOL (the pool the NAT prefix belongs to).
  *    Errors: ENOENT (nothing maps that address).
+ *
+ * RNAT_CMD_STATS_GET: the namespace's packet counters since it was created,
+ *    summed over all CPUs (each NLA_U64, read without stopping the packet
+ *    path, so a sum may miss packets counted at that instant):
+ *    RNAT_A_STATS: NLA_NESTED
+ *        RNAT_STATS_A_IN_TRANSLATED: from a VPN, source made its NAT IP
+ *        RNAT_STATS_A_OUT_TRANSLATED: into a VPN, NAT IP made real
+ *        RNAT_STATS_A_DROP_IN_UNMAPPED: from a VPN, source not mapped in it
+ *        RNAT_STATS_A_DROP_OUT_UNMAPPED: into a VPN, not one of its NAT IPs
+ *        RNAT_STATS_A_DROP_MALFORMED: too short or odd to translate safely
+ *        RNAT_STATS_A_DROP_REDIRECT: ICMP redirects never cross the edge
+ *        RNAT_STATS_A_DROP_NOMEM: headers could not be made writable
  */
 
 #ifndef _UAPI_LINUX_RNAT_H
@@ -132,6 +144,7 @@ enum rnat_cmd {
 	RNAT_CMD_MAP_NEW,
 	RNAT_CMD_MAP_DEL,
 	RNAT_CMD_MAP_GET,
+	RNAT_CMD_STATS_GET,
 	__RNAT_CMD_MAX
 };
 
@@ -150,6 +163,7 @@ enum rnat_attr {
 	RNAT_A_MAP_REAL,
 	RNAT_A_MAP_NAT,
 	RNAT_A_MAP_PLEN,
+	RNAT_A_STATS,
 	__RNAT_A_MAX
 };
 
@@ -163,5 +177,20 @@ enum rnat_prefix_attr {
 };
 
 #define RNAT_PREFIX_A_MAX (__RNAT_PREFIX_A_MAX - 1)
+
+enum rnat_stats_attr {
+	RNAT_STATS_A_UNSPEC,
+	RNAT_STATS_A_PAD,
+	RNAT_STATS_A_IN_TRANSLATED,
+	RNAT_STATS_A_OUT_TRANSLATED,
+	RNAT_STATS_A_DROP_IN_UNMAPPED,
+	RNAT_STATS_A_DROP_OUT_UNMAPPED,
+	RNAT_STATS_A_DROP_MALFORMED,
+	RNAT_STATS_A_DROP_REDIRECT,
+	RNAT_STATS_A_DROP_NOMEM,
+	__RNAT_STATS_A_MAX
+};
+
+#define RNAT_STATS_A_MAX (__RNAT_STATS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_RNAT_H */
