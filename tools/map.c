@@ -203,7 +203,6 @@ static int map_show(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 	struct map_args a;
-	int err;
 
 	if (map_args(argc, argv, "map show", true, &a))
 		return EXIT_USAGE;
@@ -212,34 +211,16 @@ static int map_show(int argc, char **argv)
 	nlh = nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP);
 	if (a.val[VPN])
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
-	if (out_json())
-		json_arr_open(NULL);
-	err = nl_exec(nlh, map_print, NULL);
-	if (out_json())
-		json_arr_close();
-	return err;
+	return nl_show(nlh, map_print);
 }
 
 int do_map(int argc, char **argv)
 {
-	static const char *const cmds[] = COMMANDS;
-	static const int ids[] = COMMAND_IDS;
+	static const struct object map = {
+		"map", map_add, map_del, map_show, map_usage
+	};
 
-	if (argc < 1)
-		return map_show(0, NULL);
-	switch (parse_keyword(argv[0], "map command", cmds, ids)) {
-	case CMD_ADD:
-		return map_add(argc - 1, argv + 1);
-	case CMD_DEL:
-		return map_del(argc - 1, argv + 1);
-	case CMD_SHOW:
-		return map_show(argc - 1, argv + 1);
-	case CMD_HELP:
-		map_usage(out_stream());
-		return 0;
-	default:
-		return EXIT_USAGE;
-	}
+	return do_object(&map, argc, argv);
 }
 
 struct lookup {

@@ -277,6 +277,18 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 	return talk(nlh, family, cb ? reply_cb : NULL, &ctx);
 }
 
+int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb)
+{
+	int err;
+
+	if (out_json())
+		json_arr_open(NULL);
+	err = nl_exec(nlh, cb, NULL);
+	if (out_json())
+		json_arr_close();
+	return err;
+}
+
 int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 {
 	int err = nl_talk(nlh, cb, data);

@@ -35,6 +35,8 @@ struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags);
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 /* nl_talk(), printing the error: 0 or EXIT_ERROR. */
 int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
+/* nl_exec() for a show: with -j, one JSON array around the replies. */
+int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);
 /* For reply callbacks: records "malformed @what from the kernel". */

@@ -14,6 +14,7 @@
 
 #include "output.h"
 #include "parse.h"
+#include "rnatctl.h"
 
 int keyword(const char *word, const char *const *list, const int *ids)
 {
@@ -230,4 +231,30 @@ char *format_prefix(char *buf, uint32_t addr, unsigned int len,
 		snprintf(buf + strlen(buf), PREFIX_STRLEN - strlen(buf), "/%u",
 			 len);
 	return buf;
+}
+
+int do_object(const struct object *o, int argc, char **argv)
+{
+	static const char *const cmds[] = {
+		"add", "del", "delete", "show", "list", "help", NULL
+	};
+	static const int ids[] = { 0, 1, 1, 2, 2, 3 };
+	char what[32];
+
+	if (argc < 1)
+		return o->show(0, NULL);
+	snprintf(what, sizeof(what), "%s command", o->name);
+	switch (parse_keyword(argv[0], what, cmds, ids)) {
+	case 0:
+		return o->add(argc - 1, argv + 1);
+	case 1:
+		return o->del(argc - 1, argv + 1);
+	case 2:
+		return o->show(argc - 1, argv + 1);
+	case 3:
+		o->usage(out_stream());
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
 }

@@ -195,7 +195,6 @@ static int pool_del(int argc, char **argv)
 static int pool_show(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
-	int err;
 
 	if (argc > 1)
 		return usage_error("pool show: unexpected \"%s\" after NAME",
@@ -210,32 +209,14 @@ static int pool_show(int argc, char **argv)
 	} else {
 		nlh = nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP);
 	}
-	if (out_json())
-		json_arr_open(NULL);
-	err = nl_exec(nlh, pool_print, NULL);
-	if (out_json())
-		json_arr_close();
-	return err;
+	return nl_show(nlh, pool_print);
 }
 
 int do_pool(int argc, char **argv)
 {
-	static const char *const cmds[] = COMMANDS;
-	static const int ids[] = COMMAND_IDS;
+	static const struct object pool = {
+		"pool", pool_add, pool_del, pool_show, pool_usage
+	};
 
-	if (argc < 1)
-		return pool_show(0, NULL);
-	switch (parse_keyword(argv[0], "pool command", cmds, ids)) {
-	case CMD_ADD:
-		return pool_add(argc - 1, argv + 1);
-	case CMD_DEL:
-		return pool_del(argc - 1, argv + 1);
-	case CMD_SHOW:
-		return pool_show(argc - 1, argv + 1);
-	case CMD_HELP:
-		pool_usage(out_stream());
-		return 0;
-	default:
-		return EXIT_USAGE;
-	}
+	return do_object(&pool, argc, argv);
 }

@@ -32,9 +32,18 @@ int map_print(const struct nlattr **tb, void *data);
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);
 
-/* The object/command dispatch shared by the do_* functions. */
-#define COMMANDS { "add", "del", "delete", "show", "list", "help", NULL }
-#define COMMAND_IDS { CMD_ADD, CMD_DEL, CMD_DEL, CMD_SHOW, CMD_SHOW, CMD_HELP }
-enum { CMD_ADD, CMD_DEL, CMD_SHOW, CMD_HELP };
+/* An object with add, del and show commands (pool, vpn, map). */
+struct object {
+	const char *name;
+	int (*add)(int argc, char **argv);
+	int (*del)(int argc, char **argv);
+	int (*show)(int argc, char **argv);
+	void (*usage)(FILE *f);
+};
+
+/* Runs the command @argv[0] names (show without one; also del/delete,
+ * show/list, help): an exit status.
+ */
+int do_object(const struct object *o, int argc, char **argv);
 
 #endif

@@ -179,7 +179,6 @@ static int vpn_show(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 	uint32_t id;
-	int err;
 
 	if (argc > 1)
 		return usage_error("vpn show: unexpected \"%s\" after ID",
@@ -194,12 +193,7 @@ static int vpn_show(int argc, char **argv)
 	} else {
 		nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	}
-	if (out_json())
-		json_arr_open(NULL);
-	err = nl_exec(nlh, vpn_print, NULL);
-	if (out_json())
-		json_arr_close();
-	return err;
+	return nl_show(nlh, vpn_print);
 }
 
 static int vpn_name_cb(const struct nlattr **tb, void *data)
@@ -222,22 +216,9 @@ int vpn_name(uint32_t id, char *name)
 
 int do_vpn(int argc, char **argv)
 {
-	static const char *const cmds[] = COMMANDS;
-	static const int ids[] = COMMAND_IDS;
+	static const struct object vpn = {
+		"vpn", vpn_add, vpn_del, vpn_show, vpn_usage
+	};
 
-	if (argc < 1)
-		return vpn_show(0, NULL);
-	switch (parse_keyword(argv[0], "vpn command", cmds, ids)) {
-	case CMD_ADD:
-		return vpn_add(argc - 1, argv + 1);
-	case CMD_DEL:
-		return vpn_del(argc - 1, argv + 1);
-	case CMD_SHOW:
-		return vpn_show(argc - 1, argv + 1);
-	case CMD_HELP:
-		vpn_usage(out_stream());
-		return 0;
-	default:
-		return EXIT_USAGE;
-	}
+	return do_object(&vpn, argc, argv);
 }
