@@ -26,16 +26,21 @@ struct rnat_cfg *rnat_cfg_alloc(void)
 	INIT_LIST_HEAD(&cfg->pools);
 	xa_init(&cfg->vpns);
 	xa_init(&cfg->vpn_by_dev);
+	xa_init(&cfg->blocks);
 	return cfg;
 }
 
 void rnat_cfg_free(struct rnat_cfg *cfg)
 {
 	struct rnat_pool *pool, *tmp;
+	struct rnat_block *b;
 	struct rnat_vpn *vpn;
 	unsigned long id;
 
 	rnat_table_destroy(&cfg->table);
+	xa_for_each(&cfg->blocks, id, b)
+		kfree(b);
+	xa_destroy(&cfg->blocks);
 	xa_for_each(&cfg->vpns, id, vpn)
 		kfree(vpn);
 	xa_destroy(&cfg->vpns);
@@ -134,7 +139,7 @@ int rnat_cfg_pool_del(struct rnat_cfg *cfg, const char *name,
 	}
 	if (pool->nvpns) {
 		NL_SET_ERR_MSG_FMT(extack, "pool %s is used by %u VPNs (%u addresses mapped)",
-				   name, pool->nvpns, pool->used);
+				   name, pool->nvpns, pool->count[RNAT_POOL_USED]);
 		return -EBUSY;
 	}
 	list_del(&pool->list);
@@ -185,6 +190,7 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	vpn->id = id;
 	vpn->ifindex = ifindex;
 	vpn->pool = pool;
+	INIT_LIST_HEAD(&vpn->blocks);
 	if (name)
 		strscpy(vpn->name, name, sizeof(vpn->name));
 	else
@@ -212,34 +218,30 @@ free:
 	return err;
 }
 
-/* Deletes every mapping of @vpn by walking its pool's used addresses. */
+/* Deletes every mapping of @vpn: they all lie in its blocks. */
 static unsigned int rnat_cfg_vpn_flush(struct rnat_cfg *cfg,
 				       struct rnat_vpn *vpn)
 {
-	struct rnat_pool *pool = vpn->pool;
-	unsigned int i, n = 0;
+	unsigned int n = 0;
 
-	for (i = 0; i < pool->nprefixes && vpn->nmaps; i++) {
-		struct rnat_pool_prefix *pp = &pool->prefixes[i];
-		u32 size = rnat_prefix_size(&pp->pfx);
-		unsigned long bit = 0;
+	while (vpn->nmaps && !list_empty(&vpn->blocks)) {
+		struct rnat_block *b = list_first_entry(&vpn->blocks,
+							struct rnat_block, node);
+		s64 addr = rnat_pool_first_set(vpn->pool, RNAT_POOL_USED,
+					       &b->pfx);
+		struct rnat_map *m = NULL;
 
-		while ((bit = find_next_bit(pp->used, size, bit)) < size) {
-			__be32 nat = htonl(pp->pfx.base + bit);
-			struct rnat_map *m;
-
+		if (addr >= 0) {
 			rcu_read_lock();
-			m = rnat_table_lookup_nat(&cfg->table, nat);
+			m = rnat_table_lookup_nat(&cfg->table, htonl(addr));
 			rcu_read_unlock();
-			if (WARN_ON_ONCE(!m))
-				break;
-			bit += 1UL << (32 - rnat_map_plen(m));
-			if (m->real.vpn_id == vpn->id) {
-				rnat_cfg_map_del(cfg, m);
-				n++;
-			}
 		}
+		if (WARN_ON_ONCE(!m))
+			break;
+		rnat_cfg_map_del(cfg, m);
+		n++;
 	}
+	rnat_block_flush(cfg, vpn);
 	return n;
 }
 
@@ -267,13 +269,9 @@ static void rnat_cfg_nat_owner(struct rnat_cfg *cfg, struct rnat_pool *pool,
 			       const struct rnat_prefix *p,
 			       struct netlink_ext_ack *extack)
 {
-	struct rnat_pool_prefix *pp = rnat_pool_find(pool, p);
-	unsigned long first = p->base - pp->pfx.base;
+	__be32 nat = htonl(rnat_pool_first_set(pool, RNAT_POOL_USED, p));
 	struct rnat_map *m;
-	__be32 nat;
 
-	first = find_next_bit(pp->used, first + rnat_prefix_size(p), first);
-	nat = htonl(pp->pfx.base + first);
 	rcu_read_lock();
 	m = rnat_table_lookup_nat(&cfg->table, nat);
 	rcu_read_unlock();
@@ -284,12 +282,94 @@ static void rnat_cfg_nat_owner(struct rnat_cfg *cfg, struct rnat_pool *pool,
 		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4 is already in use", &nat);
 }
 
+/* Takes @p, given by the operator, for @vpn: inside one of its blocks, or free. */
+static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
+					     struct rnat_vpn *vpn,
+					     const struct rnat_prefix *p,
+					     struct netlink_ext_ack *extack)
+{
+	struct rnat_pool *pool = vpn->pool, *other;
+	struct rnat_block *b;
+	s64 owned;
+	int err;
+
+	if (!rnat_pool_find(pool, p)) {
+		other = rnat_cfg_pool_of(cfg, p->base);
+		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4h/%u is not in pool %s%s%s",
+				   &p->base, p->plen, pool->name,
+				   other ? " but in " : "",
+				   other ? other->name : "");
+		return ERR_PTR(-EINVAL);
+	}
+	owned = rnat_pool_first_set(pool, RNAT_POOL_OWNED, p);
+	if (owned < 0) {
+		/* Nobody's yet: it becomes a block of its own. */
+		err = rnat_pool_claim(pool, RNAT_POOL_OWNED, p);
+		if (err)
+			return ERR_PTR(err);
+		b = rnat_block_add(cfg, vpn, p);
+		if (IS_ERR(b))
+			rnat_pool_release(pool, RNAT_POOL_OWNED, p);
+		return b;
+	}
+	b = rnat_block_of(cfg, owned);
+	if (WARN_ON_ONCE(!b))
+		return ERR_PTR(-EEXIST);
+	if (b->vpn != vpn) {
+		if (rnat_pool_first_set(pool, RNAT_POOL_USED, p) >= 0)
+			rnat_cfg_nat_owner(cfg, pool, p, extack);
+		else
+			NL_SET_ERR_MSG_FMT(extack, "NAT %pI4h is in block %pI4h/%u of VPN %u",
+					   &p->base, &b->pfx.base, b->pfx.plen,
+					   b->vpn->id);
+		return ERR_PTR(-EEXIST);
+	}
+	if (!rnat_prefix_contains(&b->pfx, p)) {
+		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4h/%u straddles the edge of block %pI4h/%u",
+				   &p->base, p->plen, &b->pfx.base, b->pfx.plen);
+		return ERR_PTR(-EEXIST);
+	}
+	return b;
+}
+
+/* The lowest free /@plen in @vpn's blocks, growing them if they are full. */
+static struct rnat_block *rnat_cfg_nat_alloc(struct rnat_cfg *cfg,
+					     struct rnat_vpn *vpn, u8 plen,
+					     struct rnat_prefix *p,
+					     struct netlink_ext_ack *extack)
+{
+	struct rnat_pool *pool = vpn->pool;
+	struct rnat_prefix want = { .plen = plen };
+	u32 nr = rnat_prefix_size(&want);
+	struct rnat_block *b;
+
+	list_for_each_entry(b, &vpn->blocks, node) {
+		if (rnat_prefix_size(&b->pfx) - b->used < nr)
+			continue;
+		if (!rnat_pool_alloc(pool, RNAT_POOL_USED, &b->pfx, plen, p))
+			return b;
+	}
+	b = rnat_block_grow(cfg, vpn, plen);
+	if (IS_ERR(b)) {
+		if (PTR_ERR(b) == -ENOSPC)
+			NL_SET_ERR_MSG_FMT(extack, "pool %s has no free /%u left",
+					   pool->name, plen);
+		return b;
+	}
+	if (WARN_ON_ONCE(rnat_pool_alloc(pool, RNAT_POOL_USED, &b->pfx, plen, p))) {
+		rnat_block_put(cfg, b, 0);
+		return ERR_PTR(-ENOSPC);
+	}
+	return b;
+}
+
 int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		     const __be32 *nat, struct rnat_map **out,
 		     struct netlink_ext_ack *extack)
 {
 	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, vpn_id);
 	struct rnat_prefix p = { .plen = plen };
+	struct rnat_block *b;
 	struct rnat_map *m;
 	int err;
 
@@ -310,35 +390,27 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 	}
 
 	if (nat) {
-		struct rnat_pool *other;
-
 		p.base = ntohl(*nat);
 		if (*nat & ~rnat_plen_mask(plen)) {
 			NL_SET_ERR_MSG_FMT(extack, "NAT prefix %pI4/%u has host bits set",
 					   nat, plen);
 			return -EINVAL;
 		}
-		err = rnat_pool_claim(vpn->pool, &p);
-		if (err == -EEXIST) {
-			rnat_cfg_nat_owner(cfg, vpn->pool, &p, extack);
-			return err;
-		}
+		b = rnat_cfg_nat_claim(cfg, vpn, &p, extack);
+		if (IS_ERR(b))
+			return PTR_ERR(b);
+		err = rnat_pool_claim(vpn->pool, RNAT_POOL_USED, &p);
 		if (err) {
-			other = rnat_cfg_pool_of(cfg, p.base);
-			NL_SET_ERR_MSG_FMT(extack, "NAT %pI4/%u is not in pool %s%s%s",
-					   nat, plen, vpn->pool->name,
-					   other ? " but in " : "",
-					   other ? other->name : "");
+			rnat_cfg_nat_owner(cfg, vpn->pool, &p, extack);
+			rnat_block_put(cfg, b, 0);
 			return err;
 		}
 	} else {
-		err = rnat_pool_alloc(vpn->pool, plen, &p);
-		if (err) {
-			NL_SET_ERR_MSG_FMT(extack, "pool %s has no free /%u left",
-					   vpn->pool->name, plen);
-			return err;
-		}
+		b = rnat_cfg_nat_alloc(cfg, vpn, plen, &p, extack);
+		if (IS_ERR(b))
+			return PTR_ERR(b);
 	}
+	b->used += rnat_prefix_size(&p);
 
 	m = rnat_map_alloc(vpn_id, real, htonl(p.base), plen);
 	if (!m) {
@@ -355,7 +427,8 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		*out = m;
 	return 0;
 release:
-	rnat_pool_release(vpn->pool, &p);
+	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
+	rnat_block_put(cfg, b, rnat_prefix_size(&p));
 	return err;
 }
 
@@ -366,8 +439,11 @@ void rnat_cfg_map_del(struct rnat_cfg *cfg, struct rnat_map *m)
 		.base = ntohl(m->nat),
 		.plen = rnat_map_plen(m),
 	};
+	struct rnat_block *b = rnat_block_of(cfg, p.base);
 
-	rnat_pool_release(vpn->pool, &p);
+	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
+	if (!WARN_ON_ONCE(!b))
+		rnat_block_put(cfg, b, rnat_prefix_size(&p));
 	vpn->nmaps--;
 	rnat_table_remove(&cfg->table, m);
 }

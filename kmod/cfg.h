@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/xarray.h>
 
+#include "block.h"
 #include "pool.h"
 #include "table.h"
 
@@ -21,6 +22,8 @@ struct rnat_vpn {
 	int ifindex;
 	struct rnat_pool *pool;
 	unsigned int nmaps;
+	struct list_head blocks;	/* its NAT blocks, by address */
+	u32 held;			/* addresses in its blocks */
 	char name[RNAT_NAME_MAX];
 	struct rcu_head rcu;
 };
@@ -30,6 +33,7 @@ struct rnat_cfg {
 	struct list_head pools;
 	struct xarray vpns;		/* by id */
 	struct xarray vpn_by_dev;	/* by ifindex */
+	struct xarray blocks;		/* VPN NAT blocks, by base address */
 	unsigned int nvpns;
 };
 
@@ -66,8 +70,8 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		     struct netlink_ext_ack *extack);
 
 /*
- * Maps @real/@plen in VPN @vpn_id to @nat/@plen, or to the lowest free block
- * of the VPN's pool when @nat is NULL.
+ * Maps @real/@plen in VPN @vpn_id to @nat/@plen, or, when @nat is NULL, to
+ * the lowest free range of the VPN's blocks, growing them when they are full.
  */
 int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		     const __be32 *nat, struct rnat_map **out,

@@ -10,13 +10,17 @@
  * Egress, POSTROUTING after everything else but the conntrack confirmation:
  * a packet routed out of a VPN's device has its destination rewritten from
  * the NAT IP to the real address; a destination that is not one of this
- * VPN's NAT IPs is dropped, so one VPN never receives another's traffic.
+ * VPN's NAT IPs is dropped, so one VPN never receives another's traffic, and
+ * answered with ICMP host unreachable (icmp_send() rate-limits it by peer
+ * and globally, per the net.ipv4.icmp_* sysctls, and never answers an ICMP
+ * error or a later fragment).
  *
  * ICMP errors have their embedded header translated with the same mapping
  * rules, the other way round.
  */
 
 #include <linux/netfilter_ipv4.h>
+#include <net/icmp.h>
 
 #include "hooks.h"
 #include "netns.h"
@@ -97,8 +101,10 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 		return rnat_parse_error(rn, err);
 
 	m = rnat_table_lookup_nat(&cfg->table, pkt.daddr);
-	if (unlikely(!m || m->real.vpn_id != vpn->id))
+	if (unlikely(!m || m->real.vpn_id != vpn->id)) {
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
 		return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
+	}
 	if (unlikely(pkt.icmp_error)) {
 		/* The embedded packet came from this VPN: its source. */
 		inner = rnat_table_lookup_nat(&cfg->table, pkt.inner_saddr);

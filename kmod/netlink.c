@@ -50,6 +50,8 @@ static const struct nla_policy rnat_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_PLEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32),
 	[RNAT_A_STATS] = { .type = NLA_REJECT },
+	[RNAT_A_POOL_OWNED] = { .type = NLA_REJECT },
+	[RNAT_A_VPN_BLOCKS] = { .type = NLA_REJECT },
 };
 
 static bool rnat_require(struct genl_info *info, int attr, const char *what)
@@ -108,31 +110,39 @@ static int rnat_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 	return 0;
 }
 
+/* Entry @i (from 1) of a prefix list such as RNAT_A_POOL_PREFIXES. */
+static int rnat_put_prefix(struct sk_buff *skb, int i,
+			   const struct rnat_prefix *p)
+{
+	struct nlattr *entry = nla_nest_start(skb, i);
+
+	if (!entry ||
+	    nla_put_in_addr(skb, RNAT_PREFIX_A_ADDR, htonl(p->base)) ||
+	    nla_put_u8(skb, RNAT_PREFIX_A_LEN, p->plen))
+		return -EMSGSIZE;
+	nla_nest_end(skb, entry);
+	return 0;
+}
+
 /* Pools */
 
 static int rnat_fill_pool(struct sk_buff *skb, const void *obj)
 {
 	const struct rnat_pool *pool = obj;
-	struct nlattr *list, *entry;
+	struct nlattr *list;
 	unsigned int i;
 
 	if (nla_put_string(skb, RNAT_A_POOL, pool->name) ||
 	    nla_put_u32(skb, RNAT_A_POOL_SIZE, pool->size) ||
-	    nla_put_u32(skb, RNAT_A_POOL_USED, pool->used))
+	    nla_put_u32(skb, RNAT_A_POOL_USED, pool->count[RNAT_POOL_USED]) ||
+	    nla_put_u32(skb, RNAT_A_POOL_OWNED, pool->count[RNAT_POOL_OWNED]))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_POOL_PREFIXES);
 	if (!list)
 		return -EMSGSIZE;
-	for (i = 0; i < pool->nprefixes; i++) {
-		const struct rnat_prefix *p = &pool->prefixes[i].pfx;
-
-		entry = nla_nest_start(skb, i + 1);
-		if (!entry ||
-		    nla_put_in_addr(skb, RNAT_PREFIX_A_ADDR, htonl(p->base)) ||
-		    nla_put_u8(skb, RNAT_PREFIX_A_LEN, p->plen))
+	for (i = 0; i < pool->nprefixes; i++)
+		if (rnat_put_prefix(skb, i + 1, &pool->prefixes[i].pfx))
 			return -EMSGSIZE;
-		nla_nest_end(skb, entry);
-	}
 	nla_nest_end(skb, list);
 	return 0;
 }
@@ -255,6 +265,9 @@ static int rnat_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
 static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 {
 	const struct rnat_vpn *vpn = obj;
+	const struct rnat_block *b;
+	struct nlattr *list;
+	int i = 0;
 
 	if (nla_put_u32(skb, RNAT_A_VPN_ID, vpn->id) ||
 	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
@@ -262,6 +275,13 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	    nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex) ||
 	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
 		return -EMSGSIZE;
+	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
+	if (!list)
+		return -EMSGSIZE;
+	list_for_each_entry(b, &vpn->blocks, node)
+		if (rnat_put_prefix(skb, ++i, &b->pfx))
+			return -EMSGSIZE;
+	nla_nest_end(skb, list);
 	return 0;
 }
 
@@ -560,7 +580,7 @@ static int rnat_dump_prefix(struct sk_buff *skb, struct netlink_callback *cb,
 	u32 size = rnat_prefix_size(&pp->pfx);
 	unsigned long bit = *next > pp->pfx.base ? *next - pp->pfx.base : 0;
 
-	while ((bit = find_next_bit(pp->used, size, bit)) < size) {
+	while ((bit = find_next_bit(pp->bits[RNAT_POOL_USED], size, bit)) < size) {
 		__be32 nat = htonl(pp->pfx.base + bit);
 
 		rcu_read_lock();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * NAT address pools. Each prefix of a pool has a bitmap with one bit per
- * address (a /16 costs 8 KiB), so allocation is a bitmap search and never
- * has to consult the mapping table.
+ * NAT address pools. Each prefix of a pool has two bitmaps with one bit per
+ * address each (a /16 costs 16 KiB): owned by a VPN's block, and used by a
+ * mapping. Allocation is a bitmap search and never consults the tables.
  */
 
 #include <linux/bitmap.h>
@@ -50,16 +50,19 @@ struct rnat_pool *rnat_pool_create(const char *name,
 	strscpy(pool->name, name, sizeof(pool->name));
 	INIT_LIST_HEAD(&pool->list);
 	for (i = 0; i < n; i++) {
+		struct rnat_pool_prefix *pp = &pool->prefixes[i];
 		u32 size = rnat_prefix_size(&prefixes[i]);
 
-		pool->prefixes[i].pfx = prefixes[i];
-		pool->prefixes[i].used = kvcalloc(BITS_TO_LONGS(size),
-						  sizeof(unsigned long),
-						  GFP_KERNEL_ACCOUNT);
+		pp->pfx = prefixes[i];
 		pool->nprefixes = i + 1;
-		if (!pool->prefixes[i].used) {
-			rnat_pool_destroy(pool);
-			return ERR_PTR(-ENOMEM);
+		for (j = 0; j < RNAT_POOL_NBITS; j++) {
+			pp->bits[j] = kvcalloc(BITS_TO_LONGS(size),
+					       sizeof(unsigned long),
+					       GFP_KERNEL_ACCOUNT);
+			if (!pp->bits[j]) {
+				rnat_pool_destroy(pool);
+				return ERR_PTR(-ENOMEM);
+			}
 		}
 		pool->size += size;
 	}
@@ -68,10 +71,11 @@ struct rnat_pool *rnat_pool_create(const char *name,
 
 void rnat_pool_destroy(struct rnat_pool *pool)
 {
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < pool->nprefixes; i++)
-		kvfree(pool->prefixes[i].used);
+		for (j = 0; j < RNAT_POOL_NBITS; j++)
+			kvfree(pool->prefixes[i].bits[j]);
 	kfree(pool);
 }
 
@@ -86,7 +90,9 @@ struct rnat_pool_prefix *rnat_pool_find(struct rnat_pool *pool,
 	return NULL;
 }
 
-int rnat_pool_alloc(struct rnat_pool *pool, u8 plen, struct rnat_prefix *out)
+int rnat_pool_alloc(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		    const struct rnat_prefix *within, u8 plen,
+		    struct rnat_prefix *out)
 {
 	struct rnat_prefix want = { .plen = plen };
 	u32 nr = rnat_prefix_size(&want);
@@ -94,16 +100,22 @@ int rnat_pool_alloc(struct rnat_pool *pool, u8 plen, struct rnat_prefix *out)
 
 	for (i = 0; i < pool->nprefixes; i++) {
 		struct rnat_pool_prefix *pp = &pool->prefixes[i];
-		u32 size = rnat_prefix_size(&pp->pfx);
-		unsigned long bit;
+		unsigned long start = 0, end = rnat_prefix_size(&pp->pfx), bit;
 
-		if (nr > size)
+		if (within) {
+			if (!rnat_prefix_contains(&pp->pfx, within))
+				continue;
+			start = within->base - pp->pfx.base;
+			end = start + rnat_prefix_size(within);
+		}
+		if (nr > end - start)
 			continue;
-		bit = bitmap_find_next_zero_area(pp->used, size, 0, nr, nr - 1);
-		if (bit >= size)
+		bit = bitmap_find_next_zero_area(pp->bits[bits], end, start,
+						 nr, nr - 1);
+		if (bit >= end)
 			continue;
-		bitmap_set(pp->used, bit, nr);
-		pool->used += nr;
+		bitmap_set(pp->bits[bits], bit, nr);
+		pool->count[bits] += nr;
 		out->base = pp->pfx.base + bit;
 		out->plen = plen;
 		return 0;
@@ -111,31 +123,44 @@ int rnat_pool_alloc(struct rnat_pool *pool, u8 plen, struct rnat_prefix *out)
 	return -ENOSPC;
 }
 
-int rnat_pool_claim(struct rnat_pool *pool, const struct rnat_prefix *p)
+s64 rnat_pool_first_set(struct rnat_pool *pool, enum rnat_pool_bits bits,
+			const struct rnat_prefix *p)
 {
 	struct rnat_pool_prefix *pp = rnat_pool_find(pool, p);
-	u32 nr = rnat_prefix_size(p);
-	unsigned long bit;
+	unsigned long first, end;
+
+	if (!pp)
+		return -ENOENT;
+	first = p->base - pp->pfx.base;
+	end = first + rnat_prefix_size(p);
+	first = find_next_bit(pp->bits[bits], end, first);
+	return first < end ? pp->pfx.base + first : -ENOENT;
+}
+
+int rnat_pool_claim(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		    const struct rnat_prefix *p)
+{
+	struct rnat_pool_prefix *pp = rnat_pool_find(pool, p);
 
 	if (!pp)
 		return -EINVAL;
-	bit = p->base - pp->pfx.base;
-	if (find_next_bit(pp->used, bit + nr, bit) < bit + nr)
+	if (rnat_pool_first_set(pool, bits, p) >= 0)
 		return -EEXIST;
-	bitmap_set(pp->used, bit, nr);
-	pool->used += nr;
+	bitmap_set(pp->bits[bits], p->base - pp->pfx.base, rnat_prefix_size(p));
+	pool->count[bits] += rnat_prefix_size(p);
 	return 0;
 }
 
-void rnat_pool_release(struct rnat_pool *pool, const struct rnat_prefix *p)
+void rnat_pool_release(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		       const struct rnat_prefix *p)
 {
 	struct rnat_pool_prefix *pp = rnat_pool_find(pool, p);
 	u32 nr = rnat_prefix_size(p);
 
 	if (WARN_ON_ONCE(!pp))
 		return;
-	bitmap_clear(pp->used, p->base - pp->pfx.base, nr);
-	pool->used -= nr;
+	bitmap_clear(pp->bits[bits], p->base - pp->pfx.base, nr);
+	pool->count[bits] -= nr;
 }
 
 #ifdef RNAT_KUNIT

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * NAT address pools: named sets of prefixes with one bit per address saying
- * whether a mapping holds it. Allocation is deterministic: the lowest free
- * aligned block, in the order the pool's prefixes were given.
+ * NAT address pools: named sets of prefixes with two bits per address: is it
+ * in a VPN's block (owned), and does a mapping hold it (used)? Every used
+ * address is owned. Allocation is deterministic: the lowest free aligned
+ * range, in the order the pool's prefixes were given.
  */
 
 #ifndef _RNAT_POOL_H
@@ -19,9 +20,16 @@ struct rnat_prefix {
 	u8 plen;
 };
 
+/* Which of a pool's bitmaps an operation works on. */
+enum rnat_pool_bits {
+	RNAT_POOL_USED,		/* held by a mapping */
+	RNAT_POOL_OWNED,	/* inside some VPN's block */
+	RNAT_POOL_NBITS
+};
+
 struct rnat_pool_prefix {
 	struct rnat_prefix pfx;
-	unsigned long *used;
+	unsigned long *bits[RNAT_POOL_NBITS];
 };
 
 struct rnat_pool {
@@ -29,7 +37,7 @@ struct rnat_pool {
 	char name[RNAT_NAME_MAX];
 	unsigned int nvpns;	/* VPNs drawing from this pool */
 	u32 size;
-	u32 used;
+	u32 count[RNAT_POOL_NBITS];	/* addresses set in each bitmap */
 	unsigned int nprefixes;
 	struct rnat_pool_prefix prefixes[];
 };
@@ -73,10 +81,21 @@ void rnat_pool_destroy(struct rnat_pool *pool);
 struct rnat_pool_prefix *rnat_pool_find(struct rnat_pool *pool,
 					const struct rnat_prefix *p);
 
-/* Takes the lowest free aligned block of 2^(32 - plen) addresses. */
-int rnat_pool_alloc(struct rnat_pool *pool, u8 plen, struct rnat_prefix *out);
-/* Takes @p if it lies in the pool and is entirely free. */
-int rnat_pool_claim(struct rnat_pool *pool, const struct rnat_prefix *p);
-void rnat_pool_release(struct rnat_pool *pool, const struct rnat_prefix *p);
+/*
+ * Sets the lowest aligned range of 2^(32 - plen) addresses that is clear in
+ * bitmap @bits, searching only inside @within (a prefix of the pool) or, if
+ * @within is NULL, the whole pool.
+ */
+int rnat_pool_alloc(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		    const struct rnat_prefix *within, u8 plen,
+		    struct rnat_prefix *out);
+/* Sets @p if it lies in the pool and is entirely clear in @bits. */
+int rnat_pool_claim(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		    const struct rnat_prefix *p);
+void rnat_pool_release(struct rnat_pool *pool, enum rnat_pool_bits bits,
+		       const struct rnat_prefix *p);
+/* The first address of @p (inside the pool) set in @bits, or -ENOENT. */
+s64 rnat_pool_first_set(struct rnat_pool *pool, enum rnat_pool_bits bits,
+			const struct rnat_prefix *p);
 
 #endif /* _RNAT_POOL_H */

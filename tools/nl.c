@@ -20,6 +20,7 @@ static struct mnl_socket *sock;
 static uint16_t family;
 static uint32_t seq;
 static char errmsg[256];
+static bool changed;
 /* Requests are small: a full pool is about 1.3 KiB. */
 static char sendbuf[8192];
 /* The kernel fills dump messages up to 32 KiB. */
@@ -39,6 +40,8 @@ static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_NAT] = MNL_TYPE_U32,
 	[RNAT_A_MAP_PLEN] = MNL_TYPE_U8,
 	[RNAT_A_STATS] = MNL_TYPE_NESTED,
+	[RNAT_A_POOL_OWNED] = MNL_TYPE_U32,
+	[RNAT_A_VPN_BLOCKS] = MNL_TYPE_NESTED,
 };
 
 const char *nl_strerror(int err)
@@ -270,11 +273,33 @@ static int reply_cb(const struct nlmsghdr *nlh, void *data)
 	return err ? err : ctx->cb(tb, ctx->data);
 }
 
+static bool is_change(uint8_t cmd)
+{
+	switch (cmd) {
+	case RNAT_CMD_POOL_GET:
+	case RNAT_CMD_VPN_GET:
+	case RNAT_CMD_MAP_GET:
+	case RNAT_CMD_STATS_GET:
+		return false;
+	}
+	return true;
+}
+
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 {
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
 	struct reply_ctx ctx = { cb, data };
+	int err;
 
-	return talk(nlh, family, cb ? reply_cb : NULL, &ctx);
+	err = talk(nlh, family, cb ? reply_cb : NULL, &ctx);
+	if (!err && is_change(g->cmd))
+		changed = true;
+	return err;
+}
+
+bool nl_changed(void)
+{
+	return changed;
 }
 
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb)

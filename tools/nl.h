@@ -37,6 +37,8 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 /* nl_exec() for a show: with -j, one JSON array around the replies. */
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb);
+/* Has a request that changes rnat's state succeeded since the start? */
+bool nl_changed(void);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);
 /* For reply callbacks: records "malformed @what from the kernel". */

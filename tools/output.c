@@ -60,16 +60,16 @@ void err_set_line(int line)
 	err_line = line;
 }
 
-static void vpr_err(const char *fmt, va_list ap)
+static void vpr_msg(const char *what, const char *fmt, va_list ap)
 {
 	FILE *f = err_f ? err_f : stderr;
 
 	/* Results so far come first if both go to one terminal. */
 	fflush(out());
 	if (err_line)
-		fprintf(f, "Error in line %d: ", err_line);
+		fprintf(f, "%s in line %d: ", what, err_line);
 	else
-		fputs("Error: ", f);
+		fprintf(f, "%s: ", what);
 	vfprintf(f, fmt, ap);
 	fputc('\n', f);
 	fflush(f);
@@ -80,7 +80,16 @@ void pr_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpr_err(fmt, ap);
+	vpr_msg("Error", fmt, ap);
+	va_end(ap);
+}
+
+void pr_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpr_msg("Warning", fmt, ap);
 	va_end(ap);
 }
 
@@ -89,7 +98,7 @@ int usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpr_err(fmt, ap);
+	vpr_msg("Error", fmt, ap);
 	va_end(ap);
 	return EXIT_USAGE;
 }

@@ -24,6 +24,8 @@ void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "Error: <message>" (or "Error in line N: " when N is set). */
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Warning: <message>", for what does not fail the command. */
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like pr_err, returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The batch line errors are reported for; 0 for none. */

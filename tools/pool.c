@@ -23,8 +23,7 @@ void pool_usage(FILE *f)
 		RNAT_POOL_PLEN_MIN, RNAT_POOL_PREFIXES_MAX);
 }
 
-/* Checks one RNAT_A_POOL_PREFIXES entry; 0 or -EPROTO. */
-static int prefix_entry(const struct nlattr *entry, struct prefix *p)
+int prefix_entry(const struct nlattr *entry, struct prefix *p)
 {
 	const struct nlattr *a;
 	bool has_addr = false, has_len = false;
@@ -51,17 +50,12 @@ static int prefix_entry(const struct nlattr *entry, struct prefix *p)
 	return has_addr && has_len ? 0 : nl_malformed("pool prefix");
 }
 
-int pool_print(const struct nlattr **tb, void *data)
+int prefixes_check(const struct nlattr *list)
 {
-	const struct nlattr *list = tb[RNAT_A_POOL_PREFIXES], *entry;
-	char buf[PREFIX_STRLEN];
+	const struct nlattr *entry;
 	struct prefix p;
 	int err;
 
-	(void)data;
-	if (!tb[RNAT_A_POOL])
-		return nl_malformed("pool");
-	/* Check everything before printing anything. */
 	if (list) {
 		mnl_attr_for_each_nested(entry, list) {
 			err = prefix_entry(entry, &p);
@@ -69,13 +63,17 @@ int pool_print(const struct nlattr **tb, void *data)
 				return err;
 		}
 	}
-	if (out_json()) {
-		json_obj_open(NULL);
-		json_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
-		json_arr_open("prefixes");
-	} else {
-		out_printf("%s", mnl_attr_get_str(tb[RNAT_A_POOL]));
-	}
+	return 0;
+}
+
+void prefixes_print(const struct nlattr *list, const char *key)
+{
+	const struct nlattr *entry;
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+
+	if (out_json())
+		json_arr_open(key);
 	if (list) {
 		mnl_attr_for_each_nested(entry, list) {
 			prefix_entry(entry, &p);
@@ -86,19 +84,46 @@ int pool_print(const struct nlattr **tb, void *data)
 				out_printf(" %s", buf);
 		}
 	}
-	if (out_json()) {
+	if (out_json())
 		json_arr_close();
-		if (tb[RNAT_A_POOL_SIZE])
-			json_uint("size", mnl_attr_get_u32(tb[RNAT_A_POOL_SIZE]));
-		if (tb[RNAT_A_POOL_USED])
-			json_uint("used", mnl_attr_get_u32(tb[RNAT_A_POOL_USED]));
+}
+
+int pool_print(const struct nlattr **tb, void *data)
+{
+	const struct nlattr *size = tb[RNAT_A_POOL_SIZE];
+	const struct nlattr *used = tb[RNAT_A_POOL_USED];
+	const struct nlattr *owned = tb[RNAT_A_POOL_OWNED];
+	int err;
+
+	(void)data;
+	if (!tb[RNAT_A_POOL])
+		return nl_malformed("pool");
+	/* Check everything before printing anything. */
+	err = prefixes_check(tb[RNAT_A_POOL_PREFIXES]);
+	if (err)
+		return err;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
+	} else {
+		out_printf("%s", mnl_attr_get_str(tb[RNAT_A_POOL]));
+	}
+	prefixes_print(tb[RNAT_A_POOL_PREFIXES], "prefixes");
+	if (out_json()) {
+		if (size)
+			json_uint("size", mnl_attr_get_u32(size));
+		if (used)
+			json_uint("used", mnl_attr_get_u32(used));
+		if (owned)
+			json_uint("in_blocks", mnl_attr_get_u32(owned));
 		json_obj_close();
 		return 0;
 	}
-	if (tb[RNAT_A_POOL_USED] && tb[RNAT_A_POOL_SIZE])
-		out_printf(" used %u of %u",
-			   mnl_attr_get_u32(tb[RNAT_A_POOL_USED]),
-			   mnl_attr_get_u32(tb[RNAT_A_POOL_SIZE]));
+	if (used && size)
+		out_printf(" used %u of %u", mnl_attr_get_u32(used),
+			   mnl_attr_get_u32(size));
+	if (owned)
+		out_printf(" in blocks %u", mnl_attr_get_u32(owned));
 	out_printf("\n");
 	return 0;
 }

@@ -27,21 +27,23 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | stats | help }\n"
-	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -h[elp] | -V[ersion] }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | route | help }\n"
+	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -R[outes-off] |\n"
+	      "             -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
 	pool_usage(f);
 	vpn_usage(f);
 	map_usage(f);
 	lookup_usage(f);
+	route_usage(f);
 }
 
 /* One command line, without the options: an exit status. */
 static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
-		"pool", "vpn", "map", "lookup", "stats", "help", NULL
+		"pool", "vpn", "map", "lookup", "stats", "route", "help", NULL
 	};
 
 	if (argc < 1) {
@@ -60,6 +62,8 @@ static int run(int argc, char **argv)
 	case 4:
 		return do_stats(argc - 1, argv + 1);
 	case 5:
+		return do_route(argc - 1, argv + 1);
+	case 6:
 		usage(out_stream());
 		return 0;
 	default:
@@ -139,18 +143,19 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "routes-off", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "Version", no_argument, NULL, 'V' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	const char *netns = NULL, *file = NULL;
-	bool json = false;
+	bool json = false, routes = true;
 	int c, err;
 
 	opterr = 0;
 	/* '+': options only before the object; '-json' works like '--json'. */
-	while ((c = getopt_long_only(argc, argv, "+:jn:b:hV", opts,
+	while ((c = getopt_long_only(argc, argv, "+:jn:b:RhV", opts,
 				     NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -161,6 +166,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			file = optarg;
+			break;
+		case 'R':
+			routes = false;
 			break;
 		case 'h':
 			usage(out_stream());
@@ -190,6 +198,9 @@ int main(int argc, char **argv)
 		err = batch(file);
 	else
 		err = run(argc - optind, argv + optind);
+	/* Even after a failed batch line: the lines before it took effect. */
+	if (routes && nl_changed() && routes_sync())
+		err = err ? err : EXIT_ERROR;
 	nl_close();
 	if (fflush(stdout) || ferror(stdout)) {
 		pr_err("cannot write the output: %s", strerror(errno));

@@ -18,16 +18,32 @@ int do_vpn(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_lookup(int argc, char **argv);
 int do_stats(int argc, char **argv);
+int do_route(int argc, char **argv);
 
 void pool_usage(FILE *f);
 void vpn_usage(FILE *f);
 void map_usage(FILE *f);
 void lookup_usage(FILE *f);
+void route_usage(FILE *f);
 
 /* Reply printers, one object per call (text line or JSON object). */
 int pool_print(const struct nlattr **tb, void *data);
 int vpn_print(const struct nlattr **tb, void *data);
 int map_print(const struct nlattr **tb, void *data);
+
+/* Reads one entry of a prefix list (pool prefixes, VPN blocks): 0 or -EPROTO. */
+struct prefix;
+int prefix_entry(const struct nlattr *entry, struct prefix *p);
+/* Checks every entry of a prefix list (may be NULL): 0 or -EPROTO. */
+int prefixes_check(const struct nlattr *list);
+/* Prints a checked prefix list: " P1 P2..." in text, an array @key in JSON. */
+void prefixes_print(const struct nlattr *list, const char *key);
+
+/*
+ * Makes the routes of protocol RNAT_RTPROT match the module's VPN blocks
+ * and pools (see routes.c): 0 or EXIT_ERROR.
+ */
+int routes_sync(void);
 
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);

@@ -4,6 +4,7 @@
  * and fetching a VPN's name for lookups.
  */
 
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,8 @@ int vpn_print(const struct nlattr **tb, void *data)
 	(void)data;
 	if (!tb[RNAT_A_VPN_ID])
 		return nl_malformed("VPN");
+	if (prefixes_check(tb[RNAT_A_VPN_BLOCKS]))
+		return -EPROTO;
 	if (tb[RNAT_A_IFINDEX]) {
 		ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
 		dev = if_indextoname(ifindex, ifname);
@@ -58,6 +61,8 @@ int vpn_print(const struct nlattr **tb, void *data)
 		if (tb[RNAT_A_VPN_MAPPINGS])
 			json_uint("mappings",
 				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
+		if (tb[RNAT_A_VPN_BLOCKS])
+			prefixes_print(tb[RNAT_A_VPN_BLOCKS], "blocks");
 		json_obj_close();
 		return 0;
 	}
@@ -73,6 +78,11 @@ int vpn_print(const struct nlattr **tb, void *data)
 	if (tb[RNAT_A_VPN_MAPPINGS])
 		out_printf(" mappings %u",
 			   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
+	if (tb[RNAT_A_VPN_BLOCKS] &&
+	    mnl_attr_get_payload_len(tb[RNAT_A_VPN_BLOCKS])) {
+		out_printf(" blocks");
+		prefixes_print(tb[RNAT_A_VPN_BLOCKS], NULL);
+	}
 	out_printf("\n");
 	return 0;
 }

@@ -46,6 +46,27 @@ static struct rnat_cfg *rnat_test_cfg(struct kunit *test)
 	return cfg;
 }
 
+static u32 rnat_test_used(struct rnat_cfg *cfg)
+{
+	return rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->count[RNAT_POOL_USED];
+}
+
+/* Maps real address 10.1.0.@i in @vpn automatically; returns the NAT IP. */
+static u32 rnat_test_auto(struct kunit *test, struct rnat_cfg *cfg, u32 vpn,
+			  u8 i)
+{
+	struct rnat_map *m;
+
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, vpn, htonl(0x0a010000 + i),
+					       32, NULL, &m, NULL), 0);
+	return ntohl(m->nat) & 0xffff;
+}
+
+static unsigned int rnat_test_nblocks(struct rnat_vpn *vpn)
+{
+	return list_count_nodes(&vpn->blocks);
+}
+
 /* Two VPNs reuse 10.1.0.0 and get distinct NAT IPs. */
 static void rnat_cfg_test_seed_example(struct kunit *test)
 {
@@ -59,7 +80,7 @@ static void rnat_cfg_test_seed_example(struct kunit *test)
 	KUNIT_EXPECT_ADDR_EQ(test, m1->nat, "10.153.0.0");
 	KUNIT_EXPECT_ADDR_EQ(test, m2->nat, "10.153.0.1");
 	KUNIT_EXPECT_STREQ(test, rnat_cfg_vpn(cfg, 2)->name, "vpn2");
-	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 2U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 2U);
 	rnat_cfg_free(cfg);
 }
 
@@ -89,7 +110,7 @@ static void rnat_cfg_test_conflicts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 9, in_aton("10.1.0.1"), 32,
 					       NULL, NULL, NULL), -ENOENT);
 	/* None of the failures took an address. */
-	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 1U);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 2)->nmaps, 0U);
 	rnat_cfg_free(cfg);
 }
@@ -155,12 +176,96 @@ static void rnat_cfg_test_vpn_del_takes_mappings(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn(cfg, 1), NULL);
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn_by_dev(cfg, 11), NULL);
 	KUNIT_EXPECT_EQ(test, cfg->table.count, 5U);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_USA_EAST_1")->used, 5U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 5U);
 	rcu_read_lock();
 	m = rnat_table_lookup_real(&cfg->table, 2, htonl(0x0a010001));
 	rcu_read_unlock();
 	KUNIT_EXPECT_PTR_NE(test, m, NULL);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), -ENOENT);
+	rnat_cfg_free(cfg);
+}
+
+/*
+ * Interleaved VPNs: each new block is as large as the VPN's blocks so far,
+ * and a VPN fills its own blocks before it takes another.
+ */
+static void rnat_cfg_test_blocks_grow(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	const u32 want1[] = { 0, 2, 4, 5, 8, 9, 10, 11, 16 };
+	const u32 want2[] = { 1, 3 };
+	struct rnat_block *b;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 1, i), want1[i]);
+		KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 2, i), want2[i]);
+	}
+	for (; i < ARRAY_SIZE(want1); i++)
+		KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 1, i), want1[i]);
+	/* .0/32 .2/32 .4/31 .8/30 .16/29: one route per block. */
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(rnat_cfg_vpn(cfg, 1)), 5U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->held, 16U);
+	b = list_last_entry(&rnat_cfg_vpn(cfg, 1)->blocks, struct rnat_block,
+			    node);
+	KUNIT_EXPECT_EQ(test, b->pfx.base, ntohl(in_aton("10.153.0.16")));
+	KUNIT_EXPECT_EQ(test, b->pfx.plen, 29);
+	KUNIT_EXPECT_EQ(test, b->used, 1U);
+	rnat_cfg_free(cfg);
+}
+
+/* A VPN alone in its pool ends with one block, however many IPs it has. */
+static void rnat_cfg_test_blocks_merge(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_vpn *vpn;
+	struct rnat_block *b;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 3, NULL, "AWS_CAN_CENTRAL",
+					       13, NULL), 0);
+	vpn = rnat_cfg_vpn(cfg, 3);
+	for (i = 0; i < 200; i++)
+		KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 3, i), i);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(vpn), 1U);
+	b = list_first_entry(&vpn->blocks, struct rnat_block, node);
+	KUNIT_EXPECT_EQ(test, b->pfx.base, ntohl(in_aton("10.160.0.0")));
+	KUNIT_EXPECT_EQ(test, b->pfx.plen, 24);
+	KUNIT_EXPECT_EQ(test, b->used, 200U);
+	rnat_cfg_free(cfg);
+}
+
+/*
+ * An explicit NAT IP inside another VPN's block is refused; a free one
+ * becomes a block of its own; a block goes back to the pool with its last
+ * mapping.
+ */
+static void rnat_cfg_test_blocks_explicit(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_USA_EAST_1");
+	__be32 nat = in_aton("10.153.0.1");
+	__be32 far = in_aton("10.162.0.1");
+	struct rnat_map *m;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		rnat_test_auto(test, cfg, 1, i);
+	/* VPN 1 holds 10.153.0.0/31, 10.153.0.1 free but not VPN 2's. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       &nat, NULL, NULL), -EEXIST);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 32,
+					       &far, &m, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(rnat_cfg_vpn(cfg, 2)), 1U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 3U);
+	/* Its block is full: the next one is the pool's lowest free address. */
+	KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 2, 1), 2U);
+	rnat_cfg_map_del(cfg, m);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(rnat_cfg_vpn(cfg, 2)), 1U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 3U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 2);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 1U);
 	rnat_cfg_free(cfg);
 }
 
@@ -170,6 +275,9 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_pool_rules),
 	KUNIT_CASE(rnat_cfg_test_vpn_rules),
 	KUNIT_CASE(rnat_cfg_test_vpn_del_takes_mappings),
+	KUNIT_CASE(rnat_cfg_test_blocks_grow),
+	KUNIT_CASE(rnat_cfg_test_blocks_merge),
+	KUNIT_CASE(rnat_cfg_test_blocks_explicit),
 	{}
 };
 

@@ -30,11 +30,11 @@ static void rnat_pool_test_lowest_in_given_order(struct kunit *test)
 	struct rnat_prefix got;
 
 	KUNIT_EXPECT_EQ(test, pool->size, 131072U);
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.162.0.0")));
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.162.0.1")));
-	KUNIT_EXPECT_EQ(test, pool->used, 2U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 2U);
 	rnat_pool_destroy(pool);
 }
 
@@ -44,14 +44,14 @@ static void rnat_pool_test_aligned_blocks(struct kunit *test)
 	struct rnat_pool *pool = rnat_test_pool(test, &p, 1);
 	struct rnat_prefix got;
 
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 24, &got), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 24, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.160.1.0")));
 	KUNIT_EXPECT_EQ(test, got.plen, 24);
 	/* Singles fill the hole below the block first. */
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.160.0.1")));
-	KUNIT_EXPECT_EQ(test, pool->used, 258U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 258U);
 	rnat_pool_destroy(pool);
 }
 
@@ -64,14 +64,14 @@ static void rnat_pool_test_claim_release(struct kunit *test)
 	struct rnat_prefix outside = rnat_test_prefix("10.161.0.0", 32);
 	struct rnat_prefix got;
 
-	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, &want), 0);
-	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, &want), -EEXIST);
-	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, &block), -EEXIST);
-	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, &outside), -EINVAL);
-	rnat_pool_release(pool, &want);
-	KUNIT_EXPECT_EQ(test, pool->used, 0U);
-	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, &block), 0);
-	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, RNAT_POOL_USED, &want), 0);
+	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, RNAT_POOL_USED, &want), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, RNAT_POOL_USED, &block), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, RNAT_POOL_USED, &outside), -EINVAL);
+	rnat_pool_release(pool, RNAT_POOL_USED, &want);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 0U);
+	KUNIT_EXPECT_EQ(test, rnat_pool_claim(pool, RNAT_POOL_USED, &block), 0);
+	KUNIT_ASSERT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.160.0.4")));
 	rnat_pool_destroy(pool);
 }
@@ -83,13 +83,13 @@ static void rnat_pool_test_exhaustion(struct kunit *test)
 	struct rnat_prefix got;
 	int i;
 
-	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 31, &got), 0);
+	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 31, &got), 0);
 	for (i = 0; i < 2; i++)
-		KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 32, &got), 0);
+		KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), 0);
 	KUNIT_EXPECT_EQ(test, got.base, ntohl(in_aton("10.160.0.3")));
-	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 32, &got), -ENOSPC);
-	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, 31, &got), -ENOSPC);
-	KUNIT_EXPECT_EQ(test, pool->used, 4U);
+	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 32, &got), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, rnat_pool_alloc(pool, RNAT_POOL_USED, NULL, 31, &got), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 4U);
 	rnat_pool_destroy(pool);
 }
 

@@ -44,10 +44,12 @@ run gw rnatctl map add vpn 1 real 10.1.0.0
 run gw rnatctl map add vpn 2 real 10.1.0.0
 NAT1=$(n gw rnatctl lookup 10.1.0.0 vpn 1 | awk '{ print $NF }')
 NAT2=$(n gw rnatctl lookup 10.1.0.0 vpn 2 | awk '{ print $NF }')
-run gw ip route add "$NAT1/32" dev gv1
-run gw ip route add "$NAT2/32" dev gv2
 run gw rnatctl pool show
 run gw rnatctl map show
+
+say "rnatctl routes each VPN's NAT blocks to its device"
+run gw rnatctl vpn show
+run gw ip route show proto 82
 
 say "Core to customer: ping, TCP and UDP to each NAT IP"
 run core ping -c 1 -W 2 "$NAT1"
@@ -62,3 +64,6 @@ run vpn2 sh -c "socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null"
 say "Which connection is $NAT2?"
 run gw rnatctl lookup "$NAT2"
 run gw rnatctl -j lookup "$NAT2"
+
+say "A pool address nobody holds is unreachable"
+run core ping -c 1 -W 2 10.153.0.9

@@ -8,8 +8,8 @@
 #
 # Both customer hosts use 10.1.0.0. rnat on gw maps each to its own NAT IP
 # from pool AWS_USA_EAST_1; core reaches them by NAT IP only and sees their
-# connections come from their NAT IPs. The VPN links are veth pairs; gw
-# routes each NAT IP to its VPN's device.
+# connections come from their NAT IPs. The VPN links are veth pairs; rnatctl
+# routes each VPN's NAT blocks to its device.
 #
 # Usage: tests/e2e/seed.sh MODULE.ko    (prints ok/not ok lines)
 
@@ -41,9 +41,17 @@ expect "map show lists both" bash -c \
 expect "lookup answers which VPN a NAT IP is" bash -c \
 	"$RNATCTL -n gw lookup $NAT2 | grep -q 'vpn 2'"
 
-# Steering: each NAT IP is routed to its VPN's device.
-n gw ip route add "$NAT1/32" dev gv1
-n gw ip route add "$NAT2/32" dev gv2
+# Steering: rnatctl keeps a route per VPN NAT block (protocol rnat = 82) and
+# an unreachable route per pool prefix.
+routes() { n gw ip -o route show proto 82 | sed 's/  */ /g; s/ $//'; }
+expect_eq "a route per VPN block, unreachable per pool prefix" \
+	"$NAT1 dev gv1 scope link
+$NAT2 dev gv2 scope link
+unreachable 10.153.0.0/16 metric 2147483647
+unreachable 10.155.0.0/16 metric 2147483647
+unreachable 10.157.0.0/16 metric 2147483647
+unreachable 10.160.0.0/16 metric 2147483647
+unreachable 10.162.0.0/16 metric 2147483647" "$(routes | sort)"
 seed_wait_servers
 
 for v in 1 2; do
@@ -61,17 +69,29 @@ for v in 1 2; do
 		"$(n "vpn$v" timeout 10 socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null)"
 done
 
-# A NAT IP with no mapping, even when routed into a VPN, reaches no VPN.
-n gw ip route add 10.153.0.5/32 dev gv1
+# VPN 1 takes two more NAT IPs: its blocks grow to 10.153.0.2/32 and
+# 10.153.0.4/31, so 10.153.0.5 is routed into gv1 but not mapped.
+expect "vpn 1 maps 10.1.0.1 and 10.1.0.2" rnat -b - <<'EOF'
+map add vpn 1 real 10.1.0.1
+map add vpn 1 real 10.1.0.2
+EOF
+expect_eq "vpn 1's blocks" "blocks 10.153.0.0/32 10.153.0.2/32 10.153.0.4/31" \
+	"$(rnat vpn show 1 | grep -o 'blocks.*')"
+expect_eq "the new blocks are routed to gv1" "10.153.0.4/31 dev gv1 scope link" \
+	"$(routes | grep 10.153.0.4)"
 before1=$(rx_packets vpn1 eth0)
 before2=$(rx_packets vpn2 eth0)
-expect_fail "ping to unmapped 10.153.0.5 gets no answer" \
-	n core ping -c 3 -i 0.2 -W 1 10.153.0.5
+expect_eq "ping to unmapped 10.153.0.5 in vpn 1's block: host unreachable" \
+	"From 10.200.0.254 icmp_seq=1 Destination Host Unreachable" \
+	"$(n core ping -c 1 -W 2 10.153.0.5 | grep -o 'From.*')"
+expect_eq "ping to 10.157.0.9, in the pool but in no block: host unreachable" \
+	"From 10.200.0.254 icmp_seq=1 Destination Host Unreachable" \
+	"$(n core ping -c 1 -W 2 10.157.0.9 | grep -o 'From.*')"
 expect_eq "unmapped traffic reached neither VPN" "0 0" \
 	"$(($(rx_packets vpn1 eth0) - before1)) $(($(rx_packets vpn2 eth0) - before2))"
 stat() { rnat stats | tr ' ' '\n' | sed -n "/^$1\$/{n;p}"; }
-expect_eq "the 3 pings were counted as dropped unmapped" yes \
-	"$([ "$(stat drop_out_unmapped)" -ge 3 ] && echo yes)"
+expect_eq "the ping into vpn 1's block was counted as dropped unmapped" 1 \
+	"$(stat drop_out_unmapped)"
 expect_eq "translated packets were counted both ways" yes \
 	"$([ "$(stat in_translated)" -gt 0 ] && [ "$(stat out_translated)" -gt 0 ] && echo yes)"
 
@@ -80,6 +100,7 @@ expect "vpn del 2" rnat vpn del 2
 expect_fail "vpn2 unreachable after its VPN is gone" \
 	n core ping -c 1 -W 1 "$NAT2"
 expect "vpn1 still reachable" n core ping -c 1 -W 2 "$NAT1"
+expect_eq "vpn 2's route went with it" "" "$(routes | grep gv2)"
 
 seed_cleanup
 trap - EXIT

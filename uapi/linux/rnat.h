@@ -28,6 +28,15 @@
  *          Prefixes of all pools in a namespace never overlap.
  * vpn:     one customer connection: an id, a name, the pool its NAT IPs come
  *          from and the network device its traffic arrives on and leaves by.
+ *          Its NAT IPs lie in its NAT blocks: aligned prefixes of its pool
+ *          reserved for it, so that one route per block steers traffic to
+ *          its device. Its first block is one address; each new block is
+ *          as large as all its blocks so far, up to /RNAT_BLOCK_PLEN_MIN (or
+ *          the size of a prefix mapping that needs more), so n NAT IPs take
+ *          about log2(n) blocks; adjacent halves merge. A NAT IP given
+ *          explicitly must be free or inside one of the VPN's own blocks (a
+ *          free one becomes a block of its own). A block returns to the pool
+ *          when its last mapping is deleted.
  * mapping: (vpn, real prefix) <-> NAT prefix of equal length, one to one.
  *          A real prefix is mapped at most once per VPN; a NAT address belongs
  *          to at most one mapping.
@@ -54,6 +63,7 @@
  *    RNAT_A_POOL, RNAT_A_POOL_PREFIXES (as above),
  *    RNAT_A_POOL_SIZE: NLA_U32, addresses in the pool
  *    RNAT_A_POOL_USED: NLA_U32, addresses held by mappings
+ *    RNAT_A_POOL_OWNED: NLA_U32, addresses in VPNs' NAT blocks
  *
  * RNAT_CMD_VPN_NEW: creates a VPN. The first VPN of a namespace registers the
  *    packet hooks there; a namespace without VPNs pays nothing per packet.
@@ -73,18 +83,23 @@
  *
  * RNAT_CMD_VPN_GET: with RNAT_A_VPN_ID, that VPN; as a dump, all VPNs in id
  *    order. Each reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
- *    RNAT_A_IFINDEX and RNAT_A_VPN_MAPPINGS: NLA_U32.
+ *    RNAT_A_IFINDEX, RNAT_A_VPN_MAPPINGS: NLA_U32, and
+ *    RNAT_A_VPN_BLOCKS: NLA_NESTED, its NAT blocks in address order, each
+ *        entry a prefix as in RNAT_A_POOL_PREFIXES. rnatctl keeps one route
+ *        per block (protocol "rnat") pointing at the VPN's device.
  *
  * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix.
  *    RNAT_A_VPN_ID: required
  *    RNAT_A_MAP_REAL: NLA_BE32, required, the customer's real address
  *    RNAT_A_MAP_PLEN: NLA_U8, RNAT_MAP_PLEN_MIN to 32, optional (default 32)
  *    RNAT_A_MAP_NAT: NLA_BE32, optional. Without it the kernel allocates the
- *        lowest free aligned block of the VPN's pool, in the order the pool's
- *        prefixes were given.
+ *        lowest free aligned range of the VPN's blocks; when they are full,
+ *        a new block: the lowest free aligned one of the pool, in the order
+ *        the pool's prefixes were given.
  *    The reply is the new mapping, as in RNAT_CMD_MAP_GET.
  *    Errors: EEXIST (real prefix already mapped in this VPN, or NAT prefix
- *            taken: the message names the owner), EINVAL (NAT prefix not in
+ *            taken or inside another VPN's block: the message names the
+ *            owner), EINVAL (NAT prefix not in
  *            the VPN's pool, host bits set), ENOSPC (pool exhausted),
  *            ENOENT (no such VPN).
  *
@@ -131,7 +146,9 @@
 #define RNAT_POOL_PREFIXES_MAX	64
 #define RNAT_POOL_PLEN_MIN	8	/* a pool prefix holds at most 2^24 addresses */
 #define RNAT_MAP_PLEN_MIN	16	/* a prefix mapping spans at most 2^16 */
+#define RNAT_BLOCK_PLEN_MIN	24	/* VPN NAT blocks grow up to 256 addresses */
 #define RNAT_VPN_ID_MAX		0x7fffffff
+#define RNAT_RTPROT		82	/* protocol of the routes rnatctl keeps */
 
 enum rnat_cmd {
 	RNAT_CMD_UNSPEC,
@@ -164,6 +181,8 @@ enum rnat_attr {
 	RNAT_A_MAP_NAT,
 	RNAT_A_MAP_PLEN,
 	RNAT_A_STATS,
+	RNAT_A_POOL_OWNED,
+	RNAT_A_VPN_BLOCKS,
 	__RNAT_A_MAX
 };
 
