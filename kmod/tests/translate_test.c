@@ -9,7 +9,10 @@
 #include <kunit/test.h>
 #include <linux/inet.h>
 #include <linux/netdevice.h>
-/* On a test kernel of 6.5 or later, skb_gso_segment() is in net/gso.h. */
+/* skb_gso_segment() and SKB_GSO_CB_OFFSET moved to net/gso.h in 6.5. */
+#ifndef SKB_GSO_CB_OFFSET
+#include <net/gso.h>
+#endif
 
 #define RNAT_TEST_BUF 1024
 
@@ -220,24 +223,60 @@ static void rnat_test_desc(const struct rnat_test_case *c, char *desc)
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
 
-/* @c's packet as it must leave: the addresses of @c, nothing else. */
-static void rnat_test_expected(const struct rnat_test_case *c,
-			       struct rnat_test_pkt *out,
-			       struct rnat_test_pkt *inner_out)
+/* A case's packets: as built (in) and as they must leave (out). */
+struct rnat_test_pkts {
+	struct rnat_test_pkt in;
+	struct rnat_test_pkt out;
+	struct rnat_test_pkt inner_in;
+	struct rnat_test_pkt inner_out;
+};
+
+/* Gives @in and @out the payload that makes @out's UDP checksum sum to 0. */
+static void rnat_test_csum_zero(struct kunit *test, u8 *buf,
+				struct rnat_test_pkt *in,
+				struct rnat_test_pkt *out)
 {
-	*out = c->pkt;
+	__sum16 *check = &((struct udphdr *)(buf + sizeof(struct iphdr) +
+					     out->optlen))->check;
+
+	rnat_test_build(out, buf);
+	in->fixup = (__force u16)*check;
+	out->fixup = in->fixup;
+	rnat_test_build(out, buf);
+	KUNIT_ASSERT_EQ(test, (__force u16)*check,
+			(__force u16)CSUM_MANGLED_0);
+}
+
+/*
+ * Fills @t for @c: the packet it must leave as has the addresses of @c,
+ * nothing else. @buf is scratch.
+ */
+static void rnat_test_pkts(struct kunit *test, u8 *buf,
+			   const struct rnat_test_case *c,
+			   struct rnat_test_pkts *t)
+{
+	t->in = c->pkt;
+	t->in.partial = c->ip_summed == CHECKSUM_PARTIAL;
+	t->out = t->in;
 	if (c->field == RNAT_SADDR)
-		out->src = c->to;
+		t->out.src = c->to;
 	else
-		out->dst = c->to;
-	if (!c->pkt.inner || !c->inner_to)
-		return;
-	*inner_out = *c->pkt.inner;
-	if (c->field == RNAT_SADDR)
-		inner_out->dst = c->inner_to;
-	else
-		inner_out->src = c->inner_to;
-	out->inner = inner_out;
+		t->out.dst = c->to;
+	if (t->in.inner) {
+		t->inner_in = *t->in.inner;
+		t->inner_out = t->inner_in;
+		t->in.inner = &t->inner_in;
+		t->out.inner = &t->inner_out;
+		if (c->inner_to && c->field == RNAT_SADDR)
+			t->inner_out.dst = c->inner_to;
+		else if (c->inner_to)
+			t->inner_out.src = c->inner_to;
+	}
+	/* The embedded header's checksum if there is one, else the outer. */
+	if (c->csum_zero && t->in.inner)
+		rnat_test_csum_zero(test, buf, &t->inner_in, &t->inner_out);
+	else if (c->csum_zero)
+		rnat_test_csum_zero(test, buf, &t->in, &t->out);
 }
 
 /*
@@ -331,37 +370,23 @@ static void rnat_test_run(struct kunit *test, const struct rnat_test_case *c)
 {
 	u8 *buf = kunit_kzalloc(test, RNAT_TEST_BUF, GFP_KERNEL);
 	unsigned int len, ihl = sizeof(struct iphdr) + c->pkt.optlen;
-	struct rnat_test_pkt in = c->pkt, out, inner_out;
+	struct rnat_test_pkts t;
 	struct sk_buff *skb;
 	struct rnat_pkt pkt;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
-	rnat_test_expected(c, &out, &inner_out);
-	in.partial = c->ip_summed == CHECKSUM_PARTIAL;
-	out.partial = in.partial;
-	if (c->csum_zero) {
-		__sum16 *check = &((struct udphdr *)(buf + ihl))->check;
-
-		/* Payload making the new checksum sum to 0, sent as 0xffff. */
-		rnat_test_build(&out, buf);
-		in.fixup = (__force u16)*check;
-		out.fixup = in.fixup;
-		rnat_test_build(&out, buf);
-		KUNIT_ASSERT_EQ(test, (__force u16)*check,
-				(__force u16)CSUM_MANGLED_0);
-	}
-
-	len = rnat_test_build(&in, buf);
+	rnat_test_pkts(test, buf, c, &t);
+	len = rnat_test_build(&t.in, buf);
 	skb = rnat_test_skb(test, buf, len);
 	rnat_test_offload(skb, c, ihl);
 	KUNIT_ASSERT_EQ(test, rnat_pkt_parse(skb, &pkt), 0);
-	KUNIT_EXPECT_EQ(test, pkt.fragment, !!(in.frag_off & IP_OFFSET));
-	KUNIT_EXPECT_EQ(test, pkt.icmp_error, in.inner && !pkt.fragment);
+	KUNIT_EXPECT_EQ(test, pkt.fragment, !!(t.in.frag_off & IP_OFFSET));
+	KUNIT_EXPECT_EQ(test, pkt.icmp_error, t.in.inner && !pkt.fragment);
 	KUNIT_EXPECT_EQ(test, rnat_rewrite(skb, &pkt, c->field, in_aton(c->to),
 					   c->inner_to ? in_aton(c->inner_to) :
 					   0), 0);
 
-	len = rnat_test_build(&out, buf);
+	len = rnat_test_build(&t.out, buf);
 	rnat_test_expect_bytes(test, skb, buf, len);
 	KUNIT_EXPECT_EQ(test, (u8)skb->ip_summed, c->ip_summed);
 	if (c->ip_summed == CHECKSUM_COMPLETE)
@@ -369,7 +394,7 @@ static void rnat_test_run(struct kunit *test, const struct rnat_test_case *c)
 	if (c->gso_size) {
 		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_size, c->gso_size);
 		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_type, c->gso_type);
-		rnat_test_expect_segments(test, skb, c, &out);
+		rnat_test_expect_segments(test, skb, c, &t.out);
 	}
 	kfree_skb(skb);
 }
@@ -560,6 +585,10 @@ static const struct rnat_test_case rnat_test_icmp_error_udp[] = {
 	{ "embedded checksum 0 stays 0",
 	  { RNAT_TEST_ERROR_IN(ICMP_PORT_UNREACH, rnat_test_core_udp_no_csum,
 			       RNAT_TEST_IPH + 8) }, RNAT_TEST_ERROR_INGRESS },
+	{ "embedded checksum summing to 0 is sent as 0xffff",
+	  { RNAT_TEST_ERROR_IN(ICMP_PORT_UNREACH, rnat_test_core_udp,
+			       RNAT_TEST_IPH + 8) }, RNAT_TEST_ERROR_INGRESS,
+	  .csum_zero = true },
 	{ "embedded UDP cut to 4 bytes",
 	  { RNAT_TEST_ERROR_IN(ICMP_PORT_UNREACH, rnat_test_core_udp,
 			       RNAT_TEST_IPH + 4) }, RNAT_TEST_ERROR_INGRESS },
@@ -820,6 +849,10 @@ static const struct rnat_test_case rnat_test_round_trip[] = {
 	{ "ICMP error",
 	  { RNAT_TEST_ERROR_IN(ICMP_PORT_UNREACH, rnat_test_core_udp,
 			       RNAT_TEST_IPH + 8) }, RNAT_TEST_ERROR_INGRESS },
+	{ "ICMP error, embedded UDP summing to 0 on the way",
+	  { RNAT_TEST_ERROR_IN(ICMP_PORT_UNREACH, rnat_test_core_udp,
+			       RNAT_TEST_IPH + 8) }, RNAT_TEST_ERROR_INGRESS,
+	  .csum_zero = true },
 };
 
 KUNIT_ARRAY_PARAM(rnat_test_round_trip, rnat_test_round_trip, rnat_test_desc);
@@ -828,20 +861,14 @@ static void rnat_translate_test_round_trip(struct kunit *test)
 {
 	const struct rnat_test_case *c = test->param_value;
 	u8 *buf = kunit_kzalloc(test, RNAT_TEST_BUF, GFP_KERNEL);
-	struct rnat_test_pkt in = c->pkt, out, inner_out;
+	struct rnat_test_pkts t;
 	struct sk_buff *skb;
 	struct rnat_pkt pkt;
 	unsigned int len;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
-	rnat_test_expected(c, &out, &inner_out);
-	if (c->csum_zero) {
-		__sum16 *check = &((struct udphdr *)(buf + RNAT_TEST_IPH))->check;
-
-		rnat_test_build(&out, buf);
-		in.fixup = (__force u16)*check;
-	}
-	len = rnat_test_build(&in, buf);
+	rnat_test_pkts(test, buf, c, &t);
+	len = rnat_test_build(&t.in, buf);
 	skb = rnat_test_skb(test, buf, len);
 	KUNIT_ASSERT_EQ(test, rnat_pkt_parse(skb, &pkt), 0);
 	KUNIT_ASSERT_EQ(test, rnat_rewrite(skb, &pkt, c->field, in_aton(c->to),
@@ -850,11 +877,11 @@ static void rnat_translate_test_round_trip(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, rnat_pkt_parse(skb, &pkt), 0);
 	KUNIT_ASSERT_EQ(test, rnat_rewrite(skb, &pkt, c->field,
 					   in_aton(c->field == RNAT_SADDR ?
-						   in.src : in.dst),
+						   t.in.src : t.in.dst),
 					   c->inner_to ?
 					   in_aton(c->field == RNAT_SADDR ?
-						   in.inner->dst :
-						   in.inner->src) : 0), 0);
+						   t.inner_in.dst :
+						   t.inner_in.src) : 0), 0);
 	rnat_test_expect_bytes(test, skb, buf, len);
 	kfree_skb(skb);
 }
@@ -929,15 +956,16 @@ static void rnat_translate_test_nonlinear(struct kunit *test)
 {
 	const struct rnat_test_case *c = test->param_value;
 	u8 *buf = kunit_kzalloc(test, RNAT_TEST_BUF, GFP_KERNEL);
-	struct rnat_test_pkt out, inner_out;
 	struct page *page = alloc_page(GFP_KERNEL);
+	struct rnat_test_pkts t;
 	struct sk_buff *skb;
 	struct rnat_pkt pkt;
 	unsigned int len;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
-	len = rnat_test_build(&c->pkt, buf);
+	rnat_test_pkts(test, buf, c, &t);
+	len = rnat_test_build(&t.in, buf);
 	skb = rnat_test_skb(test, buf, RNAT_TEST_IPH);
 	memcpy(page_address(page), buf + RNAT_TEST_IPH, len - RNAT_TEST_IPH);
 	skb_add_rx_frag(skb, 0, page, 0, len - RNAT_TEST_IPH, PAGE_SIZE);
@@ -947,8 +975,7 @@ static void rnat_translate_test_nonlinear(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, rnat_rewrite(skb, &pkt, c->field, in_aton(c->to),
 					   c->inner_to ? in_aton(c->inner_to) :
 					   0), 0);
-	rnat_test_expected(c, &out, &inner_out);
-	len = rnat_test_build(&out, buf);
+	len = rnat_test_build(&t.out, buf);
 	rnat_test_expect_bytes(test, skb, buf, len);
 	if (c->ip_summed == CHECKSUM_COMPLETE) {
 		KUNIT_ASSERT_EQ(test, skb_linearize(skb), 0);
