@@ -40,19 +40,26 @@ static unsigned int rnat_l4_csum_len(u8 protocol)
 	}
 }
 
+/*
+ * The embedded header of an ICMP error at @off, within the first @len bytes
+ * of the packet.
+ */
 static int rnat_parse_inner(struct sk_buff *skb, struct rnat_pkt *pkt,
-			    unsigned int off)
+			    unsigned int off, unsigned int len)
 {
 	const struct iphdr *inner;
 	unsigned int ihl, want;
 
-	if (!pskb_may_pull(skb, off + sizeof(*inner)))
+	if (off + sizeof(*inner) > len)
 		return -EINVAL;
+	if (!pskb_may_pull(skb, off + sizeof(*inner)))
+		return -ENOMEM;
 	inner = (const struct iphdr *)(skb->data + off);
 	ihl = inner->ihl * 4;
-	if (inner->version != 4 || ihl < sizeof(*inner) ||
-	    !pskb_may_pull(skb, off + ihl))
+	if (inner->version != 4 || ihl < sizeof(*inner) || off + ihl > len)
 		return -EINVAL;
+	if (!pskb_may_pull(skb, off + ihl))
+		return -ENOMEM;
 	inner = (const struct iphdr *)(skb->data + off);
 
 	pkt->icmp_error = true;
@@ -63,26 +70,45 @@ static int rnat_parse_inner(struct sk_buff *skb, struct rnat_pkt *pkt,
 	pkt->writable = off + ihl;
 
 	/* The embedded L4 header is often cut short: use what is there. */
-	if (ip_is_fragment(inner) && (inner->frag_off & htons(IP_OFFSET)))
+	if (inner->frag_off & htons(IP_OFFSET))
 		return 0;
 	want = rnat_l4_csum_len(inner->protocol);
 	if (inner->protocol == IPPROTO_ICMP)
 		want = 0;	/* no pseudo-header, nothing to fix */
-	if (want && pskb_may_pull(skb, off + ihl + want)) {
-		pkt->inner_l4_len = want;
-		pkt->writable += want;
-	}
+	if (!want || off + ihl + want > len)
+		return 0;
+	if (!pskb_may_pull(skb, off + ihl + want))
+		return -ENOMEM;
+	pkt->inner_l4_len = want;
+	pkt->writable += want;
 	return 0;
 }
 
 int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int ihl = iph->ihl * 4;
 	const struct icmphdr *icmph;
-	unsigned int l4;
+	const struct iphdr *iph;
+	unsigned int ihl, len, l4;
 
+	/*
+	 * ip_rcv() checked all this before PREROUTING, but a packet must not
+	 * be read past its end whichever way it came: bytes beyond tot_len
+	 * (link padding) are not part of it.
+	 */
 	memset(pkt, 0, sizeof(*pkt));
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return -EINVAL;
+	iph = ip_hdr(skb);
+	ihl = iph->ihl * 4;
+	len = iph_totlen(skb, iph);
+	if (iph->version != 4 || ihl < sizeof(*iph) || len < ihl ||
+	    len > skb->len)
+		return -EINVAL;
+	if (!pskb_may_pull(skb, ihl))
+		return -ENOMEM;
+	/* Each pull may move the head: pointers into it are reloaded. */
+	iph = ip_hdr(skb);
+
 	pkt->saddr = iph->saddr;
 	pkt->daddr = iph->daddr;
 	pkt->protocol = iph->protocol;
@@ -95,9 +121,11 @@ int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
 	l4 = rnat_l4_csum_len(pkt->protocol);
 	if (!l4)
 		return 0;
-	/* May move the head: @iph is stale from here on. */
-	if (!pskb_may_pull(skb, ihl + l4))
+	/* A first fragment too short for the checksum is dropped too. */
+	if (ihl + l4 > len)
 		return -EINVAL;
+	if (!pskb_may_pull(skb, ihl + l4))
+		return -ENOMEM;
 	if (pkt->protocol != IPPROTO_ICMP) {
 		pkt->writable = ihl + l4;
 		return 0;
@@ -108,7 +136,7 @@ int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
 		return -EOPNOTSUPP;
 	if (!rnat_icmp_is_error(icmph->type))
 		return 0;
-	return rnat_parse_inner(skb, pkt, ihl + sizeof(*icmph));
+	return rnat_parse_inner(skb, pkt, ihl + sizeof(*icmph), len);
 }
 
 /* Rewrites an outer TCP/UDP checksum for a pseudo-header address change. */

@@ -31,9 +31,13 @@ struct rnat_pkt {
 };
 
 /*
- * Fills @pkt for the IPv4 packet at skb->data. Returns 0, or -EINVAL for a
- * packet too short or too odd to translate safely, or -EOPNOTSUPP for an ICMP
- * redirect, which never crosses the VPN edge.
+ * Fills @pkt for the IPv4 packet at skb->data, reading nothing past its
+ * tot_len. Returns 0, or -EINVAL for a packet too short or too odd to
+ * translate safely (a bad IP header, a first fragment or unfragmented packet
+ * cut inside its TCP/UDP checksum or ICMP header, an ICMP error cut inside
+ * the embedded IP header), -ENOMEM when the headers could not be pulled into
+ * the linear area, or -EOPNOTSUPP for an ICMP redirect, which never crosses
+ * the VPN edge. Reads only: a packet refused is left as it was.
  */
 int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt);
 
