@@ -158,6 +158,45 @@ static bool rnat_cfg_vpn_name_used(struct rnat_cfg *cfg, const char *name)
 	return false;
 }
 
+int rnat_cfg_vpn_set_dev(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			 int ifindex, struct netlink_ext_ack *extack)
+{
+	struct rnat_vpn *other;
+	int err;
+
+	if (ifindex == vpn->ifindex)
+		return 0;
+	if (ifindex) {
+		other = rnat_cfg_vpn_by_dev(cfg, ifindex);
+		if (other) {
+			NL_SET_ERR_MSG_FMT(extack, "device %d already belongs to VPN %u",
+					   ifindex, other->id);
+			return -EEXIST;
+		}
+		err = xa_insert(&cfg->vpn_by_dev, ifindex, vpn,
+				GFP_KERNEL_ACCOUNT);
+		if (err)
+			return err;
+	}
+	if (vpn->ifindex)
+		xa_erase(&cfg->vpn_by_dev, vpn->ifindex);
+	vpn->ifindex = ifindex;
+	return 0;
+}
+
+int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			const char *name, struct netlink_ext_ack *extack)
+{
+	if (!rnat_name_valid(name, "VPN", extack))
+		return -EINVAL;
+	if (strcmp(vpn->name, name) && rnat_cfg_vpn_name_used(cfg, name)) {
+		NL_SET_ERR_MSG_FMT(extack, "VPN name %s is already used", name);
+		return -EEXIST;
+	}
+	strscpy(vpn->name, name, sizeof(vpn->name));
+	return 0;
+}
+
 int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 		     const char *pool_name, int ifindex,
 		     struct netlink_ext_ack *extack)

@@ -65,6 +65,14 @@ static inline struct rnat_vpn *rnat_cfg_vpn_by_dev(struct rnat_cfg *cfg,
 int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 		     const char *pool, int ifindex,
 		     struct netlink_ext_ack *extack);
+/*
+ * Moves @vpn to device @ifindex (0: none; its traffic then stops, its
+ * mappings stay). Fails only if another VPN has that device.
+ */
+int rnat_cfg_vpn_set_dev(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			 int ifindex, struct netlink_ext_ack *extack);
+int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			const char *name, struct netlink_ext_ack *extack);
 /* Deletes the VPN and its mappings; returns how many mappings went. */
 int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		     struct netlink_ext_ack *extack);

@@ -37,8 +37,14 @@ static unsigned int rnat_drop(struct rnat_net *rn, enum rnat_stat why)
 
 static unsigned int rnat_parse_error(struct rnat_net *rn, int err)
 {
-	return rnat_drop(rn, err == -EOPNOTSUPP ? RNAT_STAT_DROP_REDIRECT :
-			 RNAT_STAT_DROP_MALFORMED);
+	switch (err) {
+	case -EOPNOTSUPP:
+		return rnat_drop(rn, RNAT_STAT_DROP_REDIRECT);
+	case -ENOMEM:
+		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
+	default:
+		return rnat_drop(rn, RNAT_STAT_DROP_MALFORMED);
+	}
 }
 
 static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,

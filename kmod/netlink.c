@@ -272,7 +272,7 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	if (nla_put_u32(skb, RNAT_A_VPN_ID, vpn->id) ||
 	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
 	    nla_put_string(skb, RNAT_A_POOL, vpn->pool->name) ||
-	    nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex) ||
+	    (vpn->ifindex && nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex)) ||
 	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
@@ -285,11 +285,28 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	return 0;
 }
 
+/*
+ * RNAT_A_IFINDEX names a device of this namespace. Checked under rn->lock:
+ * a device unregistered after this is detached by rnat_netdev_event().
+ */
+static int rnat_dev_check(struct genl_info *info)
+{
+	int ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(genl_info_net(info), ifindex);
+	rcu_read_unlock();
+	if (dev)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RNAT_A_IFINDEX],
+			    "no such device in this namespace");
+	return -ENODEV;
+}
+
 static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 {
-	struct net *net = genl_info_net(info);
 	const char *name = NULL;
-	struct net_device *dev;
 	struct rnat_net *rn;
 	int ifindex, err;
 	u32 id;
@@ -303,19 +320,12 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[RNAT_A_VPN_NAME])
 		name = nla_data(info->attrs[RNAT_A_VPN_NAME]);
 
-	rcu_read_lock();
-	dev = dev_get_by_index_rcu(net, ifindex);
-	rcu_read_unlock();
-	if (!dev) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RNAT_A_IFINDEX],
-				    "no such device in this namespace");
-		return -ENODEV;
-	}
-
 	rn = rnat_lock(info);
-	err = rnat_cfg_vpn_add(rnat_net_cfg(rn), id, name,
-			       nla_data(info->attrs[RNAT_A_POOL]), ifindex,
-			       info->extack);
+	err = rnat_dev_check(info);
+	if (!err)
+		err = rnat_cfg_vpn_add(rnat_net_cfg(rn), id, name,
+				       nla_data(info->attrs[RNAT_A_POOL]),
+				       ifindex, info->extack);
 	if (!err) {
 		err = rnat_hooks_sync(rn);
 		if (err) {
@@ -324,6 +334,47 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
 		}
 	}
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* Changes a VPN's device and/or name, both or neither. */
+static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *name = info->attrs[RNAT_A_VPN_NAME];
+	struct nlattr *dev = info->attrs[RNAT_A_IFINDEX];
+	char old[RNAT_NAME_MAX];
+	struct rnat_vpn *vpn;
+	struct rnat_net *rn;
+	int err = 0;
+	u32 id;
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
+		return -EINVAL;
+	if (!name && !dev) {
+		NL_SET_ERR_MSG(info->extack, "nothing to set: give a device or a name");
+		return -EINVAL;
+	}
+	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	rn = rnat_lock(info);
+	vpn = rnat_cfg_vpn(rnat_net_cfg(rn), id);
+	if (!vpn) {
+		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", id);
+		err = -ENOENT;
+		goto out;
+	}
+	strscpy(old, vpn->name, sizeof(old));
+	if (name)
+		err = rnat_cfg_vpn_rename(rnat_net_cfg(rn), vpn, nla_data(name),
+					  info->extack);
+	if (!err && dev)
+		err = rnat_dev_check(info);
+	if (!err && dev)
+		err = rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn,
+					   nla_get_u32(dev), info->extack);
+	if (err && name)
+		strscpy(vpn->name, old, sizeof(vpn->name));
+out:
 	mutex_unlock(&rn->lock);
 	return err;
 }
@@ -714,6 +765,10 @@ static const struct genl_small_ops rnat_genl_ops[] = {
 	}, {
 		.cmd = RNAT_CMD_STATS_GET,
 		.doit = rnat_stats_get,
+	}, {
+		.cmd = RNAT_CMD_VPN_SET,
+		.doit = rnat_vpn_set,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 

@@ -4,6 +4,8 @@
  * freed with it, hooks included.
  */
 
+#include <linux/netdevice.h>
+
 #include "hooks.h"
 #include "netns.h"
 
@@ -50,12 +52,48 @@ static struct pernet_operations rnat_net_ops = {
 	.size = sizeof(struct rnat_net),
 };
 
+/*
+ * A VPN's device leaves the namespace (deleted or moved): the VPN lets go of
+ * it, so a later device that reuses the index is not taken for the VPN's.
+ * Runs under RTNL; rn->lock nests inside it, never the other way round.
+ */
+static int rnat_netdev_event(struct notifier_block *nb, unsigned long event,
+			     void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct rnat_net *rn;
+	struct rnat_vpn *vpn;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	rn = rnat_net(dev_net(dev));
+	mutex_lock(&rn->lock);
+	vpn = rnat_cfg_vpn_by_dev(rnat_net_cfg(rn), dev->ifindex);
+	if (vpn)
+		rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn, 0, NULL);
+	mutex_unlock(&rn->lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rnat_netdev_notifier = {
+	.notifier_call = rnat_netdev_event,
+};
+
 int rnat_netns_init(void)
 {
-	return register_pernet_subsys(&rnat_net_ops);
+	int err;
+
+	err = register_pernet_subsys(&rnat_net_ops);
+	if (err)
+		return err;
+	err = register_netdevice_notifier(&rnat_netdev_notifier);
+	if (err)
+		unregister_pernet_subsys(&rnat_net_ops);
+	return err;
 }
 
 void rnat_netns_exit(void)
 {
+	unregister_netdevice_notifier(&rnat_netdev_notifier);
 	unregister_pernet_subsys(&rnat_net_ops);
 }

@@ -217,7 +217,7 @@ static int map_show(int argc, char **argv)
 int do_map(int argc, char **argv)
 {
 	static const struct object map = {
-		"map", map_add, map_del, map_show, map_usage
+		"map", map_add, map_del, map_show, map_usage, NULL
 	};
 
 	return do_object(&map, argc, argv);

@@ -186,8 +186,9 @@ int parse_name(const char *word, const char *what)
 	for (i = 0; i < n; i++) {
 		unsigned char c = word[i];
 
-		if (c <= ' ' || c == 0x7f) {
-			pr_err("%s \"%s\" has a space or control character",
+		/* As the kernel: printable ASCII, no quote or backslash. */
+		if (c <= ' ' || c > '~' || c == '"' || c == '\\') {
+			pr_err("%s \"%s\" has a space, quote, backslash or non-ASCII character",
 			       what, word);
 			return -1;
 		}
@@ -235,16 +236,30 @@ char *format_prefix(char *buf, uint32_t addr, unsigned int len,
 
 int do_object(const struct object *o, int argc, char **argv)
 {
-	static const char *const cmds[] = {
-		"add", "del", "delete", "show", "list", "help", NULL
+	static const char *const base[] = {
+		"add", "del", "delete", "show", "list", "help"
 	};
-	static const int ids[] = { 0, 1, 1, 2, 2, 3 };
+	static const int base_ids[] = { 0, 1, 1, 2, 2, 3 };
+	const char *cmds[(sizeof(base) / sizeof(base[0])) + OBJECT_MORE_MAX + 1];
+	int ids[(sizeof(base) / sizeof(base[0])) + OBJECT_MORE_MAX];
+	unsigned int n, i;
 	char what[32];
+	int id;
 
 	if (argc < 1)
 		return o->show(0, NULL);
+	for (n = 0; n < (sizeof(base) / sizeof(base[0])); n++) {
+		cmds[n] = base[n];
+		ids[n] = base_ids[n];
+	}
+	for (i = 0; o->more && o->more[i].name && i < OBJECT_MORE_MAX; i++) {
+		cmds[n] = o->more[i].name;
+		ids[n++] = 4 + i;
+	}
+	cmds[n] = NULL;
 	snprintf(what, sizeof(what), "%s command", o->name);
-	switch (parse_keyword(argv[0], what, cmds, ids)) {
+	id = parse_keyword(argv[0], what, cmds, ids);
+	switch (id) {
 	case 0:
 		return o->add(argc - 1, argv + 1);
 	case 1:
@@ -255,6 +270,8 @@ int do_object(const struct object *o, int argc, char **argv)
 		o->usage(out_stream());
 		return 0;
 	default:
-		return EXIT_USAGE;
+		if (id < 4)
+			return EXIT_USAGE;
+		return o->more[id - 4].fn(argc - 1, argv + 1);
 	}
 }

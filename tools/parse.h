@@ -46,7 +46,7 @@ int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
 int parse_addr(const char *word, uint32_t *addr);
 /* ADDR or ADDR/LEN (LEN from @min_len to 32, default 32); no host bits. */
 int parse_prefix(const char *word, uint8_t min_len, struct prefix *p);
-/* 1 to RNAT_NAME_MAX - 1 bytes, no spaces or control characters. */
+/* 1 to RNAT_NAME_MAX - 1 printable ASCII bytes but space, '"' and '\\'. */
 int parse_name(const char *word, const char *what);
 
 /*

@@ -240,7 +240,7 @@ static int pool_show(int argc, char **argv)
 int do_pool(int argc, char **argv)
 {
 	static const struct object pool = {
-		"pool", pool_add, pool_del, pool_show, pool_usage
+		"pool", pool_add, pool_del, pool_show, pool_usage, NULL
 	};
 
 	return do_object(&pool, argc, argv);

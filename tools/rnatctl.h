@@ -48,6 +48,14 @@ int routes_sync(void);
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);
 
+/* A command beyond add, del and show ("set", "flush"...). */
+struct object_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+#define OBJECT_MORE_MAX 4
+
 /* An object with add, del and show commands (pool, vpn, map). */
 struct object {
 	const char *name;
@@ -55,6 +63,7 @@ struct object {
 	int (*del)(int argc, char **argv);
 	int (*show)(int argc, char **argv);
 	void (*usage)(FILE *f);
+	const struct object_cmd *more;	/* NULL-terminated, or NULL */
 };
 
 /* Runs the command @argv[0] names (show without one; also del/delete,

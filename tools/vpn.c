@@ -18,6 +18,7 @@ void vpn_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: rnatctl vpn add ID pool POOL dev DEV [name NAME]\n"
+		"       rnatctl vpn set ID [dev DEV] [name NAME]\n"
 		"       rnatctl vpn del ID\n"
 		"       rnatctl vpn show [ID]\n"
 		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID.\n",
@@ -51,13 +52,12 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_str("name", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
 		if (tb[RNAT_A_POOL])
 			json_str("pool", mnl_attr_get_str(tb[RNAT_A_POOL]));
-		if (tb[RNAT_A_IFINDEX]) {
-			if (dev)
-				json_str("dev", ifname);
-			else
-				json_null("dev");
+		if (dev)
+			json_str("dev", ifname);
+		else
+			json_null("dev");
+		if (tb[RNAT_A_IFINDEX])
 			json_uint("ifindex", ifindex);
-		}
 		if (tb[RNAT_A_VPN_MAPPINGS])
 			json_uint("mappings",
 				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
@@ -138,6 +138,47 @@ static int vpn_add(int argc, char **argv)
 		json_obj_close();
 	}
 	return 0;
+}
+
+static int vpn_set(int argc, char **argv)
+{
+	static const char *const keys[] = { "dev", "name", NULL };
+	enum { DEV, NAME };
+	const char *val[2];
+	struct nlmsghdr *nlh;
+	unsigned int ifindex = 0;
+	uint32_t id;
+
+	if (argc < 1)
+		return usage_error("vpn set: missing ID");
+	if (parse_vpn_id(argv[0], &id) ||
+	    parse_pairs(argc - 1, argv + 1, "vpn set", keys, val))
+		return EXIT_USAGE;
+	if (!val[DEV] && !val[NAME])
+		return usage_error("vpn set: nothing to set (dev DEV, name NAME)");
+	if (val[NAME] && parse_name(val[NAME], "VPN name"))
+		return EXIT_USAGE;
+	if (val[DEV]) {
+		ifindex = if_nametoindex(val[DEV]);
+		if (!ifindex) {
+			pr_err("no device \"%s\"", val[DEV]);
+			return EXIT_ERROR;
+		}
+	}
+	if (nl_need())
+		return EXIT_ERROR;
+	nlh = nl_request(RNAT_CMD_VPN_SET, 0);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
+	if (ifindex)
+		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
+	if (val[NAME])
+		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
+	if (nl_exec(nlh, NULL, NULL))
+		return EXIT_ERROR;
+	/* What it is now. */
+	nlh = nl_request(RNAT_CMD_VPN_GET, 0);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
+	return nl_exec(nlh, vpn_print, NULL);
 }
 
 static int vpn_deleted(const struct nlattr **tb, void *data)
@@ -226,8 +267,12 @@ int vpn_name(uint32_t id, char *name)
 
 int do_vpn(int argc, char **argv)
 {
+	static const struct object_cmd more[] = {
+		{ "set", vpn_set },
+		{}
+	};
 	static const struct object vpn = {
-		"vpn", vpn_add, vpn_del, vpn_show, vpn_usage
+		"vpn", vpn_add, vpn_del, vpn_show, vpn_usage, more
 	};
 
 	return do_object(&vpn, argc, argv);

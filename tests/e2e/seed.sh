@@ -102,6 +102,27 @@ expect_fail "vpn2 unreachable after its VPN is gone" \
 expect "vpn1 still reachable" n core ping -c 1 -W 2 "$NAT1"
 expect_eq "vpn 2's route went with it" "" "$(routes | grep gv2)"
 
+# VPN 1's device goes away: the VPN keeps its mappings without a device,
+# and takes a new one with "vpn set".
+n gw ip link del gv1
+expect_eq "vpn 1 lost its device, kept its 3 mappings" \
+	"vpn 1 name vpn1 pool AWS_USA_EAST_1 mappings 3" \
+	"$(rnat vpn show 1 | sed 's/ blocks.*//')"
+ip link add gv1b netns gw type veth peer name eth1 netns vpn1
+n gw ip addr add 169.254.0.1/32 dev gv1b
+n gw ip link set gv1b up
+n vpn1 ip addr add 10.1.0.0/32 dev eth1
+n vpn1 ip link set eth1 up
+n vpn1 ip route add default via 169.254.0.1 dev eth1 onlink
+expect "vpn set 1 dev gv1b name acme" rnat vpn set 1 dev gv1b name acme
+expect_eq "its blocks are routed to the new device" "3 3" \
+	"$(routes | grep -c 'dev gv1b') $(rnat vpn show 1 | grep -o ' 10\.[^ ]*' | wc -l)"
+expect "core reaches vpn1 again through gv1b" n core ping -c 1 -W 2 "$NAT1"
+n gw ip link add dum0 type dummy
+expect "vpn add 3 on dum0" rnat -R vpn add 3 pool AWS_CAN_CENTRAL dev dum0
+expect_fail "vpn set to a device of another VPN fails" rnat vpn set 1 dev dum0 name x
+expect_eq "and changes nothing" "vpn 1 name acme" "$(rnat vpn show 1 | cut -d' ' -f1-4)"
+
 seed_cleanup
 trap - EXIT
 expect "rmmod rnat" rmmod rnat

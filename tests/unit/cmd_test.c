@@ -86,6 +86,12 @@ static void test_usage_errors(void)
 	usage_case(do_vpn, "del -1", "VPN id \"-1\"");
 	usage_case(do_vpn, "show 1 2", "unexpected \"2\"");
 	usage_case(do_vpn, "show 0", "VPN id \"0\"");
+	usage_case(do_vpn, "set", "missing ID");
+	usage_case(do_vpn, "set 1", "nothing to set");
+	usage_case(do_vpn, "set 1 name", "\"name\" needs a value");
+	usage_case(do_vpn, "set 1 name a\"b", "VPN name");
+	usage_case(do_vpn, "set 1 pool P", "unknown");
+	usage_case(do_pool, "set P", "unknown pool command \"set\"");
 
 	usage_case(do_map, "x", "unknown map command \"x\"");
 	usage_case(do_map, "add vpn 1", "missing \"real ADDR[/LEN]\"");

@@ -75,6 +75,16 @@
  *    Errors: EEXIST (id, name or device already used by a VPN),
  *            ENOENT (no such pool), ENODEV (no such device).
  *
+ * RNAT_CMD_VPN_SET: changes a VPN's device, name or both, all or nothing.
+ *    RNAT_A_VPN_ID: required
+ *    RNAT_A_IFINDEX, RNAT_A_VPN_NAME: at least one, as in RNAT_CMD_VPN_NEW.
+ *    A VPN whose device is unregistered (deleted, or moved to another
+ *    namespace) keeps its mappings and blocks but has no device: its traffic
+ *    stops and replies leave RNAT_A_IFINDEX out, until this command gives it
+ *    one. A new device with the old index is never taken for the VPN's.
+ *    Errors: ENOENT (no such VPN), ENODEV, EEXIST (device or name used by
+ *            another VPN), EINVAL (neither given, bad name).
+ *
  * RNAT_CMD_VPN_DEL: deletes a VPN and all its mappings.
  *    RNAT_A_VPN_ID: required
  *    The reply carries RNAT_A_VPN_ID and RNAT_A_VPN_MAPPINGS (how many
@@ -83,7 +93,8 @@
  *
  * RNAT_CMD_VPN_GET: with RNAT_A_VPN_ID, that VPN; as a dump, all VPNs in id
  *    order. Each reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
- *    RNAT_A_IFINDEX, RNAT_A_VPN_MAPPINGS: NLA_U32, and
+ *    RNAT_A_IFINDEX (unless it has no device), RNAT_A_VPN_MAPPINGS: NLA_U32,
+ *    and
  *    RNAT_A_VPN_BLOCKS: NLA_NESTED, its NAT blocks in address order, each
  *        entry a prefix as in RNAT_A_POOL_PREFIXES. rnatctl keeps one route
  *        per block (protocol "rnat") pointing at the VPN's device.
@@ -162,6 +173,7 @@ enum rnat_cmd {
 	RNAT_CMD_MAP_DEL,
 	RNAT_CMD_MAP_GET,
 	RNAT_CMD_STATS_GET,
+	RNAT_CMD_VPN_SET,
 	__RNAT_CMD_MAX
 };
 
