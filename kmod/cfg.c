@@ -216,18 +216,10 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 		NL_SET_ERR_MSG_FMT(extack, "no pool %s", pool_name);
 		return -ENOENT;
 	}
-	vpn = rnat_cfg_vpn_by_dev(cfg, ifindex);
-	if (vpn) {
-		NL_SET_ERR_MSG_FMT(extack, "device %d already belongs to VPN %u",
-				   ifindex, vpn->id);
-		return -EEXIST;
-	}
-
 	vpn = kzalloc(sizeof(*vpn), GFP_KERNEL_ACCOUNT);
 	if (!vpn)
 		return -ENOMEM;
 	vpn->id = id;
-	vpn->ifindex = ifindex;
 	vpn->pool = pool;
 	INIT_LIST_HEAD(&vpn->blocks);
 	if (name)
@@ -244,7 +236,7 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	err = xa_insert(&cfg->vpns, id, vpn, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto free;
-	err = xa_insert(&cfg->vpn_by_dev, ifindex, vpn, GFP_KERNEL_ACCOUNT);
+	err = rnat_cfg_vpn_set_dev(cfg, vpn, ifindex, extack);
 	if (err) {
 		xa_erase(&cfg->vpns, id);
 		goto free;
@@ -255,6 +247,38 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 free:
 	kfree(vpn);
 	return err;
+}
+
+int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			   const struct rnat_prefix *p,
+			   struct netlink_ext_ack *extack)
+{
+	struct rnat_block *b;
+	s64 owned;
+	int err;
+
+	if (!rnat_prefix_valid(p) || !rnat_pool_find(vpn->pool, p)) {
+		NL_SET_ERR_MSG_FMT(extack, "block %pI4h/%u is not a prefix of pool %s",
+				   &p->base, p->plen, vpn->pool->name);
+		return -EINVAL;
+	}
+	owned = rnat_pool_first_set(vpn->pool, RNAT_POOL_OWNED, p);
+	if (owned >= 0) {
+		b = rnat_block_of(cfg, owned);
+		NL_SET_ERR_MSG_FMT(extack, "block %pI4h/%u overlaps block %pI4h/%u of VPN %u",
+				   &p->base, p->plen, &b->pfx.base, b->pfx.plen,
+				   b->vpn->id);
+		return -EEXIST;
+	}
+	err = rnat_pool_claim(vpn->pool, RNAT_POOL_OWNED, p);
+	if (err)
+		return err;
+	b = rnat_block_add(cfg, vpn, p);
+	if (IS_ERR(b)) {
+		rnat_pool_release(vpn->pool, RNAT_POOL_OWNED, p);
+		return PTR_ERR(b);
+	}
+	return 0;
 }
 
 /* Deletes every mapping of @vpn: they all lie in its blocks. */

@@ -73,6 +73,13 @@ int rnat_cfg_vpn_set_dev(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			 int ifindex, struct netlink_ext_ack *extack);
 int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			const char *name, struct netlink_ext_ack *extack);
+/*
+ * Reserves block @p of its pool for @vpn (save/restore keeps blocks as
+ * they were): it must be free. Stays until the VPN's mappings in it go.
+ */
+int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			   const struct rnat_prefix *p,
+			   struct netlink_ext_ack *extack);
 /* Deletes the VPN and its mappings; returns how many mappings went. */
 int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		     struct netlink_ext_ack *extack);

@@ -27,6 +27,14 @@ char *rnat_extack_slot(void)
 
 static struct genl_family rnat_genl_family;
 
+enum rnat_mcgrp {
+	RNAT_MCGRP_EVENTS,
+};
+
+static const struct genl_multicast_group rnat_mcgrps[] = {
+	[RNAT_MCGRP_EVENTS] = { .name = RNAT_GENL_MCGRP_EVENTS },
+};
+
 static struct netlink_range_validation rnat_vpn_id_range __ro_after_init = {
 	.min = 1,
 	.max = RNAT_VPN_ID_MAX,
@@ -51,7 +59,7 @@ static const struct nla_policy rnat_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_PLEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32),
 	[RNAT_A_STATS] = { .type = NLA_REJECT },
 	[RNAT_A_POOL_OWNED] = { .type = NLA_REJECT },
-	[RNAT_A_VPN_BLOCKS] = { .type = NLA_REJECT },
+	[RNAT_A_VPN_BLOCKS] = NLA_POLICY_NESTED_ARRAY(rnat_prefix_policy),
 };
 
 static bool rnat_require(struct genl_info *info, int attr, const char *what)
@@ -89,6 +97,33 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+/*
+ * Announces a change to the "events" group as a message of the command that
+ * made it; with nobody listening it costs nothing. Called under rn->lock, so
+ * events leave in the order the changes were made.
+ */
+static void rnat_notify(struct net *net, u8 cmd,
+			int (*fill)(struct sk_buff *, const void *),
+			const void *obj)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&rnat_genl_family, net, RNAT_MCGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &rnat_genl_family, 0, cmd);
+	if (!hdr || fill(msg, obj)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&rnat_genl_family, net, msg, 0,
+				RNAT_MCGRP_EVENTS, GFP_KERNEL);
 }
 
 /* Adds one object to a dump; -EMSGSIZE when @skb is full. */
@@ -147,33 +182,56 @@ static int rnat_fill_pool(struct sk_buff *skb, const void *obj)
 	return 0;
 }
 
-static int rnat_parse_prefixes(struct genl_info *info,
-			       struct rnat_prefix *prefixes, unsigned int *n)
+static int rnat_fill_name(struct sk_buff *skb, const void *obj)
+{
+	return nla_put_string(skb, RNAT_A_POOL, obj);
+}
+
+/*
+ * Reads a prefix list attribute (RNAT_A_POOL_PREFIXES, RNAT_A_VPN_BLOCKS) of
+ * at most @max entries into a new array *@out (kfree it) of *@n prefixes.
+ */
+static int rnat_parse_prefixes(struct genl_info *info, int attr,
+			       unsigned int max, const char *what,
+			       struct rnat_prefix **out, unsigned int *n)
 {
 	struct nlattr *tb[RNAT_PREFIX_A_MAX + 1];
+	struct rnat_prefix *prefixes;
 	struct nlattr *entry;
+	unsigned int count = 0;
 	int rem, err;
 
+	nla_for_each_nested(entry, info->attrs[attr], rem)
+		count++;
+	if (count > max) {
+		NL_SET_ERR_MSG_FMT(info->extack, "%u %ss given, at most %u allowed",
+				   count, what, max);
+		return -E2BIG;
+	}
+	prefixes = kcalloc(max_t(unsigned int, count, 1), sizeof(*prefixes),
+			   GFP_KERNEL);
+	if (!prefixes)
+		return -ENOMEM;
 	*n = 0;
-	nla_for_each_nested(entry, info->attrs[RNAT_A_POOL_PREFIXES], rem) {
-		if (*n == RNAT_POOL_PREFIXES_MAX) {
-			NL_SET_ERR_MSG_ATTR(info->extack, entry,
-					    "too many pool prefixes");
-			return -E2BIG;
-		}
+	nla_for_each_nested(entry, info->attrs[attr], rem) {
 		err = nla_parse_nested(tb, RNAT_PREFIX_A_MAX, entry,
 				       rnat_prefix_policy, info->extack);
-		if (err)
+		if (!err && (!tb[RNAT_PREFIX_A_ADDR] || !tb[RNAT_PREFIX_A_LEN])) {
+			NL_SET_BAD_ATTR(info->extack, entry);
+			NL_SET_ERR_MSG_FMT(info->extack,
+					   "%s needs an address and a length",
+					   what);
+			err = -EINVAL;
+		}
+		if (err) {
+			kfree(prefixes);
 			return err;
-		if (!tb[RNAT_PREFIX_A_ADDR] || !tb[RNAT_PREFIX_A_LEN]) {
-			NL_SET_ERR_MSG_ATTR(info->extack, entry,
-					    "pool prefix needs an address and a length");
-			return -EINVAL;
 		}
 		prefixes[*n].base = ntohl(nla_get_in_addr(tb[RNAT_PREFIX_A_ADDR]));
 		prefixes[*n].plen = nla_get_u8(tb[RNAT_PREFIX_A_LEN]);
 		(*n)++;
 	}
+	*out = prefixes;
 	return 0;
 }
 
@@ -181,24 +239,26 @@ static int rnat_pool_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rnat_prefix *prefixes;
 	struct rnat_net *rn;
+	const char *name;
 	unsigned int n;
 	int err;
 
 	if (!rnat_require(info, RNAT_A_POOL, "pool name") ||
 	    !rnat_require(info, RNAT_A_POOL_PREFIXES, "pool prefixes"))
 		return -EINVAL;
-	prefixes = kcalloc(RNAT_POOL_PREFIXES_MAX, sizeof(*prefixes),
-			   GFP_KERNEL);
-	if (!prefixes)
-		return -ENOMEM;
-	err = rnat_parse_prefixes(info, prefixes, &n);
-	if (!err) {
-		rn = rnat_lock(info);
-		err = rnat_cfg_pool_add(rnat_net_cfg(rn),
-					nla_data(info->attrs[RNAT_A_POOL]),
-					prefixes, n, info->extack);
-		mutex_unlock(&rn->lock);
-	}
+	err = rnat_parse_prefixes(info, RNAT_A_POOL_PREFIXES,
+				  RNAT_POOL_PREFIXES_MAX, "pool prefix",
+				  &prefixes, &n);
+	if (err)
+		return err;
+	name = nla_data(info->attrs[RNAT_A_POOL]);
+	rn = rnat_lock(info);
+	err = rnat_cfg_pool_add(rnat_net_cfg(rn), name, prefixes, n,
+				info->extack);
+	if (!err)
+		rnat_notify(rn->net, RNAT_CMD_POOL_NEW, rnat_fill_pool,
+			    rnat_cfg_pool(rnat_net_cfg(rn), name));
+	mutex_unlock(&rn->lock);
 	kfree(prefixes);
 	return err;
 }
@@ -214,6 +274,9 @@ static int rnat_pool_del(struct sk_buff *skb, struct genl_info *info)
 	err = rnat_cfg_pool_del(rnat_net_cfg(rn),
 				nla_data(info->attrs[RNAT_A_POOL]),
 				info->extack);
+	if (!err)
+		rnat_notify(rn->net, RNAT_CMD_POOL_DEL, rnat_fill_name,
+			    nla_data(info->attrs[RNAT_A_POOL]));
 	mutex_unlock(&rn->lock);
 	return err;
 }
@@ -306,32 +369,52 @@ static int rnat_dev_check(struct genl_info *info)
 
 static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_prefix *blocks = NULL;
+	unsigned int i, n = 0;
 	const char *name = NULL;
+	int ifindex = 0, err = 0;
 	struct rnat_net *rn;
-	int ifindex, err;
 	u32 id;
 
 	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id") ||
-	    !rnat_require(info, RNAT_A_POOL, "pool name") ||
-	    !rnat_require(info, RNAT_A_IFINDEX, "VPN device"))
+	    !rnat_require(info, RNAT_A_POOL, "pool name"))
 		return -EINVAL;
 	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
-	ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
 	if (info->attrs[RNAT_A_VPN_NAME])
 		name = nla_data(info->attrs[RNAT_A_VPN_NAME]);
+	if (info->attrs[RNAT_A_VPN_BLOCKS]) {
+		err = rnat_parse_prefixes(info, RNAT_A_VPN_BLOCKS, U16_MAX,
+					  "block", &blocks, &n);
+		if (err)
+			return err;
+	}
 
 	rn = rnat_lock(info);
-	err = rnat_dev_check(info);
+	if (info->attrs[RNAT_A_IFINDEX]) {
+		ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
+		err = rnat_dev_check(info);
+	}
 	if (!err)
 		err = rnat_cfg_vpn_add(rnat_net_cfg(rn), id, name,
 				       nla_data(info->attrs[RNAT_A_POOL]),
 				       ifindex, info->extack);
+	for (i = 0; !err && i < n; i++) {
+		err = rnat_cfg_vpn_block_add(rnat_net_cfg(rn),
+					     rnat_cfg_vpn(rnat_net_cfg(rn), id),
+					     &blocks[i], info->extack);
+		if (err)
+			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
+	}
+	kfree(blocks);
 	if (!err) {
 		err = rnat_hooks_sync(rn);
 		if (err) {
 			NL_SET_ERR_MSG(info->extack,
 				       "cannot register netfilter hooks");
 			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
+		} else {
+			rnat_notify(rn->net, RNAT_CMD_VPN_NEW, rnat_fill_vpn,
+				    rnat_cfg_vpn(rnat_net_cfg(rn), id));
 		}
 	}
 	mutex_unlock(&rn->lock);
@@ -374,6 +457,8 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 					   nla_get_u32(dev), info->extack);
 	if (err && name)
 		strscpy(vpn->name, old, sizeof(vpn->name));
+	if (!err)
+		rnat_notify(rn->net, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
 out:
 	mutex_unlock(&rn->lock);
 	return err;
@@ -400,12 +485,15 @@ static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 	deleted[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
 	rn = rnat_lock(info);
 	n = rnat_cfg_vpn_del(rnat_net_cfg(rn), deleted[0], info->extack);
-	if (n >= 0)
+	if (n >= 0) {
 		rnat_hooks_sync(rn);	/* unregistering cannot fail */
+		deleted[1] = n;
+		rnat_notify(rn->net, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
+			    deleted);
+	}
 	mutex_unlock(&rn->lock);
 	if (n < 0)
 		return n;
-	deleted[1] = n;
 	return rnat_reply(info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
 			  deleted);
 }
@@ -488,6 +576,17 @@ static u8 rnat_map_plen_attr(struct genl_info *info)
 	return attr ? nla_get_u8(attr) : 32;
 }
 
+static void rnat_map_notify(struct net *net, u8 cmd, struct rnat_cfg *cfg,
+			    const struct rnat_map *m)
+{
+	struct rnat_map_reply r = {
+		.map = m,
+		.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat)),
+	};
+
+	rnat_notify(net, cmd, rnat_fill_map, &r);
+}
+
 static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nat_attr = info->attrs[RNAT_A_MAP_NAT];
@@ -514,6 +613,8 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 		/* The caller learns nothing, so nothing happened. */
 		if (err)
 			rnat_cfg_map_del(cfg, m);
+		else
+			rnat_map_notify(rn->net, RNAT_CMD_MAP_NEW, cfg, m);
 	}
 	mutex_unlock(&rn->lock);
 	return err;
@@ -574,8 +675,10 @@ static int rnat_map_del(struct sk_buff *skb, struct genl_info *info)
 	rn = rnat_lock(info);
 	cfg = rnat_net_cfg(rn);
 	m = rnat_map_named(cfg, info, true);
-	if (!IS_ERR(m))
+	if (!IS_ERR(m)) {
+		rnat_map_notify(rn->net, RNAT_CMD_MAP_DEL, cfg, m);
 		rnat_cfg_map_del(cfg, m);
+	}
 	mutex_unlock(&rn->lock);
 	return PTR_ERR_OR_ZERO(m);
 }
@@ -781,8 +884,15 @@ static struct genl_family rnat_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = rnat_genl_ops,
 	.n_small_ops = ARRAY_SIZE(rnat_genl_ops),
+	.mcgrps = rnat_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(rnat_mcgrps),
 	.resv_start_op = RNAT_CMD_MAX + 1,
 };
+
+void rnat_netlink_vpn_changed(struct net *net, const struct rnat_vpn *vpn)
+{
+	rnat_notify(net, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
+}
 
 int __init rnat_genl_init(void)
 {

@@ -7,6 +7,7 @@
 #include <linux/netdevice.h>
 
 #include "hooks.h"
+#include "netlink.h"
 #include "netns.h"
 
 unsigned int rnat_net_id __read_mostly;
@@ -69,8 +70,10 @@ static int rnat_netdev_event(struct notifier_block *nb, unsigned long event,
 	rn = rnat_net(dev_net(dev));
 	mutex_lock(&rn->lock);
 	vpn = rnat_cfg_vpn_by_dev(rnat_net_cfg(rn), dev->ifindex);
-	if (vpn)
+	if (vpn) {
 		rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn, 0, NULL);
+		rnat_netlink_vpn_changed(rn->net, vpn);
+	}
 	mutex_unlock(&rn->lock);
 	return NOTIFY_DONE;
 }

@@ -18,11 +18,12 @@
 
 static struct mnl_socket *sock;
 static uint16_t family;
+static uint32_t events_group;	/* RNAT_GENL_MCGRP_EVENTS's id, 0 if none */
 static uint32_t seq;
 static char errmsg[256];
 static bool changed;
-/* Requests are small: a full pool is about 1.3 KiB. */
-static char sendbuf[8192];
+/* A full pool is about 1.3 KiB, a VPN with VPN_BLOCKS_MAX blocks 40 KiB. */
+static char sendbuf[65536];
 /* The kernel fills dump messages up to 32 KiB. */
 static char recvbuf[65536];
 
@@ -135,11 +136,38 @@ static int talk(struct nlmsghdr *req, uint16_t type,
 	}
 }
 
+/* One entry of CTRL_ATTR_MCAST_GROUPS: remembers the events group's id. */
+static void mcast_group(const struct nlattr *grp)
+{
+	const struct nlattr *a;
+	const char *name = NULL;
+	uint32_t id = 0;
+
+	if (mnl_attr_validate(grp, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(a, grp) {
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+			name = mnl_attr_get_str(a);
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID &&
+		    !mnl_attr_validate(a, MNL_TYPE_U32))
+			id = mnl_attr_get_u32(a);
+	}
+	if (name && !strcmp(name, RNAT_GENL_MCGRP_EVENTS))
+		events_group = id;
+}
+
 static int family_attr_cb(const struct nlattr *attr, void *data)
 {
+	const struct nlattr *grp;
+
 	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
 	    !mnl_attr_validate(attr, MNL_TYPE_U16))
 		*(uint16_t *)data = mnl_attr_get_u16(attr);
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GROUPS &&
+	    !mnl_attr_validate(attr, MNL_TYPE_NESTED))
+		mnl_attr_for_each_nested(grp, attr)
+			mcast_group(grp);
 	return MNL_CB_OK;
 }
 
@@ -300,6 +328,48 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 bool nl_changed(void)
 {
 	return changed;
+}
+
+int nl_listen(nl_event_cb cb)
+{
+	const struct genlmsghdr *g;
+	const struct nlattr *tb[RNAT_A_MAX + 1];
+	const struct nlmsghdr *nlh;
+	ssize_t n;
+	int len, err;
+
+	if (!events_group) {
+		pr_err("the rnat module has no \"%s\" group", RNAT_GENL_MCGRP_EVENTS);
+		return EXIT_ERROR;
+	}
+	if (mnl_socket_setsockopt(sock, NETLINK_ADD_MEMBERSHIP, &events_group,
+				  sizeof(events_group)) < 0) {
+		pr_err("cannot join the events group: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+	for (;;) {
+		n = mnl_socket_recvfrom(sock, recvbuf, sizeof(recvbuf));
+		if (n < 0) {
+			pr_err("%s", errno == ENOBUFS ?
+			       "events were lost (the socket's buffer overflowed)" :
+			       strerror(errno));
+			return EXIT_ERROR;
+		}
+		len = n;
+		for (nlh = (const struct nlmsghdr *)recvbuf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type != family)
+				continue;
+			err = nl_parse_reply(nlh, tb);
+			g = mnl_nlmsg_get_payload(nlh);
+			if (!err)
+				err = cb(g->cmd, tb);
+			if (err) {
+				pr_err("%s", nl_strerror(err));
+				return EXIT_ERROR;
+			}
+		}
+	}
 }
 
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb)

@@ -39,6 +39,12 @@ int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb);
 /* Has a request that changes rnat's state succeeded since the start? */
 bool nl_changed(void);
+/*
+ * Joins the "events" group and hands every event (the command that made a
+ * change and the object's attributes) to @cb until an error: EXIT_ERROR.
+ */
+typedef int (*nl_event_cb)(uint8_t cmd, const struct nlattr **tb);
+int nl_listen(nl_event_cb cb);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);
 /* For reply callbacks: records "malformed @what from the kernel". */

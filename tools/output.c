@@ -179,10 +179,22 @@ void json_string(FILE *f, const char *str)
 	fputc('"', f);
 }
 
+static const char *json_next_key;
+
+void json_key(const char *key)
+{
+	json_next_key = key;
+}
+
 /* Starts a value: the comma before it and, inside an object, its key. */
 static void json_value(const char *key)
 {
 	FILE *f = out();
+
+	if (!key) {
+		key = json_next_key;
+		json_next_key = NULL;
+	}
 
 	if (json_depth && json_depth <= JSON_DEPTH_MAX) {
 		if (json_nonempty[json_depth - 1])

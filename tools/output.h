@@ -35,6 +35,8 @@ void err_set_line(int line);
  * JSON emitter. @key names the member inside an object and must be NULL
  * inside an array or at the top level. A top-level value ends with '\n'.
  */
+/* The key of the next value opened or printed without one. */
+void json_key(const char *key);
 void json_obj_open(const char *key);
 void json_obj_close(void);
 void json_arr_open(const char *key);

@@ -275,3 +275,32 @@ int do_object(const struct object *o, int argc, char **argv)
 		return o->more[id - 4].fn(argc - 1, argv + 1);
 	}
 }
+
+int parse_prefix_list(const char *word, uint8_t min_len, struct prefix *out,
+		      int max)
+{
+	char buf[PREFIX_STRLEN];
+	const char *p = word, *comma;
+	int n = 0;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == max) {
+			pr_err("more than %d prefixes in \"%s\"", max, word);
+			return -1;
+		}
+		if (!len || len >= sizeof(buf)) {
+			pr_err("bad prefix list \"%s\"", word);
+			return -1;
+		}
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if (parse_prefix(buf, min_len, &out[n++]))
+			return -1;
+		if (!comma)
+			return n;
+		p = comma + 1;
+	}
+}

@@ -46,6 +46,9 @@ int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
 int parse_addr(const char *word, uint32_t *addr);
 /* ADDR or ADDR/LEN (LEN from @min_len to 32, default 32); no host bits. */
 int parse_prefix(const char *word, uint8_t min_len, struct prefix *p);
+/* "P1,P2,..." of at most @max prefixes into @out: their count, or -1. */
+int parse_prefix_list(const char *word, uint8_t min_len, struct prefix *out,
+		      int max);
 /* 1 to RNAT_NAME_MAX - 1 printable ASCII bytes but space, '"' and '\\'. */
 int parse_name(const char *word, const char *what);
 

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | stats | route | help }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save | help }\n"
 	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -R[outes-off] |\n"
 	      "             -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
@@ -37,13 +37,15 @@ static void usage(FILE *f)
 	map_usage(f);
 	lookup_usage(f);
 	route_usage(f);
+	monitor_usage(f);
 }
 
 /* One command line, without the options: an exit status. */
 static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
-		"pool", "vpn", "map", "lookup", "stats", "route", "help", NULL
+		"pool", "vpn", "map", "lookup", "stats", "route", "monitor",
+		"save", "help", NULL
 	};
 
 	if (argc < 1) {
@@ -64,6 +66,10 @@ static int run(int argc, char **argv)
 	case 5:
 		return do_route(argc - 1, argv + 1);
 	case 6:
+		return do_monitor(argc - 1, argv + 1);
+	case 7:
+		return do_save(argc - 1, argv + 1);
+	case 8:
 		usage(out_stream());
 		return 0;
 	default:

@@ -19,12 +19,18 @@ int do_map(int argc, char **argv);
 int do_lookup(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_route(int argc, char **argv);
+int do_monitor(int argc, char **argv);
+int do_save(int argc, char **argv);
+
+/* Blocks "vpn add ... blocks" takes: what fits the request buffer. */
+#define VPN_BLOCKS_MAX 2048
 
 void pool_usage(FILE *f);
 void vpn_usage(FILE *f);
 void map_usage(FILE *f);
 void lookup_usage(FILE *f);
 void route_usage(FILE *f);
+void monitor_usage(FILE *f);
 
 /* Reply printers, one object per call (text line or JSON object). */
 int pool_print(const struct nlattr **tb, void *data);

@@ -17,11 +17,12 @@
 void vpn_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rnatctl vpn add ID pool POOL dev DEV [name NAME]\n"
+		"Usage: rnatctl vpn add ID pool POOL [dev DEV] [name NAME] [blocks PREFIX,...]\n"
 		"       rnatctl vpn set ID [dev DEV] [name NAME]\n"
 		"       rnatctl vpn del ID\n"
 		"       rnatctl vpn show [ID]\n"
-		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID.\n",
+		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID;\n"
+		"blocks reserves NAT blocks of the pool (as \"rnatctl save\" prints them).\n",
 		RNAT_VPN_ID_MAX);
 }
 
@@ -89,12 +90,17 @@ int vpn_print(const struct nlattr **tb, void *data)
 
 static int vpn_add(int argc, char **argv)
 {
-	static const char *const keys[] = { "pool", "dev", "name", NULL };
-	enum { POOL, DEV, NAME };
-	const char *val[3];
+	static const char *const keys[] = {
+		"pool", "dev", "name", "blocks", NULL
+	};
+	enum { POOL, DEV, NAME, BLOCKS };
+	const char *val[4];
 	char name[RNAT_NAME_MAX];
+	struct prefix blocks[VPN_BLOCKS_MAX];
+	struct nlattr *list, *entry;
 	struct nlmsghdr *nlh;
-	unsigned int ifindex;
+	unsigned int ifindex = 0;
+	int i, nblocks = 0;
 	uint32_t id;
 
 	if (argc < 1)
@@ -104,25 +110,42 @@ static int vpn_add(int argc, char **argv)
 		return EXIT_USAGE;
 	if (!val[POOL])
 		return usage_error("vpn add: missing \"pool POOL\"");
-	if (!val[DEV])
-		return usage_error("vpn add: missing \"dev DEV\"");
 	if (parse_name(val[POOL], "pool name") ||
 	    (val[NAME] && parse_name(val[NAME], "VPN name")))
 		return EXIT_USAGE;
+	if (val[BLOCKS]) {
+		nblocks = parse_prefix_list(val[BLOCKS], RNAT_POOL_PLEN_MIN,
+					    blocks, VPN_BLOCKS_MAX);
+		if (nblocks < 0)
+			return EXIT_USAGE;
+	}
 	/* In the target namespace: main entered it first. */
-	ifindex = if_nametoindex(val[DEV]);
-	if (!ifindex) {
-		pr_err("no device \"%s\"", val[DEV]);
-		return EXIT_ERROR;
+	if (val[DEV]) {
+		ifindex = if_nametoindex(val[DEV]);
+		if (!ifindex) {
+			pr_err("no device \"%s\"", val[DEV]);
+			return EXIT_ERROR;
+		}
 	}
 	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_NEW, NLM_F_CREATE | NLM_F_EXCL);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, val[POOL]);
-	mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
+	if (ifindex)
+		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
 	if (val[NAME])
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
+	if (nblocks) {
+		list = mnl_attr_nest_start(nlh, RNAT_A_VPN_BLOCKS);
+		for (i = 0; i < nblocks; i++) {
+			entry = mnl_attr_nest_start(nlh, i + 1);
+			mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, blocks[i].addr);
+			mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, blocks[i].len);
+			mnl_attr_nest_end(nlh, entry);
+		}
+		mnl_attr_nest_end(nlh, list);
+	}
 	if (nl_exec(nlh, NULL, NULL))
 		return EXIT_ERROR;
 	if (out_json()) {
@@ -132,8 +155,12 @@ static int vpn_add(int argc, char **argv)
 		json_uint("vpn", id);
 		json_str("name", val[NAME] ? val[NAME] : name);
 		json_str("pool", val[POOL]);
-		json_str("dev", val[DEV]);
-		json_uint("ifindex", ifindex);
+		if (val[DEV]) {
+			json_str("dev", val[DEV]);
+			json_uint("ifindex", ifindex);
+		} else {
+			json_null("dev");
+		}
 		json_uint("mappings", 0);
 		json_obj_close();
 	}

@@ -15,14 +15,16 @@ NS=cli
 rnat() { "$RNATCTL" -n "$NS" "$@"; }
 state() { rnat pool show; rnat vpn show; rnat map show; }
 
-cleanup() { ip netns del "$NS" 2>/dev/null; }
+TMPDIR=$(mktemp -d)
+cleanup() { ip netns del "$NS" 2>/dev/null; rm -rf "$TMPDIR"; }
 trap cleanup EXIT
 
 expect "insmod rnat" insmod "$MODULE"
 ip netns add "$NS"
-n "$NS" ip link add wg1 type dummy
-n "$NS" ip link add wg2 type dummy
-n "$NS" ip link add wg3 type dummy
+for d in wg1 wg2 wg3; do
+	n "$NS" ip link add "$d" type dummy
+	n "$NS" ip link set "$d" up
+done
 expect "setup" rnat -b - <<'BATCH'
 pool add AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16
 pool add AWS_CAN_CENTRAL 10.160.0.0/16
@@ -70,7 +72,9 @@ bad 2 'VPN id' map add vpn -1 real 10.1.0.9
 bad 2 'name' pool add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 10.170.0.0/16
 bad 2 'name' vpn add 9 pool TINY dev wg1 name bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 bad 2 'pool add' pool add ONLYNAME
-bad 2 '' vpn add 9 pool TINY
+bad 2 '192.0.2.0/33' vpn add 9 pool TINY blocks 192.0.2.0/33
+bad 1 'overlaps block 192.0.2.0/30 of VPN 2' vpn add 9 pool TINY blocks 192.0.2.2/31
+bad 1 'not a prefix of pool TINY' vpn add 9 pool TINY blocks 10.153.0.0/30
 bad 2 '' map add vpn 1
 bad 2 '' map add real 10.1.0.9
 bad 2 '' map del vpn 1
@@ -110,10 +114,58 @@ for cmd in "pool show" "vpn show" "map show" "lookup 10.162.0.0" "vpn show 1"; d
 	expect "-j $cmd is JSON" bash -c "$RNATCTL -n $NS -j $cmd | python3 -m json.tool"
 done
 
+# monitor prints every change as the command that makes it, in order.
+rnat monitor >"$TMPDIR/events" 2>&1 &
+mon=$!
+rnat -j monitor >"$TMPDIR/events.json" 2>&1 &
+monj=$!
+sleep 1
+rnat -b - >/dev/null <<'BATCH'
+pool add EVENTS 10.170.0.0/24
+vpn add 9 pool EVENTS name evt
+map add vpn 9 real 10.1.0.0/30
+vpn set 9 name evt2
+map del vpn 9 real 10.1.0.0/30
+vpn del 9
+pool del EVENTS
+BATCH
 # Deleting a VPN takes its mappings and says how many.
 expect_eq "vpn del 2 reports its 4 mappings" \
 	"deleted vpn 2 and its 4 mappings" "$(rnat vpn del 2)"
 expect "the TINY pool is free again" bash -c "$RNATCTL -n $NS pool show TINY | grep -q 'used 0'"
+sleep 1
+kill "$mon" "$monj"
+wait "$mon" "$monj" 2>/dev/null
+expect_eq "monitor saw every change, in order" \
+	"pool add EVENTS 10.170.0.0/24
+vpn add 9 pool EVENTS name evt
+map add vpn 9 real 10.1.0.0/30 nat 10.170.0.0/30
+vpn set 9 name evt2
+map del vpn 9 real 10.1.0.0/30 # nat 10.170.0.0/30
+vpn del 9 # and its 0 mappings
+pool del EVENTS
+vpn del 2 # and its 4 mappings" "$(cat "$TMPDIR/events")"
+expect "monitor -j prints one JSON object per event" bash -c \
+	"[ \$(wc -l <$TMPDIR/events.json) = 8 ] && python3 -c 'import json, sys; [json.loads(l) for l in sys.stdin]' <$TMPDIR/events.json"
+
+# save prints the state as commands; replayed after a module reload they
+# give the same state (blocks included), so save prints the same again.
+rnat map add vpn 3 real 10.3.0.0/24 >/dev/null
+rnat map add vpn 3 real 10.3.1.1 >/dev/null
+rnat map del vpn 3 real 10.3.0.0/24
+rnat save >"$TMPDIR/saved"
+expect "save is valid JSON with -j" bash -c "$RNATCTL -n $NS -j save | python3 -m json.tool"
+expect "vpn 3's blocks are saved" grep -q '^vpn add 3 pool AWS_USA_EAST_1 dev wg3 name vpn3 blocks ' "$TMPDIR/saved"
+ip netns del "$NS"
+expect "rmmod rnat (for a reload)" rmmod rnat
+expect "insmod rnat again" insmod "$MODULE"
+ip netns add "$NS"
+for d in wg1 wg3; do
+	n "$NS" ip link add "$d" type dummy
+	n "$NS" ip link set "$d" up
+done
+expect "rnatctl -b replays the saved state" rnat -b "$TMPDIR/saved"
+expect_eq "save after the replay prints the same" "$(cat "$TMPDIR/saved")" "$(rnat save)"
 
 cleanup
 trap - EXIT

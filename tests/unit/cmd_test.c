@@ -74,7 +74,11 @@ static void test_usage_errors(void)
 	usage_case(do_vpn, "add 0 pool P dev lo", "VPN id \"0\"");
 	usage_case(do_vpn, "add 2147483648 pool P dev lo", "VPN id \"2147483648\"");
 	usage_case(do_vpn, "add x pool P dev lo", "VPN id \"x\"");
-	usage_case(do_vpn, "add 1 pool P", "missing \"dev DEV\"");
+	usage_case(do_vpn, "add 1 pool P blocks 10.0.0.0/33", "10.0.0.0/33");
+	usage_case(do_vpn, "add 1 pool P blocks 10.0.0.0/24,", "bad prefix list");
+	usage_case(do_vpn, "add 1 pool P blocks 10.0.0.1/24", "10.0.0.1/24");
+	usage_case(do_monitor, "x", "unexpected \"x\"");
+	usage_case(do_save, "x", "unexpected \"x\"");
 	usage_case(do_vpn, "add 1 dev lo", "missing \"pool POOL\"");
 	usage_case(do_vpn, "add 1 pool P dev", "\"dev\" needs a value");
 	usage_case(do_vpn, "add 1 pool P dev lo bogus x", "unknown vpn add keyword \"bogus\"");
@@ -129,7 +133,7 @@ static void test_usage_errors(void)
 	      !cap_err_len && !nl_is_open(), "map help");
 	CHECK(run(do_pool, "h") == 0 && strstr(cap_out, "pool add NAME PREFIX") &&
 	      !nl_is_open(), "pool h abbreviates help");
-	CHECK(run(do_vpn, "help") == 0 && strstr(cap_out, "vpn add ID pool POOL dev DEV"),
+	CHECK(run(do_vpn, "help") == 0 && strstr(cap_out, "vpn add ID pool POOL [dev DEV]"),
 	      "vpn help");
 	CHECK(run(do_lookup, "help") == 0 && strstr(cap_out, "lookup NAT_ADDR"),
 	      "lookup help");

@@ -153,7 +153,8 @@ static void test_names(void)
 	CHECK(name_ok("AWS_USA_EAST_1"), "pool name accepted");
 	CHECK(name_ok("a"), "1-byte name accepted");
 	CHECK(name_ok("acme-corp.eu:1"), "punctuation accepted");
-	CHECK(name_ok("caf\xc3\xa9"), "UTF-8 name accepted");
+	CHECK(!name_ok("caf\xc3\xa9"), "non-ASCII name refused, as the kernel does");
+	CHECK(!name_ok("a\"b") && !name_ok("a\\b"), "quote and backslash refused");
 	CHECK(!name_ok(name), "32-byte name rejected");
 	CHECK(err_has("longer than 31 bytes") && err_has(name), "long name message names it");
 	name[RNAT_NAME_MAX - 1] = '\0';

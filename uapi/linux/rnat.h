@@ -21,6 +21,15 @@
  * reply is described below.
  * Every rejection carries an extended ACK message naming the attribute.
  *
+ * Every change is announced to the multicast group RNAT_GENL_MCGRP_EVENTS
+ * ("events"), in the order the changes were made, as a message of the
+ * command that made it carrying the object as GET replies do:
+ * RNAT_CMD_POOL_NEW (the pool), RNAT_CMD_POOL_DEL (RNAT_A_POOL),
+ * RNAT_CMD_VPN_NEW and RNAT_CMD_VPN_SET (the VPN; also sent when a VPN's
+ * device leaves the namespace), RNAT_CMD_VPN_DEL (RNAT_A_VPN_ID and
+ * RNAT_A_VPN_MAPPINGS: its mappings went with it, without events of their
+ * own), RNAT_CMD_MAP_NEW and RNAT_CMD_MAP_DEL (the mapping).
+ *
  * Objects
  * -------
  *
@@ -70,10 +79,15 @@
  *    RNAT_A_VPN_ID: NLA_U32, 1 to RNAT_VPN_ID_MAX, required
  *    RNAT_A_VPN_NAME: NLA_NUL_STRING, optional (default "vpn<ID>")
  *    RNAT_A_POOL: required, an existing pool
- *    RNAT_A_IFINDEX: NLA_U32, required: the VPN's device. Packets arriving
+ *    RNAT_A_IFINDEX: NLA_U32, optional: the VPN's device. Packets arriving
  *        on it are the VPN's ingress; packets routed out of it its egress.
- *    Errors: EEXIST (id, name or device already used by a VPN),
- *            ENOENT (no such pool), ENODEV (no such device).
+ *        Without it the VPN carries no traffic until RNAT_CMD_VPN_SET.
+ *    RNAT_A_VPN_BLOCKS: optional, NAT blocks to reserve for the VPN at once,
+ *        as listed in RNAT_CMD_VPN_GET replies (how a saved state restores
+ *        its blocks exactly); each must be free and inside the pool.
+ *    Errors: EEXIST (id, name or device already used by a VPN, a block
+ *            overlaps another's), ENOENT (no such pool), ENODEV (no such
+ *            device), EINVAL (a block outside the pool).
  *
  * RNAT_CMD_VPN_SET: changes a VPN's device, name or both, all or nothing.
  *    RNAT_A_VPN_ID: required
@@ -152,6 +166,7 @@
 
 #define RNAT_GENL_NAME		"rnat"
 #define RNAT_GENL_VERSION	1
+#define RNAT_GENL_MCGRP_EVENTS	"events"
 
 #define RNAT_NAME_MAX		32	/* including the terminating NUL */
 #define RNAT_POOL_PREFIXES_MAX	64
