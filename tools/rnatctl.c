@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "annotate.h"
 #include "nl.h"
 #include "output.h"
 #include "parse.h"
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | stats | help }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | annotate | help }\n"
 	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
@@ -35,13 +36,15 @@ static void usage(FILE *f)
 	vpn_usage(f);
 	map_usage(f);
 	lookup_usage(f);
+	annotate_usage(f);
 }
 
 /* One command line, without the options: an exit status. */
 static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
-		"pool", "vpn", "map", "lookup", "stats", "help", NULL
+		"pool", "vpn", "map", "lookup", "stats", "help", "annotate",
+		NULL
 	};
 
 	if (argc < 1) {
@@ -62,6 +65,8 @@ static int run(int argc, char **argv)
 	case 5:
 		usage(out_stream());
 		return 0;
+	case 6:
+		return do_annotate(argc - 1, argv + 1);
 	default:
 		return EXIT_USAGE;
 	}
