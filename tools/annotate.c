@@ -3,6 +3,9 @@
  * Owns "rnatctl annotate": reads every VPN's name and every mapping once
  * (two dumps), then copies standard input to standard output line by line,
  * following each NAT address it knows with " [NAME REAL]". See annotate.h.
+ * Input is read with read(2) rather than stdio so the output can be flushed
+ * exactly when no complete line is left to write: live in a pipe, without a
+ * write(2) per line when a file goes through.
  */
 
 #define _GNU_SOURCE
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "annotate.h"
 #include "nl.h"
@@ -84,10 +88,15 @@ static int map_cmp(const void *a, const void *b)
 	return (x->nat > y->nat) - (x->nat < y->nat);
 }
 
-void annot_finish(struct annot_table *t)
+int annot_finish(struct annot_table *t)
 {
 	struct annot_vpn key, *v;
 	size_t i;
+
+	free(t->keys);
+	t->keys = malloc((t->nmaps ? t->nmaps : 1) * sizeof(*t->keys));
+	if (!t->keys)
+		return -ENOMEM;
 
 	if (t->nvpns)
 		qsort(t->vpns, t->nvpns, sizeof(*t->vpns), vpn_cmp);
@@ -98,13 +107,16 @@ void annot_finish(struct annot_table *t)
 		v = t->nvpns ? bsearch(&key, t->vpns, t->nvpns,
 				       sizeof(*t->vpns), vpn_cmp) : NULL;
 		t->maps[i].name = v ? v->name : NULL;
+		t->keys[i] = t->maps[i].nat;
 	}
+	return 0;
 }
 
 void annot_free(struct annot_table *t)
 {
 	free(t->vpns);
 	free(t->maps);
+	free(t->keys);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -119,7 +131,7 @@ const struct annot_map *annot_find(const struct annot_table *t,
 	 */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (t->maps[mid].nat <= addr)
+		if (t->keys[mid] <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -241,28 +253,61 @@ int annot_line(const struct annot_table *t, const char *line, size_t len,
 	return 0;
 }
 
-int annot_stream(const struct annot_table *t, FILE *in, FILE *out)
+int annot_stream(const struct annot_table *t, int fd, FILE *out)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 65536, len = 0, scanned = 0, start;
+	char *buf = malloc(cap), *nl, *p;
 	ssize_t n;
 	int err = 0;
 
+	if (!buf)
+		return 1;
 	for (;;) {
-		errno = 0;
-		n = getline(&line, &cap, in);
-		if (n < 0)
+		if (len == cap) {
+			/* A line longer than the buffer: make room for more. */
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				err = 1;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = 1;
 			break;
-		/* The newline stays put: annotations go before it. */
-		if (annot_line(t, line, n, out) || fflush(out)) {
+		}
+		if (!n) {
+			/* The last line may lack its newline. */
+			if (annot_line(t, buf, len, out) || fflush(out))
+				err = 2;
+			break;
+		}
+		len += n;
+		/* Every complete line, its newline kept after the annotations. */
+		start = 0;
+		while ((nl = memchr(buf + scanned, '\n', len - scanned))) {
+			scanned = nl - buf + 1;
+			if (annot_line(t, buf + start, scanned - start, out)) {
+				err = 2;
+				goto out;
+			}
+			start = scanned;
+		}
+		scanned = len - start;
+		memmove(buf, buf + start, scanned);
+		len = scanned;
+		/* Before waiting for more input: nothing read stays behind. */
+		if (fflush(out)) {
 			err = 2;
 			break;
 		}
 	}
-	/* getline() fails with ENOMEM without setting the error flag. */
-	if (!err && (ferror(in) || errno == ENOMEM))
-		err = 1;
-	free(line);
+out:
+	free(buf);
 	return err;
 }
 
@@ -295,7 +340,10 @@ static int annot_load(struct annot_table *t)
 	    nl_exec(nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP), annot_vpn_reply, t) ||
 	    nl_exec(nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP), annot_map_reply, t))
 		return EXIT_ERROR;
-	annot_finish(t);
+	if (annot_finish(t)) {
+		pr_err("%s", strerror(ENOMEM));
+		return EXIT_ERROR;
+	}
 	return 0;
 }
 
@@ -315,7 +363,7 @@ int do_annotate(int argc, char **argv)
 		return usage_error("annotate: copies text, there is no JSON output");
 	err = annot_load(&t);
 	if (!err) {
-		err = annot_stream(&t, stdin, out_stream());
+		err = annot_stream(&t, STDIN_FILENO, out_stream());
 		if (err == 1)
 			pr_err("cannot read the input: %s", strerror(errno));
 		else if (err == 2)

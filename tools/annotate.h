@@ -37,6 +37,10 @@ struct annot_table {
 	size_t nvpns, vpns_cap;
 	struct annot_map *maps;
 	size_t nmaps, maps_cap;
+	/* maps[i].nat after annot_finish(): a compact array to search, 4 MiB
+	 * for 10^6 mappings, so lookups miss the cache less.
+	 */
+	uint32_t *keys;
 };
 
 /* Adds a VPN, or a mapping (addresses in network byte order, as netlink
@@ -52,9 +56,9 @@ struct nlattr;
 int annot_vpn_reply(const struct nlattr **tb, void *data);
 int annot_map_reply(const struct nlattr **tb, void *data);
 /* Sorts both arrays and gives each mapping its VPN's name; call after the
- * last add and before any lookup.
+ * last add and before any lookup: 0 or -ENOMEM.
  */
-void annot_finish(struct annot_table *t);
+int annot_finish(struct annot_table *t);
 void annot_free(struct annot_table *t);
 
 /* The mapping holding NAT address @addr (host byte order), or NULL. */
@@ -72,10 +76,13 @@ size_t annot_scan_addr(const char *s, size_t len, size_t i, uint32_t *addr);
 /* Writes @len bytes of @line to @out, annotated: 0 or -1 (write error). */
 int annot_line(const struct annot_table *t, const char *line, size_t len,
 	       FILE *out);
-/* Copies @in to @out line by line, annotated, flushing after each line
- * (lines of any length): 0, or 1 for a read error, 2 for a write error,
- * with errno set.
+/*
+ * Copies the file descriptor @fd to @out line by line (of any length),
+ * annotated. @out is flushed whenever every complete line read so far is
+ * written, before waiting for more input: a line is never held back in a
+ * pipe. Returns 0 at end of input, or 1 for a read error or lack of memory,
+ * 2 for a write error, with errno set.
  */
-int annot_stream(const struct annot_table *t, FILE *in, FILE *out);
+int annot_stream(const struct annot_table *t, int fd, FILE *out);
 
 #endif

@@ -9,6 +9,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -37,7 +42,8 @@ static void setup(void)
 	add_map(9, "172.16.0.0", "10.153.0.0", 16 + 8);	/* no VPN name */
 	add_map(1, "10.1.0.9", "10.162.0.9", 32);
 	add_map(2, "10.2.0.0", "10.157.0.0", 16);
-	annot_finish(&table);
+	if (annot_finish(&table))
+		abort();
 }
 
 /* annot_line() of @in, as a string (freed by the next call). */
@@ -225,20 +231,99 @@ static void test_line_bytes(void)
 	      "half an address ending an unterminated buffer");
 }
 
-/* annot_stream() of @in: what it wrote, and its status in *@err. */
+/* annot_stream() of @in read from a file: what it wrote, its status in
+ * *@err.
+ */
 static char *stream(const char *in, size_t len, int *err)
 {
 	char *out = NULL;
 	size_t n;
-	FILE *fi = fmemopen((void *)in, len, "r");
+	FILE *fi = tmpfile();
 	FILE *fo = open_memstream(&out, &n);
 
-	if (!fi || !fo)
+	if (!fi || !fo || fwrite(in, 1, len, fi) != len || fflush(fi) ||
+	    lseek(fileno(fi), 0, SEEK_SET))
 		abort();
-	*err = annot_stream(&table, fi, fo);
+	*err = annot_stream(&table, fileno(fi), fo);
 	fclose(fi);
 	fclose(fo);
 	return out;
+}
+
+/* Reads from @fd until a newline or for at most 5 s: what came, or "". */
+static const char *read_line(int fd)
+{
+	static char buf[256];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(buf) - 1 && (!n || buf[n - 1] != '\n')) {
+		if (poll(&p, 1, 5000) != 1)
+			break;
+		r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * In a pipe, each line comes out annotated before the next one goes in,
+ * even when it arrives in pieces: a child feeds the lines and checks what
+ * comes back between them, and exits with the number of the first step
+ * that went wrong.
+ */
+static void test_pipe(void)
+{
+	int in[2], out[2], status = -1, err;
+	pid_t pid;
+	FILE *fo;
+
+	if (pipe(in) || pipe(out))
+		abort();
+	/* A child that gave up must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (!pid) {
+		close(in[0]);
+		close(out[1]);
+		if (write(in[1], "a 10.162.0.1\n", 13) != 13)
+			_exit(1);
+		if (strcmp(read_line(out[0]), "a 10.162.0.1 [vpn2 10.1.0.0]\n"))
+			_exit(2);
+		if (write(in[1], "b 10.16", 7) != 7)
+			_exit(3);
+		usleep(50000);
+		if (write(in[1], "2.0.0:80\nc", 10) != 10)
+			_exit(4);
+		if (strcmp(read_line(out[0]), "b 10.162.0.0:80 [acme 10.1.0.0]\n"))
+			_exit(5);
+		if (write(in[1], " 10.162.0.9", 11) != 11)
+			_exit(6);
+		close(in[1]);
+		if (strcmp(read_line(out[0]), "c 10.162.0.9 [acme 10.1.0.9]"))
+			_exit(7);
+		_exit(0);
+	}
+	close(in[1]);
+	close(out[0]);
+	fo = fdopen(out[1], "w");
+	if (!fo)
+		abort();
+	err = annot_stream(&table, in[0], fo);
+	fclose(fo);
+	close(in[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		printf("#   child status 0x%x\n", status);
+	CHECK(!err && WIFEXITED(status) && !WEXITSTATUS(status),
+	      "stream: in a pipe every line comes out before the next goes in");
 }
 
 static void test_stream(void)
@@ -246,7 +331,8 @@ static void test_stream(void)
 	static const char in[] = "a 10.162.0.1\n\nb 10.162.0.0:80\nlast 10.153.1.2";
 	char *out, *big, *p;
 	size_t i, n = 1 << 20;
-	int err;
+	int err, fd;
+	FILE *fo;
 
 	out = stream(in, sizeof(in) - 1, &err);
 	CHECK(!err && !strcmp(out, "a 10.162.0.1 [vpn2 10.1.0.0]\n\n"
@@ -275,6 +361,16 @@ static void test_stream(void)
 	      "stream: a 1 MiB line is annotated whole");
 	free(out);
 	free(big);
+
+	out = NULL;
+	fo = open_memstream(&out, &i);
+	fd = open(".", O_RDONLY | O_DIRECTORY);
+	CHECK(fo && fd >= 0 && annot_stream(&table, fd, fo) == 1 &&
+	      errno == EISDIR, "stream: a read error is reported as one");
+	fclose(fo);
+	free(out);
+	close(fd);
+	test_pipe();
 }
 
 /* Starts a reply as a dump would carry it. */
@@ -344,7 +440,7 @@ static void test_replies(void)
 	      "reply: a mapping with host bits set is malformed");
 	CHECK(t.nvpns == 1 && t.nmaps == 2, "reply: one VPN name, two mappings kept");
 
-	annot_finish(&t);
+	CHECK(!annot_finish(&t), "reply: the table sorts");
 	f = open_memstream(&out, &n);
 	got = "10.160.3.4 10.161.0.3 10.161.0.4\n";
 	if (!f || annot_line(&t, got, strlen(got), f))
@@ -364,7 +460,7 @@ static void test_empty_table(void)
 	size_t n;
 	FILE *f = open_memstream(&out, &n);
 
-	annot_finish(&empty);
+	CHECK(!annot_finish(&empty), "an empty table sorts");
 	CHECK(!annot_find(&empty, ntohl(inet_addr("10.162.0.1"))),
 	      "an empty table finds nothing");
 	CHECK(f && !annot_line(&empty, "10.162.0.1\n", 11, f), "an empty table copies");
