@@ -20,6 +20,7 @@
 
 #include "annotate.h"
 #include "nl.h"
+#include "output.h"
 #include "parse.h"
 #include "unit.h"
 
@@ -470,6 +471,34 @@ static void test_empty_table(void)
 	annot_free(&empty);
 }
 
+/* Usage errors come before any netlink; help prints the usage. */
+static void test_usage(void)
+{
+	char w0[] = "foo", w1[] = "help", *argv[1];
+	int ret;
+
+	argv[0] = w0;
+	capture_begin();
+	ret = do_annotate(1, argv);
+	capture_end();
+	CHECK(ret == EXIT_USAGE && err_has("annotate: unexpected \"foo\"") &&
+	      !cap_out_len && !nl_is_open(), "usage: an extra word");
+	out_init(true);
+	capture_begin();
+	ret = do_annotate(0, argv);
+	capture_end();
+	out_init(false);
+	CHECK(ret == EXIT_USAGE && err_has("no JSON output") && !nl_is_open(),
+	      "usage: -j is refused");
+	argv[0] = w1;
+	capture_begin();
+	ret = do_annotate(1, argv);
+	capture_end();
+	CHECK(!ret && cap_out && strstr(cap_out, "Usage: rnatctl annotate") &&
+	      !cap_err_len, "usage: help");
+	capture_free();
+}
+
 int main(void)
 {
 	setup();
@@ -480,6 +509,7 @@ int main(void)
 	test_stream();
 	test_empty_table();
 	test_replies();
+	test_usage();
 	annot_free(&table);
 	return unit_exit();
 }
