@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "annotate.h"
 #include "nl.h"
 #include "output.h"
 #include "parse.h"
@@ -27,7 +28,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save | help }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save |\n"
+	      "            annotate | help }\n"
 	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -R[outes-off] |\n"
 	      "             -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 	lookup_usage(f);
 	route_usage(f);
 	monitor_usage(f);
+	annotate_usage(f);
 }
 
 /* One command line, without the options: an exit status. */
@@ -45,7 +48,7 @@ static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
 		"pool", "vpn", "map", "lookup", "stats", "route", "monitor",
-		"save", "help", NULL
+		"save", "annotate", "help", NULL
 	};
 
 	if (argc < 1) {
@@ -70,6 +73,8 @@ static int run(int argc, char **argv)
 	case 7:
 		return do_save(argc - 1, argv + 1);
 	case 8:
+		return do_annotate(argc - 1, argv + 1);
+	case 9:
 		usage(out_stream());
 		return 0;
 	default:

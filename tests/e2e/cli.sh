@@ -114,6 +114,14 @@ for cmd in "pool show" "vpn show" "map show" "lookup 10.162.0.0" "vpn show 1"; d
 	expect "-j $cmd is JSON" bash -c "$RNATCTL -n $NS -j $cmd | python3 -m json.tool"
 done
 
+# annotate follows every NAT IP it knows with its VPN and real address.
+nat2=$(rnat lookup 10.1.0.1 vpn 2 | awk '{ print $NF }')
+expect_eq "annotate follows NAT IPs with [NAME REAL], leaves the rest" \
+	"x $nat2 [vpn2 10.1.0.1] 10.162.0.0:80 [acme 10.1.0.0], 10.162.0.9 1.10.162.0.0" \
+	"$(printf 'x %s 10.162.0.0:80, 10.162.0.9 1.10.162.0.0' "$nat2" | rnat annotate)"
+expect_eq "the issue's example" "connect ECONNREFUSED 10.162.0.0 [acme 10.1.0.0]" \
+	"$(echo 'connect ECONNREFUSED 10.162.0.0' | rnat annotate)"
+
 # monitor prints every change as the command that makes it, in order.
 rnat monitor >"$TMPDIR/events" 2>&1 &
 mon=$!
