@@ -146,7 +146,11 @@ void rnat_hooks_init(struct rnat_net *rn)
 
 int rnat_hooks_sync(struct rnat_net *rn)
 {
-	bool want = rnat_net_cfg(rn)->nvpns > 0;
+	return rnat_hooks_set(rn, rnat_net_cfg(rn)->nvpns > 0);
+}
+
+int rnat_hooks_set(struct rnat_net *rn, bool want)
+{
 	int err;
 
 	if (want == rn->hooked)

@@ -12,5 +12,7 @@ struct rnat_net;
 void rnat_hooks_init(struct rnat_net *rn);
 /* Registers the hooks while the namespace has a VPN, removes them after. */
 int rnat_hooks_sync(struct rnat_net *rn);
+/* Registers (@want) or unregisters the hooks; only registering can fail. */
+int rnat_hooks_set(struct rnat_net *rn, bool want);
 
 #endif /* _RNAT_HOOKS_H */

@@ -71,6 +71,18 @@ static bool rnat_require(struct genl_info *info, int attr, const char *what)
 	return false;
 }
 
+/*
+ * The configuration a change applies to: the restore this request's socket
+ * is building, if any (see RNAT_CMD_RESTORE_BEGIN), else the live one.
+ */
+static struct rnat_cfg *rnat_req_cfg(struct rnat_net *rn,
+				     struct genl_info *info)
+{
+	if (rn->staging && info->snd_portid == rn->staging_portid)
+		return rn->staging;
+	return rnat_net_cfg(rn);
+}
+
 static struct rnat_net *rnat_lock(struct genl_info *info)
 {
 	struct rnat_net *rn = rnat_net(genl_info_net(info));
@@ -104,13 +116,17 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
  * made it; with nobody listening it costs nothing. Called under rn->lock, so
  * events leave in the order the changes were made.
  */
-static void rnat_notify(struct net *net, u8 cmd,
+static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
 			int (*fill)(struct sk_buff *, const void *),
 			const void *obj)
 {
+	struct net *net = rn->net;
 	struct sk_buff *msg;
 	void *hdr;
 
+	/* A restore being built is announced once, when it is committed. */
+	if (info && rnat_req_cfg(rn, info) != rnat_net_cfg(rn))
+		return;
 	if (!genl_has_listeners(&rnat_genl_family, net, RNAT_MCGRP_EVENTS))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -238,6 +254,7 @@ static int rnat_parse_prefixes(struct genl_info *info, int attr,
 static int rnat_pool_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rnat_prefix *prefixes;
+	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	const char *name;
 	unsigned int n;
@@ -253,11 +270,12 @@ static int rnat_pool_new(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	name = nla_data(info->attrs[RNAT_A_POOL]);
 	rn = rnat_lock(info);
-	err = rnat_cfg_pool_add(rnat_net_cfg(rn), name, prefixes, n,
+	cfg = rnat_req_cfg(rn, info);
+	err = rnat_cfg_pool_add(cfg, name, prefixes, n,
 				info->extack);
 	if (!err)
-		rnat_notify(rn->net, RNAT_CMD_POOL_NEW, rnat_fill_pool,
-			    rnat_cfg_pool(rnat_net_cfg(rn), name));
+		rnat_notify(rn, info, RNAT_CMD_POOL_NEW, rnat_fill_pool,
+			    rnat_cfg_pool(cfg, name));
 	mutex_unlock(&rn->lock);
 	kfree(prefixes);
 	return err;
@@ -265,17 +283,19 @@ static int rnat_pool_new(struct sk_buff *skb, struct genl_info *info)
 
 static int rnat_pool_del(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	int err;
 
 	if (!rnat_require(info, RNAT_A_POOL, "pool name"))
 		return -EINVAL;
 	rn = rnat_lock(info);
-	err = rnat_cfg_pool_del(rnat_net_cfg(rn),
+	cfg = rnat_req_cfg(rn, info);
+	err = rnat_cfg_pool_del(cfg,
 				nla_data(info->attrs[RNAT_A_POOL]),
 				info->extack);
 	if (!err)
-		rnat_notify(rn->net, RNAT_CMD_POOL_DEL, rnat_fill_name,
+		rnat_notify(rn, info, RNAT_CMD_POOL_DEL, rnat_fill_name,
 			    nla_data(info->attrs[RNAT_A_POOL]));
 	mutex_unlock(&rn->lock);
 	return err;
@@ -373,6 +393,7 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 	unsigned int i, n = 0;
 	const char *name = NULL;
 	int ifindex = 0, err = 0;
+	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	u32 id;
 
@@ -390,20 +411,21 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	rn = rnat_lock(info);
+	cfg = rnat_req_cfg(rn, info);
 	if (info->attrs[RNAT_A_IFINDEX]) {
 		ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
 		err = rnat_dev_check(info);
 	}
 	if (!err)
-		err = rnat_cfg_vpn_add(rnat_net_cfg(rn), id, name,
+		err = rnat_cfg_vpn_add(cfg, id, name,
 				       nla_data(info->attrs[RNAT_A_POOL]),
 				       ifindex, info->extack);
 	for (i = 0; !err && i < n; i++) {
-		err = rnat_cfg_vpn_block_add(rnat_net_cfg(rn),
-					     rnat_cfg_vpn(rnat_net_cfg(rn), id),
+		err = rnat_cfg_vpn_block_add(cfg,
+					     rnat_cfg_vpn(cfg, id),
 					     &blocks[i], info->extack);
 		if (err)
-			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
+			rnat_cfg_vpn_del(cfg, id, NULL);
 	}
 	kfree(blocks);
 	if (!err) {
@@ -411,10 +433,10 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 		if (err) {
 			NL_SET_ERR_MSG(info->extack,
 				       "cannot register netfilter hooks");
-			rnat_cfg_vpn_del(rnat_net_cfg(rn), id, NULL);
+			rnat_cfg_vpn_del(cfg, id, NULL);
 		} else {
-			rnat_notify(rn->net, RNAT_CMD_VPN_NEW, rnat_fill_vpn,
-				    rnat_cfg_vpn(rnat_net_cfg(rn), id));
+			rnat_notify(rn, info, RNAT_CMD_VPN_NEW, rnat_fill_vpn,
+				    rnat_cfg_vpn(cfg, id));
 		}
 	}
 	mutex_unlock(&rn->lock);
@@ -428,6 +450,7 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *dev = info->attrs[RNAT_A_IFINDEX];
 	char old[RNAT_NAME_MAX];
 	struct rnat_vpn *vpn;
+	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	int err = 0;
 	u32 id;
@@ -440,7 +463,8 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	}
 	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
 	rn = rnat_lock(info);
-	vpn = rnat_cfg_vpn(rnat_net_cfg(rn), id);
+	cfg = rnat_req_cfg(rn, info);
+	vpn = rnat_cfg_vpn(cfg, id);
 	if (!vpn) {
 		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", id);
 		err = -ENOENT;
@@ -448,17 +472,17 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	}
 	strscpy(old, vpn->name, sizeof(old));
 	if (name)
-		err = rnat_cfg_vpn_rename(rnat_net_cfg(rn), vpn, nla_data(name),
+		err = rnat_cfg_vpn_rename(cfg, vpn, nla_data(name),
 					  info->extack);
 	if (!err && dev)
 		err = rnat_dev_check(info);
 	if (!err && dev)
-		err = rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn,
+		err = rnat_cfg_vpn_set_dev(cfg, vpn,
 					   nla_get_u32(dev), info->extack);
 	if (err && name)
 		strscpy(vpn->name, old, sizeof(vpn->name));
 	if (!err)
-		rnat_notify(rn->net, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
+		rnat_notify(rn, info, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
 out:
 	mutex_unlock(&rn->lock);
 	return err;
@@ -476,6 +500,7 @@ static int rnat_fill_vpn_deleted(struct sk_buff *skb, const void *obj)
 
 static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	u32 deleted[2];
 	int n;
@@ -484,11 +509,12 @@ static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	deleted[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
 	rn = rnat_lock(info);
-	n = rnat_cfg_vpn_del(rnat_net_cfg(rn), deleted[0], info->extack);
+	cfg = rnat_req_cfg(rn, info);
+	n = rnat_cfg_vpn_del(cfg, deleted[0], info->extack);
 	if (n >= 0) {
 		rnat_hooks_sync(rn);	/* unregistering cannot fail */
 		deleted[1] = n;
-		rnat_notify(rn->net, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
+		rnat_notify(rn, info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
 			    deleted);
 	}
 	mutex_unlock(&rn->lock);
@@ -576,7 +602,8 @@ static u8 rnat_map_plen_attr(struct genl_info *info)
 	return attr ? nla_get_u8(attr) : 32;
 }
 
-static void rnat_map_notify(struct net *net, u8 cmd, struct rnat_cfg *cfg,
+static void rnat_map_notify(struct rnat_net *rn, struct genl_info *info,
+			    u8 cmd, struct rnat_cfg *cfg,
 			    const struct rnat_map *m)
 {
 	struct rnat_map_reply r = {
@@ -584,7 +611,7 @@ static void rnat_map_notify(struct net *net, u8 cmd, struct rnat_cfg *cfg,
 		.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat)),
 	};
 
-	rnat_notify(net, cmd, rnat_fill_map, &r);
+	rnat_notify(rn, info, cmd, rnat_fill_map, &r);
 }
 
 static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
@@ -603,7 +630,7 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 		nat = nla_get_in_addr(nat_attr);
 
 	rn = rnat_lock(info);
-	cfg = rnat_net_cfg(rn);
+	cfg = rnat_req_cfg(rn, info);
 	err = rnat_cfg_map_add(cfg, nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
 			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
 			       rnat_map_plen_attr(info),
@@ -614,7 +641,7 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			rnat_cfg_map_del(cfg, m);
 		else
-			rnat_map_notify(rn->net, RNAT_CMD_MAP_NEW, cfg, m);
+			rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, cfg, m);
 	}
 	mutex_unlock(&rn->lock);
 	return err;
@@ -673,10 +700,10 @@ static int rnat_map_del(struct sk_buff *skb, struct genl_info *info)
 	struct rnat_map *m;
 
 	rn = rnat_lock(info);
-	cfg = rnat_net_cfg(rn);
+	cfg = rnat_req_cfg(rn, info);
 	m = rnat_map_named(cfg, info, true);
 	if (!IS_ERR(m)) {
-		rnat_map_notify(rn->net, RNAT_CMD_MAP_DEL, cfg, m);
+		rnat_map_notify(rn, info, RNAT_CMD_MAP_DEL, cfg, m);
 		rnat_cfg_map_del(cfg, m);
 	}
 	mutex_unlock(&rn->lock);
@@ -792,6 +819,87 @@ static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* Restore: a whole new configuration, built aside and swapped in at once */
+
+static int rnat_fill_nothing(struct sk_buff *skb, const void *obj)
+{
+	return 0;
+}
+
+static int rnat_restore_begin(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn = rnat_lock(info);
+	int err = 0;
+
+	if (rn->staging) {
+		NL_SET_ERR_MSG_FMT(info->extack,
+				   "a restore is already being built (netlink port %u)",
+				   rn->staging_portid);
+		err = -EBUSY;
+	} else {
+		rn->staging = rnat_cfg_alloc();
+		rn->staging_portid = info->snd_portid;
+		if (!rn->staging)
+			err = -ENOMEM;
+	}
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+/* The restore this request's socket is building, or NULL with a message. */
+static struct rnat_cfg *rnat_restore_own(struct rnat_net *rn,
+					 struct genl_info *info)
+{
+	if (rn->staging && rn->staging_portid == info->snd_portid)
+		return rn->staging;
+	NL_SET_ERR_MSG(info->extack, "this socket is not building a restore");
+	return NULL;
+}
+
+/*
+ * The packet path reads rn->cfg once per packet, so it sees the old
+ * configuration or the new one, never a mix. Counters live in rn and carry
+ * on. The old configuration is freed once no packet can be using it.
+ */
+static int rnat_restore_commit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn = rnat_lock(info);
+	struct rnat_cfg *new = rnat_restore_own(rn, info), *old;
+	int err = -EINVAL;
+
+	if (!new)
+		goto out;
+	/* Hooks first: the new VPNs must not pass untranslated. */
+	err = new->nvpns ? rnat_hooks_set(rn, true) : 0;
+	if (err) {
+		NL_SET_ERR_MSG(info->extack, "cannot register netfilter hooks");
+		goto out;
+	}
+	old = rnat_net_cfg(rn);
+	rcu_assign_pointer(rn->cfg, new);
+	rn->staging = NULL;
+	rnat_hooks_sync(rn);
+	synchronize_net();
+	rnat_cfg_free(old);
+	rnat_notify(rn, NULL, RNAT_CMD_RESTORE_COMMIT, rnat_fill_nothing, NULL);
+out:
+	mutex_unlock(&rn->lock);
+	return err;
+}
+
+static int rnat_restore_abort(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_net *rn = rnat_lock(info);
+	struct rnat_cfg *staged = rnat_restore_own(rn, info);
+
+	if (staged) {
+		rnat_cfg_free(staged);
+		rn->staging = NULL;
+	}
+	mutex_unlock(&rn->lock);
+	return staged ? 0 : -EINVAL;
+}
+
 /* Counters */
 
 static int rnat_fill_stats(struct sk_buff *skb, const void *obj)
@@ -872,6 +980,18 @@ static const struct genl_small_ops rnat_genl_ops[] = {
 		.cmd = RNAT_CMD_VPN_SET,
 		.doit = rnat_vpn_set,
 		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_RESTORE_BEGIN,
+		.doit = rnat_restore_begin,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_RESTORE_COMMIT,
+		.doit = rnat_restore_commit,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_RESTORE_ABORT,
+		.doit = rnat_restore_abort,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
@@ -889,9 +1009,9 @@ static struct genl_family rnat_genl_family __ro_after_init = {
 	.resv_start_op = RNAT_CMD_MAX + 1,
 };
 
-void rnat_netlink_vpn_changed(struct net *net, const struct rnat_vpn *vpn)
+void rnat_netlink_vpn_changed(struct rnat_net *rn, const struct rnat_vpn *vpn)
 {
-	rnat_notify(net, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
+	rnat_notify(rn, NULL, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
 }
 
 int __init rnat_genl_init(void)

@@ -4,12 +4,12 @@
 #ifndef _RNAT_NETLINK_H
 #define _RNAT_NETLINK_H
 
-struct net;
+struct rnat_net;
 struct rnat_vpn;
 
 int rnat_genl_init(void);
 /* Announces a VPN changed outside a request (its device went away). */
-void rnat_netlink_vpn_changed(struct net *net, const struct rnat_vpn *vpn);
+void rnat_netlink_vpn_changed(struct rnat_net *rn, const struct rnat_vpn *vpn);
 void rnat_genl_exit(void);
 
 #endif /* _RNAT_NETLINK_H */

@@ -5,6 +5,7 @@
  */
 
 #include <linux/netdevice.h>
+#include <linux/netlink.h>
 
 #include "hooks.h"
 #include "netlink.h"
@@ -43,6 +44,8 @@ static void __net_exit rnat_net_exit(struct net *net)
 		synchronize_net();
 	}
 	rnat_cfg_free(rcu_dereference_protected(rn->cfg, true));
+	if (rn->staging)
+		rnat_cfg_free(rn->staging);
 	free_percpu(rn->stats);
 }
 
@@ -72,11 +75,37 @@ static int rnat_netdev_event(struct notifier_block *nb, unsigned long event,
 	vpn = rnat_cfg_vpn_by_dev(rnat_net_cfg(rn), dev->ifindex);
 	if (vpn) {
 		rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn, 0, NULL);
-		rnat_netlink_vpn_changed(rn->net, vpn);
+		rnat_netlink_vpn_changed(rn, vpn);
+	}
+	vpn = rn->staging ? rnat_cfg_vpn_by_dev(rn->staging, dev->ifindex) : NULL;
+	if (vpn)
+		rnat_cfg_vpn_set_dev(rn->staging, vpn, 0, NULL);
+	mutex_unlock(&rn->lock);
+	return NOTIFY_DONE;
+}
+
+/* The socket building a restore is gone without committing it. */
+static int rnat_netlink_event(struct notifier_block *nb, unsigned long event,
+			      void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	struct rnat_net *rn;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+	rn = rnat_net(n->net);
+	mutex_lock(&rn->lock);
+	if (rn->staging && rn->staging_portid == n->portid) {
+		rnat_cfg_free(rn->staging);
+		rn->staging = NULL;
 	}
 	mutex_unlock(&rn->lock);
 	return NOTIFY_DONE;
 }
+
+static struct notifier_block rnat_netlink_notifier = {
+	.notifier_call = rnat_netlink_event,
+};
 
 static struct notifier_block rnat_netdev_notifier = {
 	.notifier_call = rnat_netdev_event,
@@ -91,12 +120,21 @@ int rnat_netns_init(void)
 		return err;
 	err = register_netdevice_notifier(&rnat_netdev_notifier);
 	if (err)
-		unregister_pernet_subsys(&rnat_net_ops);
+		goto err_pernet;
+	err = netlink_register_notifier(&rnat_netlink_notifier);
+	if (err)
+		goto err_netdev;
+	return 0;
+err_netdev:
+	unregister_netdevice_notifier(&rnat_netdev_notifier);
+err_pernet:
+	unregister_pernet_subsys(&rnat_net_ops);
 	return err;
 }
 
 void rnat_netns_exit(void)
 {
+	netlink_unregister_notifier(&rnat_netlink_notifier);
 	unregister_netdevice_notifier(&rnat_netdev_notifier);
 	unregister_pernet_subsys(&rnat_net_ops);
 }

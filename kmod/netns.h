@@ -36,6 +36,8 @@ struct rnat_net {
 	struct net *net;
 	struct mutex lock;		/* serialises every writer */
 	struct rnat_cfg __rcu *cfg;
+	struct rnat_cfg *staging;	/* a restore being built, or NULL */
+	u32 staging_portid;		/* the socket building it */
 	struct nf_hook_ops hook_ops[2];
 	bool hooked;
 	struct rnat_stats __percpu *stats;

@@ -20,8 +20,10 @@ void monitor_usage(FILE *f)
 {
 	fputs("Usage: rnatctl monitor\n"
 	      "       rnatctl save\n"
+	      "       rnatctl restore FILE\n"
 	      "monitor prints every change to rnat's state as the command that makes it;\n"
-	      "save prints the whole state so; rnatctl -b replays either.\n", f);
+	      "save prints the whole state so; restore replaces the whole state with the\n"
+	      "one FILE's commands build, at once, or changes nothing if a line fails.\n", f);
 }
 
 /* " dev NAME", or nothing for a VPN without a device. */
@@ -166,6 +168,16 @@ static int print_event(uint8_t cmd, const struct nlattr **tb)
 	case RNAT_CMD_MAP_NEW:
 	case RNAT_CMD_MAP_DEL:
 		err = print_map(cmd, tb);
+		break;
+	case RNAT_CMD_RESTORE_COMMIT:
+		if (out_json()) {
+			json_obj_open(NULL);
+			json_str("event", "restore");
+			json_obj_close();
+		} else {
+			out_printf("# restore: the whole state was replaced\n");
+		}
+		err = 0;
 		break;
 	default:
 		return 0;	/* from a newer module */

@@ -43,12 +43,14 @@ static void usage(FILE *f)
 	annotate_usage(f);
 }
 
+static int do_restore(int argc, char **argv);
+
 /* One command line, without the options: an exit status. */
 static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
 		"pool", "vpn", "map", "lookup", "stats", "route", "monitor",
-		"save", "annotate", "help", NULL
+		"save", "annotate", "restore", "help", NULL
 	};
 
 	if (argc < 1) {
@@ -75,6 +77,8 @@ static int run(int argc, char **argv)
 	case 8:
 		return do_annotate(argc - 1, argv + 1);
 	case 9:
+		return do_restore(argc - 1, argv + 1);
+	case 10:
 		usage(out_stream());
 		return 0;
 	default:
@@ -119,6 +123,47 @@ static int batch(const char *file)
 	if (f != stdin)
 		fclose(f);
 	return err;
+}
+
+/*
+ * "restore FILE": the commands of FILE (as "save" prints them) build a new
+ * state aside in the kernel, which replaces the live one at once when every
+ * line has succeeded. On any failure the socket closes unfinished and the
+ * kernel drops what was built: the live state is untouched.
+ */
+static int do_restore(int argc, char **argv)
+{
+	static bool restoring;
+	FILE *devnull;
+	int err;
+
+	if (argc != 1)
+		return usage_error("restore: %s", argc ? "one FILE only" :
+				   "missing FILE");
+	if (restoring)
+		return usage_error("restore: not inside a restore");
+	if (nl_need())
+		return EXIT_ERROR;
+	if (nl_exec(nl_request(RNAT_CMD_RESTORE_BEGIN, 0), NULL, NULL))
+		return EXIT_ERROR;
+	devnull = fopen("/dev/null", "w");
+	if (!devnull) {
+		pr_err("cannot open /dev/null: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+	/* The commands' own output would only be noise. */
+	out_set_files(devnull, NULL);
+	restoring = true;
+	err = batch(argv[0]);
+	restoring = false;
+	out_set_files(NULL, NULL);
+	fclose(devnull);
+	if (err) {
+		nl_close();	/* the kernel drops the unfinished state */
+		pr_err("restore: nothing was changed");
+		return EXIT_ERROR;
+	}
+	return nl_exec(nl_request(RNAT_CMD_RESTORE_COMMIT, 0), NULL, NULL);
 }
 
 /* Like "ip -n": joins /run/netns/NAME before anything else happens. */

@@ -148,6 +148,22 @@
  *    RNAT_A_POOL (the pool the NAT prefix belongs to).
  *    Errors: ENOENT (nothing maps that address).
  *
+ * RNAT_CMD_RESTORE_BEGIN: starts building a whole new configuration, empty,
+ *    aside from the live one. Until this socket commits or aborts it, its
+ *    POOL/VPN/MAP NEW, SET and DEL requests change the new configuration and
+ *    announce nothing; GET requests and every other socket see the live one.
+ *    Closing the socket aborts it.
+ *    Errors: EBUSY (another socket is building one: its port id is named).
+ *
+ * RNAT_CMD_RESTORE_COMMIT: replaces the live configuration with the one this
+ *    socket built, at once: each packet is translated by the old or by the
+ *    new configuration, never by a mix. Counters carry on. Announced as an
+ *    RNAT_CMD_RESTORE_COMMIT event without attributes.
+ *    Errors: EINVAL (this socket is not building one).
+ *
+ * RNAT_CMD_RESTORE_ABORT: drops the configuration this socket was building.
+ *    Errors: EINVAL (this socket is not building one).
+ *
  * RNAT_CMD_STATS_GET: the namespace's packet counters since it was created,
  *    summed over all CPUs (each NLA_U64, read without stopping the packet
  *    path, so a sum may miss packets counted at that instant):
@@ -189,6 +205,9 @@ enum rnat_cmd {
 	RNAT_CMD_MAP_GET,
 	RNAT_CMD_STATS_GET,
 	RNAT_CMD_VPN_SET,
+	RNAT_CMD_RESTORE_BEGIN,
+	RNAT_CMD_RESTORE_COMMIT,
+	RNAT_CMD_RESTORE_ABORT,
 	__RNAT_CMD_MAX
 };
 
