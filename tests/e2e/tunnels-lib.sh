@@ -20,29 +20,28 @@ TUN_KEY_OUT=0x0102030405060708090a0b0c0d0e0f1011121314
 TUN_KEY_IN=0x2122232425262728292a2b2c2d2e2f3031323334
 TUN_AEAD='rfc4106(gcm(aes))'
 
-# tun_xfrm_states NS LOCAL REMOTE SPI_OUT SPI_IN KEY_OUT KEY_IN: the two
-# tunnel-mode SAs of one side, both with if_id 2 and no selector.
-tun_xfrm_states() {
-	ip -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid 2 \
-		mode tunnel if_id 2 aead "$TUN_AEAD" "$6" 128 &&
-		ip -n "$1" xfrm state add src "$3" dst "$2" proto esp spi "$5" \
-			reqid 2 mode tunnel if_id 2 aead "$TUN_AEAD" "$7" 128
+# xfrm_sa_cmds LOCAL REMOTE SPI_OUT SPI_IN KEY_OUT KEY_IN [SELECTOR...]:
+# `ip -b` lines for one side's two tunnel-mode SAs, both with if_id 2; the
+# selector (none by default) goes on the inbound one.
+xfrm_sa_cmds() {
+	local l=$1 r=$2 spi_out=$3 spi_in=$4 key_out=$5 key_in=$6
+	shift 6
+	echo "xfrm state add src $l dst $r proto esp spi $spi_out reqid 2" \
+		"mode tunnel if_id 2 aead $TUN_AEAD $key_out 128"
+	echo "xfrm state add src $r dst $l proto esp spi $spi_in reqid 2" \
+		"mode tunnel if_id 2 aead $TUN_AEAD $key_in 128 $*"
 }
 
-# tun_xfrm_policy NS DIR LOCAL REMOTE [SELECTOR...]: a policy of if_id 2
-# whose template is the tunnel LOCAL -> REMOTE (out) or REMOTE -> LOCAL
-# (in, fwd). The selector defaults to everything.
-tun_xfrm_policy() {
-	local ns=$1 dir=$2 l=$3 r=$4
-	shift 4
+# xfrm_pol_cmd DIR LOCAL REMOTE [SELECTOR...]: the `ip -b` line for a
+# policy of if_id 2 whose template is the tunnel LOCAL -> REMOTE (out) or
+# REMOTE -> LOCAL (in, fwd). The selector defaults to everything.
+xfrm_pol_cmd() {
+	local dir=$1 l=$2 r=$3
+	shift 3
 	[ $# -gt 0 ] || set -- src 0.0.0.0/0 dst 0.0.0.0/0
-	if [ "$dir" = out ]; then
-		ip -n "$ns" xfrm policy add dir out "$@" if_id 2 \
-			tmpl src "$l" dst "$r" proto esp reqid 2 mode tunnel
-	else
-		ip -n "$ns" xfrm policy add dir "$dir" "$@" if_id 2 \
-			tmpl src "$r" dst "$l" proto esp reqid 2 mode tunnel
-	fi
+	[ "$dir" = out ] || { local t=$l; l=$r; r=$t; }
+	echo "xfrm policy add dir $dir $* if_id 2" \
+		"tmpl src $l dst $r proto esp reqid 2 mode tunnel"
 }
 
 # server NS NAME: TCP and UDP echo servers on port 7 answering
@@ -61,39 +60,71 @@ tun_topology() {
 	for ns in $TUN_NS; do
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
+	done
+	# Links between namespaces, then each namespace's own configuration.
+	ip link add c0 netns core type veth peer name gc netns gw
+	ip link add u1 netns gw type veth peer name u0 netns vpn1
+	ip link add u2 netns gw type veth peer name u0 netns vpn2
+	ip link add lan netns vpn1 type veth peer name eth0 netns host1
+
+	# IPv4 only everywhere: IPv6 router solicitations would blur counts.
+	for ns in core vpn2 host1; do
 		n "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 			net.ipv6.conf.default.disable_ipv6=1
 	done
-
-	# core and gw, as in the seed.
-	ip link add c0 netns core type veth peer name gc netns gw
-	ip -n core addr add 10.200.0.1/24 dev c0
-	ip -n core link set c0 up
-	ip -n core route add 10.0.0.0/8 via 10.200.0.254
-	ip -n gw addr add 10.200.0.254/24 dev gc
-	ip -n gw link set gc up
 	# No ICMP rate limit on gw: the PMTU checks need one "fragmentation
 	# needed" each, right after TCP transfers that took several.
-	n gw sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 \
-		net.ipv4.conf.default.rp_filter=1 net.ipv4.icmp_ratelimit=0
+	n gw sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1 \
+		net.ipv4.icmp_ratelimit=0
+	n vpn1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1
 
-	# Underlays.
-	ip link add u1 netns gw type veth peer name u0 netns vpn1
-	ip link add u2 netns gw type veth peer name u0 netns vpn2
-	ip -n gw addr add 192.0.2.1/24 dev u1
-	ip -n gw addr add 198.51.100.1/24 dev u2
-	ip -n vpn1 addr add 192.0.2.2/24 dev u0
-	ip -n vpn2 addr add 198.51.100.2/24 dev u0
-	ip -n gw link set u1 up
-	ip -n gw link set u2 up
-	ip -n vpn1 link set u0 up
-	ip -n vpn2 link set u0 up
+	ip -n core -b - <<-EOF
+		addr add 10.200.0.1/24 dev c0
+		link set c0 up
+		route add 10.0.0.0/8 via 10.200.0.254
+	EOF
 
-	# VPN 1: WireGuard between gw and the customer router vpn1.
+	# gw: no address on wg1 or xfrm2. xfrm2's MTU is at most the ESP
+	# path's (1446 here), or xfrm2 itself answers "fragmentation needed",
+	# after rnat's rewrite (in real space).
+	ip -n gw -b - <<-EOF
+		addr add 10.200.0.254/24 dev gc
+		link set gc up
+		addr add 192.0.2.1/24 dev u1
+		link set u1 up
+		addr add 198.51.100.1/24 dev u2
+		link set u2 up
+		link add wg1 type wireguard
+		link add xfrm2 type xfrm dev u2 if_id 2
+		link set xfrm2 mtu 1400 up
+		$(xfrm_sa_cmds 198.51.100.1 198.51.100.2 0x1002 0x2002 "$TUN_KEY_OUT" "$TUN_KEY_IN")
+		$(xfrm_pol_cmd out 198.51.100.1 198.51.100.2)
+		$(xfrm_pol_cmd in 198.51.100.1 198.51.100.2)
+		$(xfrm_pol_cmd fwd 198.51.100.1 198.51.100.2)
+	EOF
+
+	# vpn1: the customer's router, WireGuard endpoint, 10.1.0.254 on wg1
+	# and on its LAN, where host1 (10.1.0.0) is; no route to 10.1.5.5.
+	ip -n vpn1 -b - <<-EOF
+		addr add 192.0.2.2/24 dev u0
+		link set u0 up
+		link add wg1 type wireguard
+		addr add 10.1.0.254/32 dev wg1
+		addr add 10.1.0.254/32 dev lan
+		link set lan up
+		route add 10.1.0.0/32 dev lan
+	EOF
+	ip -n host1 -b - <<-EOF
+		addr add 10.1.0.0/32 dev eth0
+		link set eth0 up
+		route add default via 10.1.0.254 dev eth0 onlink
+	EOF
+
 	keys=$(mktemp -d)
 	(umask 077 && wg genkey >"$keys/gw" && wg genkey >"$keys/vpn1")
-	ip -n gw link add wg1 type wireguard
-	ip -n vpn1 link add wg1 type wireguard
 	# gw's peer: the customer's REAL addresses (rnat rewrites the
 	# destination before wg1 looks its peer up, and wg1 checks the source
 	# before rnat rewrites it).
@@ -105,37 +136,21 @@ tun_topology() {
 		allowed-ips 10.200.0.0/24
 	rm -rf "$keys"
 	ip -n gw link set wg1 up
-	ip -n vpn1 addr add 10.1.0.254/32 dev wg1
 	ip -n vpn1 link set wg1 up
-	n vpn1 sysctl -qw net.ipv4.ip_forward=1
 	ip -n vpn1 route add 10.200.0.0/24 dev wg1 src 10.1.0.254
-	ip link add lan netns vpn1 type veth peer name eth0 netns host1
-	ip -n vpn1 addr add 10.1.0.254/32 dev lan
-	ip -n vpn1 link set lan up
-	ip -n vpn1 route add 10.1.0.0/32 dev lan
-	ip -n host1 addr add 10.1.0.0/32 dev eth0
-	ip -n host1 link set eth0 up
-	ip -n host1 route add default via 10.1.0.254 dev eth0 onlink
 
-	# VPN 2: ESP tunnel mode between gw and vpn2, route-based on both
-	# sides (xfrm interfaces with if_id 2, policies matching everything).
-	ip -n gw link add xfrm2 type xfrm dev u2 if_id 2
-	# At most the ESP path's MTU (1446 here), or the xfrm interface itself
-	# answers "fragmentation needed", after rnat's rewrite (real space).
-	ip -n gw link set xfrm2 mtu 1400 up
-	tun_xfrm_states gw 198.51.100.1 198.51.100.2 0x1002 0x2002 \
-		"$TUN_KEY_OUT" "$TUN_KEY_IN"
-	tun_xfrm_policy gw out 198.51.100.1 198.51.100.2
-	tun_xfrm_policy gw in 198.51.100.1 198.51.100.2
-	tun_xfrm_policy gw fwd 198.51.100.1 198.51.100.2
-	ip -n vpn2 link add xfrm2 type xfrm dev u0 if_id 2
-	ip -n vpn2 addr add 10.1.0.0/32 dev xfrm2
-	ip -n vpn2 link set xfrm2 up
-	ip -n vpn2 route add 10.200.0.0/24 dev xfrm2
-	tun_xfrm_states vpn2 198.51.100.2 198.51.100.1 0x2002 0x1002 \
-		"$TUN_KEY_IN" "$TUN_KEY_OUT"
-	tun_xfrm_policy vpn2 out 198.51.100.2 198.51.100.1
-	tun_xfrm_policy vpn2 in 198.51.100.2 198.51.100.1
+	# vpn2: the customer host is its own IPsec endpoint, route-based too.
+	ip -n vpn2 -b - <<-EOF
+		addr add 198.51.100.2/24 dev u0
+		link set u0 up
+		link add xfrm2 type xfrm dev u0 if_id 2
+		addr add 10.1.0.0/32 dev xfrm2
+		link set xfrm2 up
+		route add 10.200.0.0/24 dev xfrm2
+		$(xfrm_sa_cmds 198.51.100.2 198.51.100.1 0x2002 0x1002 "$TUN_KEY_IN" "$TUN_KEY_OUT")
+		$(xfrm_pol_cmd out 198.51.100.2 198.51.100.1)
+		$(xfrm_pol_cmd in 198.51.100.2 198.51.100.1)
+	EOF
 
 	tun_servers host1 vpn1
 	tun_servers vpn2 vpn2

@@ -108,7 +108,7 @@ for v in 1 2; do
 		200000 "$(head -c 200000 /dev/zero |
 			n core timeout 60 socat -t 30 -T 30 - TCP:"${!nat_var}":9 | tr -d ' ')"
 done
-mapfile -t U < <(udp_probe core "$NAT1:7:1450:df" "$NAT2:7:1450:df")
+mapfile -t U <<<"$(udp_probe core "$NAT1:7:1450:df" "$NAT2:7:1450:df")"
 expect_eq "DF datagram too big for wg1: core learns MTU 1420 for $NAT1" \
 	"EMSGSIZE icmp 3/4 from 10.200.0.254 about $NAT1 info 1420" "${U[0]}"
 expect_eq "DF datagram too big for xfrm2: core learns MTU 1400 for $NAT2" \
@@ -154,57 +154,81 @@ n gw wg set wg1 peer "$PEER1" allowed-ips 10.1.0.0/16
 expect "AllowedIPs = real addresses again: core -> $NAT1 works" \
 	n core ping -c 1 -W 5 "$NAT1"
 
-# xfrm: decrypted packets gw forwards are checked against a fwd policy of
-# if_id 2; without one the tunnel-mode SA makes them drop (XfrmInNoPols).
-gw_fwd() { ip -n gw xfrm policy del dir fwd "$@" if_id 2; }
+# xfrm on gw. gw_pol add|del DIR [SELECTOR...]: a policy of if_id 2 (the
+# selector defaults to everything); gw_sa_in [SELECTOR...]: replaces the
+# inbound SA with one with that selector (none by default).
+gw_pol() {
+	local action=$1 dir=$2
+	shift 2
+	[ $# -gt 0 ] || set -- src 0.0.0.0/0 dst 0.0.0.0/0
+	if [ "$action" = add ]; then
+		xfrm_pol_cmd "$dir" 198.51.100.1 198.51.100.2 "$@"
+	else
+		echo "xfrm policy del dir $dir $* if_id 2"
+	fi | ip -n gw -b -
+}
+gw_sa_in() {
+	{
+		echo "xfrm state del src 198.51.100.2 dst 198.51.100.1 proto esp spi 0x2002"
+		xfrm_sa_cmds 198.51.100.1 198.51.100.2 0x1002 0x2002 \
+			"$TUN_KEY_OUT" "$TUN_KEY_IN" "$@" | tail -n 1
+	} | ip -n gw -b -
+}
 x_counter() { xfrm_counter gw "$1"; }
+# counted NAME BEFORE: an assertion that XfrmNAME grew (with the counters).
+counted() {
+	[ -n "$2" ] && expect_eq "... counted as $1" yes \
+		"$([ "$(x_counter "$1")" -gt "$2" ] && echo yes)"
+}
+
+# Decrypted packets that gw forwards are checked against a fwd policy of
+# if_id 2; without one the tunnel-mode SA makes them drop.
 nopols=$(x_counter XfrmInNoPols)
-gw_fwd src 0.0.0.0/0 dst 0.0.0.0/0
+gw_pol del fwd
 expect_fail "no fwd policy on gw: vpn2 -> core is dropped" \
 	n vpn2 ping -c 1 -W 2 10.200.0.1
-[ -n "$nopols" ] && expect_eq "... counted as XfrmInNoPols" yes \
-	"$([ "$(x_counter XfrmInNoPols)" -gt "$nopols" ] && echo yes)"
-# The fwd check runs after rnat rewrote the source: a selector naming the
-# customer's real network no longer matches.
+counted XfrmInNoPols "$nopols"
+# That check runs after rnat rewrote the source: a selector naming the
+# customer's real network no longer matches; one in NAT space does.
 nopols=$(x_counter XfrmInNoPols)
-tun_xfrm_policy gw fwd 198.51.100.1 198.51.100.2 src 10.1.0.0/16 dst 10.200.0.0/24
+gw_pol add fwd src 10.1.0.0/16 dst 10.200.0.0/24
 expect_fail "fwd selector src 10.1.0.0/16 (real): vpn2 -> core is dropped" \
 	n vpn2 ping -c 1 -W 2 10.200.0.1
-[ -n "$nopols" ] && expect_eq "... counted as XfrmInNoPols" yes \
-	"$([ "$(x_counter XfrmInNoPols)" -gt "$nopols" ] && echo yes)"
-gw_fwd src 10.1.0.0/16 dst 10.200.0.0/24
-tun_xfrm_policy gw fwd 198.51.100.1 198.51.100.2 src "$NAT2/32" dst 10.200.0.0/24
+counted XfrmInNoPols "$nopols"
+gw_pol del fwd src 10.1.0.0/16 dst 10.200.0.0/24
+gw_pol add fwd src "$NAT2/32" dst 10.200.0.0/24
 expect "fwd selector src $NAT2/32 (NAT space): vpn2 -> core works" \
 	n vpn2 ping -c 1 -W 5 10.200.0.1
-gw_fwd src "$NAT2/32" dst 10.200.0.0/24
-# The inbound SA's selector is checked at the same point: in NAT space too.
-# (IKE daemons may install the negotiated traffic selectors there.)
-gw_sa_in() {
-	ip -n gw xfrm state del src 198.51.100.2 dst 198.51.100.1 proto esp spi 0x2002
-	ip -n gw xfrm state add src 198.51.100.2 dst 198.51.100.1 proto esp \
-		spi 0x2002 reqid 2 mode tunnel if_id 2 aead "$TUN_AEAD" "$TUN_KEY_IN" 128 "$@"
-}
+gw_pol del fwd src "$NAT2/32" dst 10.200.0.0/24
+gw_pol add fwd
+# The inbound SA's own selector is checked at the same point, so it is in
+# NAT space too (IKE daemons may install the traffic selectors there).
 mismatch=$(x_counter XfrmInStateMismatch)
 gw_sa_in sel src 10.1.0.0/16 dst 10.200.0.0/24
 expect_fail "inbound SA selector src 10.1.0.0/16 (real): vpn2 -> core is dropped" \
 	n vpn2 ping -c 1 -W 2 10.200.0.1
-[ -n "$mismatch" ] && expect_eq "... counted as XfrmInStateMismatch" yes \
-	"$([ "$(x_counter XfrmInStateMismatch)" -gt "$mismatch" ] && echo yes)"
+counted XfrmInStateMismatch "$mismatch"
 gw_sa_in sel src "$NAT2/32" dst 10.200.0.0/24
 expect "inbound SA selector src $NAT2/32 (NAT space): vpn2 -> core works" \
 	n vpn2 ping -c 1 -W 5 10.200.0.1
 gw_sa_in
 # The out policy is looked up when xfrm2 transmits, after rnat rewrote the
 # destination: its selector is in real space.
-ip -n gw xfrm policy del dir out src 0.0.0.0/0 dst 0.0.0.0/0 if_id 2
-tun_xfrm_policy gw fwd 198.51.100.1 198.51.100.2
-tun_xfrm_policy gw out 198.51.100.1 198.51.100.2 src 10.200.0.0/24 dst 10.1.0.0/16
+gw_pol del out
+carrier=$(dev_stat gw xfrm2 tx_carrier_errors)
+gw_pol add out src 10.200.0.0/24 dst "$NAT2/32"
+expect_fail "out selector dst $NAT2/32 (NAT space): core -> $NAT2 is dropped" \
+	n core ping -c 1 -W 2 "$NAT2"
+expect_eq "... xfrm2 found no policy (tx_carrier_errors)" yes \
+	"$([ "$(dev_stat gw xfrm2 tx_carrier_errors)" -gt "$carrier" ] && echo yes)"
+gw_pol del out src 10.200.0.0/24 dst "$NAT2/32"
+gw_pol add out src 10.200.0.0/24 dst 10.1.0.0/16
 expect "out selector dst 10.1.0.0/16 (real): core -> $NAT2 works" \
 	n core ping -c 1 -W 5 "$NAT2"
 # The in policy only guards packets for gw itself.
 expect "in policy on gw: vpn2 pings gw's 10.200.0.254" \
 	n vpn2 ping -c 1 -W 5 10.200.0.254
-ip -n gw xfrm policy del dir in src 0.0.0.0/0 dst 0.0.0.0/0 if_id 2
+gw_pol del in
 expect_fail "no in policy on gw: vpn2 -> gw's own address is dropped" \
 	n vpn2 ping -c 1 -W 2 10.200.0.254
 expect "no in policy on gw: forwarded traffic still works" \
