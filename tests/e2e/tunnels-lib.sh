@@ -180,7 +180,7 @@ tun_cleanup() {
 # (SIZE bytes of IP packet, 32 by default; DF set with "df" whatever path
 # MTU NS already knows), all at once, each from its own connected socket
 # with IP_RECVERR, and prints one line per argument, in order, saying what
-# came back within 3 s:
+# came back within 5 s:
 #   "reply TEXT", "nothing", or the ICMP error as the socket reports it,
 #   "ERRNO icmp TYPE/CODE from OFFENDER about EMBEDDED_DST info INFO"
 # where OFFENDER is the error's outer source and EMBEDDED_DST the
@@ -210,7 +210,7 @@ byfd = {}
 for i, s in enumerate(socks):
     p.register(s, select.POLLIN | select.POLLERR)
     byfd[s.fileno()] = i
-deadline = time.monotonic() + 3
+deadline = time.monotonic() + 5
 while byfd and time.monotonic() < deadline:
     for fd, ev in p.poll(max(1, int((deadline - time.monotonic()) * 1000))):
         i = byfd.pop(fd)
