@@ -141,7 +141,7 @@ rnat_stat() {
 }
 
 # Packet captures: tcpdump -vv decoding into $CAP_DIR/NAME.txt for as long as
-# the namespace lives. Tests mark where they start and read what came after,
+# the namespace lives (the first 4 kB of each packet). Tests mark where they start and read what came after,
 # one line per packet (tcpdump's continuation lines joined with " | ").
 CAP_DIR=${CAP_DIR:-/tmp/rnat-cap}
 declare -A CAP_MARK
@@ -151,7 +151,9 @@ cap_start() {
 	local name=$1 ns=$2 dev=$3
 	shift 3
 	mkdir -p "$CAP_DIR"
-	n "$ns" tcpdump -Z root -l -n -vv --immediate-mode -i "$dev" "$@" \
+	# Immediate mode gives a ring of snaplen-sized frames: 4 kB snaps and
+	# 8 MB keep 2,000 packets while tcpdump, slow in the VM, catches up.
+	n "$ns" tcpdump -Z root -l -n -vv --immediate-mode -s 4096 -B 8192 -i "$dev" "$@" \
 		>"$CAP_DIR/$name.txt" 2>"$CAP_DIR/$name.log" &
 	CAP_MARK[$name]=0
 }
