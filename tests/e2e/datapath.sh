@@ -166,7 +166,9 @@ declare -A AIN AOUT APID
 # agent_start NS...: one agent per namespace, talking over two fifos.
 agent_start() {
 	local ns fin fout
-	for ns; do mkfifo "$T/$ns.in" "$T/$ns.out"; done
+	local -a fifos=()
+	for ns; do fifos+=("$T/$ns.in" "$T/$ns.out"); done
+	mkfifo "${fifos[@]}" || return 1
 	for ns; do
 		exec {fin}<>"$T/$ns.in" {fout}<>"$T/$ns.out"
 		AIN[$ns]=$fin AOUT[$ns]=$fout
@@ -270,6 +272,7 @@ for v in 1 2; do
 		fail "vpn$v's servers start"
 done
 wait_port "${APID[core]}" tcp 8 || fail "core's server starts"
+echo "# set up (at ${SECONDS}s)"
 
 # ---------------------------------------------------------------------------
 section "1. ECONNREFUSED: port unreachable from a customer host names its NAT IP"
@@ -423,10 +426,10 @@ ip -n vpn1 addr add 10.1.0.9/32 dev eth0
 ip -n vpn1 addr add "$NAT2/32" dev eth0
 for src in 10.1.0.9 "$NAT2"; do
 	drops=$(rnat_stat gw drop_in_unmapped)
-	rx=$(rx_packets core c0)
+	rx=$(rx_packets_at "${APID[core]}" c0)
 	expect_fail "vpn1 pinging core from $src (not mapped in VPN 1) gets no reply" \
 		n vpn1 ping -c 3 -i 0.2 -W 1 -I "$src" "$CORE"
-	expect_eq "  ... core received nothing" 0 $(($(rx_packets core c0) - rx))
+	expect_eq "  ... core received nothing" 0 $(($(rx_packets_at "${APID[core]}" c0) - rx))
 	expect_eq "  ... gw counted 3 drop_in_unmapped" 3 "$(stat_delta drop_in_unmapped "$drops")"
 done
 ip -n vpn1 addr del 10.1.0.9/32 dev eth0
@@ -434,11 +437,11 @@ ip -n vpn1 addr del "$NAT2/32" dev eth0
 
 ip -n gw route replace "$NAT2/32" dev gv1
 drops=$(rnat_stat gw drop_out_unmapped)
-rx=$(rx_packets vpn1 eth0)
+rx=$(rx_packets_at "${APID[vpn1]}" eth0)
 expect_fail "core -> $NAT2 routed into gv1 (the wrong VPN) gets no reply" \
 	n core ping -c 3 -i 0.2 -W 1 "$NAT2"
 expect_eq "  ... nothing left through gv1 (vpn1's rx_packets unchanged)" 0 \
-	$(($(rx_packets vpn1 eth0) - rx))
+	$(($(rx_packets_at "${APID[vpn1]}" eth0) - rx))
 expect_eq "  ... gw counted 3 drop_out_unmapped" 3 "$(stat_delta drop_out_unmapped "$drops")"
 ip -n gw route replace "$NAT2/32" dev gv2
 

@@ -220,3 +220,16 @@ wait_port() {
 	echo "# nothing listens on $2/$3 where process $1 lives" >&2
 	return 1
 }
+
+# rx_packets_at PID DEV: DEV's received packets in the network namespace of
+# process PID (from /proc/PID/net/dev, without a new process).
+rx_packets_at() {
+	local line f
+	while read -r line; do
+		[[ $line == "$2:"* ]] || continue
+		read -ra f <<<"${line#*:}"
+		echo "${f[1]}"
+		return 0
+	done <"/proc/$1/net/dev"
+	return 1
+}
