@@ -140,9 +140,10 @@ rnat_stat() {
 	return 1
 }
 
-# Packet captures: tcpdump -vv decoding into $CAP_DIR/NAME.txt for as long as
-# the namespace lives (the first 4 kB of each packet). Tests mark where they start and read what came after,
-# one line per packet (tcpdump's continuation lines joined with " | ").
+# Packet captures: tcpdump -vv decoding the first 4 kB of each packet into
+# $CAP_DIR/NAME.txt for as long as the namespace lives. Tests mark where they
+# start and read what came after, one line per packet (tcpdump's
+# continuation lines joined with " | ").
 CAP_DIR=${CAP_DIR:-/tmp/rnat-cap}
 declare -A CAP_MARK
 
