@@ -384,26 +384,36 @@ has "  ... carrying the recorded route" 'RR:' "$got"
 
 # ---------------------------------------------------------------------------
 section "2. PMTU discovery through a 1400-byte link, both ways"
-# A PMTU a host has learnt also lowers the MSS it offers: forget them.
-pmtu_forget() { local ns; for ns; do ip -n "$ns" route flush cache; done; }
-pmtu_forget core vpn1
-ip -n gw link set gv1 mtu 1400
-cap_mark core
-xfer "TCP 2 MB core -> $NAT1 through gv1 at MTU 1400" core vpn1 "$NAT1" "$CORE"
-has "core learnt MTU 1400 for $NAT1 from gw" \
-	"ICMP $NAT1 unreachable - need to frag \(mtu 1400\)" "$(cap_wait core 'need to frag')"
-ip -n gw link set gv1 mtu 1500
-ip -n gw link set gc mtu 1400
-pmtu_forget core vpn1
-cap_mark vpn1
-xfer "TCP 2 MB vpn1 -> core through gc at MTU 1400" vpn1 core "$CORE" "$NAT1"
-pkts=$(cap_wait vpn1 'need to frag')
-has "vpn1 got 'need to frag (mtu 1400)' addressed to 10.1.0.0" \
-	"169\.254\.0\.1 > 10\.1\.0\.0: ICMP $CORE unreachable - need to frag \(mtu 1400\)" "$pkts"
-has "  ... embedding its own segment 10.1.0.0 -> core" \
-	"need to frag.*10\.1\.0\.0\.[0-9]+ > $CORE\.9100: Flags" "$pkts"
-hasnt "  ... with no NAT IP, ICMP checksum right" '10\.153\.|wrong icmp cksum' "$pkts"
-ip -n gw link set gc mtu 1500
+# pmtu_both V [NOTE]: 2 MB core -> vpnV's NAT IP with gw's link to vpnV at
+# MTU 1400, then vpnV -> core with gw's link to core at 1400: each sender
+# learns the PMTU from gw's "need to frag", in NAT space on core's side and
+# translated to vpnV's real address on vpnV's side.
+pmtu_both() {
+	local v=$1 note=${2:-} nat_var=NAT$1 nat pkts
+	nat=${!nat_var}
+	# A PMTU a host has learnt lowers the MSS it offers too: forget them.
+	ip -n core route flush cache
+	ip -n "vpn$v" route flush cache
+	ip -n gw link set "gv$v" mtu 1400
+	cap_mark core
+	xfer "TCP 2 MB core -> $nat through gv$v at MTU 1400$note" core "vpn$v" "$nat" "$CORE"
+	has "  ... core learnt MTU 1400 for $nat from gw" \
+		"ICMP $nat unreachable - need to frag \(mtu 1400\)" "$(cap_wait core 'need to frag')"
+	ip -n gw link set "gv$v" mtu 1500
+	ip -n gw link set gc mtu 1400
+	ip -n core route flush cache
+	ip -n "vpn$v" route flush cache
+	cap_mark "vpn$v"
+	xfer "TCP 2 MB vpn$v -> core through gc at MTU 1400$note" "vpn$v" core "$CORE" "$nat"
+	pkts=$(cap_wait "vpn$v" 'need to frag')
+	has "  ... vpn$v got 'need to frag (mtu 1400)' addressed to 10.1.0.0" \
+		"169\.254\.0\.1 > 10\.1\.0\.0: ICMP $CORE unreachable - need to frag \(mtu 1400\)" "$pkts"
+	has "  ... embedding its own segment 10.1.0.0 -> core" \
+		"need to frag.*10\.1\.0\.0\.[0-9]+ > $CORE\.9100: Flags" "$pkts"
+	hasnt "  ... with no NAT IP, ICMP checksum right" '10\.153\.|wrong icmp cksum' "$pkts"
+	ip -n gw link set gc mtu 1500
+}
+pmtu_both 1
 
 # ---------------------------------------------------------------------------
 section "7. traffic the gateway itself sends to NAT IPs"
@@ -504,21 +514,7 @@ udp_echo "core -> $NAT2 4000 B under conntrack, echoed back byte for byte" \
 	core "$NAT2" vpn2 "$CORE" "$NAT2" 4000
 
 section "2. PMTU discovery under conntrack"
-pmtu_forget core vpn2
-ip -n gw link set gv2 mtu 1400
-cap_mark core
-xfer "TCP 2 MB core -> $NAT2 through gv2 at MTU 1400, firewall on" core vpn2 "$NAT2" "$CORE"
-has "  ... core learnt MTU 1400 for $NAT2" \
-	"ICMP $NAT2 unreachable - need to frag \(mtu 1400\)" "$(cap_wait core 'need to frag')"
-ip -n gw link set gv2 mtu 1500
-ip -n gw link set gc mtu 1400
-pmtu_forget core vpn2
-cap_mark vpn2
-xfer "TCP 2 MB vpn2 -> core through gc at MTU 1400, firewall on" vpn2 core "$CORE" "$NAT2"
-has "  ... vpn2 got 'need to frag (mtu 1400)' about 10.1.0.0 -> core" \
-	"169\.254\.0\.1 > 10\.1\.0\.0: ICMP $CORE unreachable - need to frag \(mtu 1400\).*10\.1\.0\.0\.[0-9]+ > $CORE\.9100: " \
-	"$(cap_wait vpn2 'need to frag')"
-ip -n gw link set gc mtu 1500
+pmtu_both 2 ", firewall on"
 
 expect_eq "TCP gw -> $NAT1:7 under conntrack" "answer vpn1 169.254.0.1" \
 	"$(ask gw "tcp $NAT1 7")"
