@@ -115,3 +115,122 @@ seed_cleanup() {
 
 # Reads rnatctl's mapping line ("vpn 1 real 10.1.0.0 nat N ...") and prints N.
 nat_of() { awk '{ for (i = 1; i < NF; i++) if ($i == "nat") print $(i + 1) }'; }
+
+# In the VM every new process costs about a second (TCG, 9p): the helpers
+# below do their waiting and matching in bash itself.
+
+# nap SECONDS: sleep without starting a process.
+nap() {
+	if [[ -z ${NAP_FD:-} ]]; then
+		local fifo
+		fifo=$(mktemp -u /tmp/rnat-nap.XXXXXX)
+		mkfifo "$fifo" && exec {NAP_FD}<>"$fifo" && rm -f "$fifo"
+	fi
+	read -rt "$1" -u "$NAP_FD"
+}
+
+# rnat_stat NS NAME: one of rnatctl's namespace counters (drop_in_unmapped...).
+rnat_stat() {
+	local -a w
+	local i
+	read -ra w <<<"$("$RNATCTL" -n "$1" stats)"
+	for ((i = 0; i + 1 < ${#w[@]}; i++)); do
+		[[ ${w[i]} == "$2" ]] && { echo "${w[i + 1]}"; return 0; }
+	done
+	return 1
+}
+
+# Packet captures: tcpdump -vv decoding the first 4 kB of each packet into
+# $CAP_DIR/NAME.txt for as long as the namespace lives. Tests mark where they
+# start and read what came after, one line per packet (tcpdump's
+# continuation lines joined with " | ").
+CAP_DIR=${CAP_DIR:-/tmp/rnat-cap}
+declare -A CAP_MARK
+
+# cap_start NAME NS DEV [FILTER...]
+cap_start() {
+	local name=$1 ns=$2 dev=$3
+	shift 3
+	mkdir -p "$CAP_DIR"
+	# Immediate mode gives a ring of snaplen-sized frames: 4 kB snaps and
+	# 8 MB keep 2,000 packets while tcpdump, slow in the VM, catches up.
+	n "$ns" tcpdump -Z root -l -n -vv --immediate-mode -s 4096 -B 8192 -i "$dev" "$@" \
+		>"$CAP_DIR/$name.txt" 2>"$CAP_DIR/$name.log" &
+	CAP_MARK[$name]=0
+}
+
+# cap_ready NAME...: waits (10 s at most) until every capture listens.
+cap_ready() {
+	local name i
+	for name; do
+		for ((i = 0; i < 100; i++)); do
+			[[ $(<"$CAP_DIR/$name.log") == *"listening on"* ]] && continue 2
+			nap 0.1
+		done
+		echo "# capture $name did not start: $(<"$CAP_DIR/$name.log")" >&2
+		return 1
+	done
+}
+
+# cap_mark NAME...: later cap_text NAME shows only packets from now on.
+cap_mark() {
+	local name lines
+	for name; do
+		mapfile -t lines <"$CAP_DIR/$name.txt"
+		CAP_MARK[$name]=${#lines[@]}
+	done
+}
+
+# cap_text NAME: the packets since cap_mark NAME, one a line.
+cap_text() {
+	local line pkt='' lines
+	mapfile -t -s "${CAP_MARK[$1]}" lines <"$CAP_DIR/$1.txt"
+	for line in "${lines[@]}"; do
+		if [[ $line == [[:space:]]* ]]; then
+			pkt+=" |${line}"
+		else
+			[[ -n $pkt ]] && printf '%s\n' "$pkt"
+			pkt=$line
+		fi
+	done
+	[[ -n $pkt ]] && printf '%s\n' "$pkt"
+}
+
+# cap_wait NAME REGEX [SECONDS]: waits until a packet since cap_mark NAME
+# matches REGEX (5 s unless told), then prints cap_text NAME.
+cap_wait() {
+	local text i
+	for ((i = 0; i < ${3:-5} * 10; i++)); do
+		text=$(cap_text "$1")
+		[[ $text =~ $2 ]] && break
+		nap 0.1
+	done
+	printf '%s\n' "$text"
+}
+
+# wait_port PID PROTO PORT: waits (5 s at most) until something listens on
+# PORT (tcp or udp) in the network namespace of process PID, reading
+# /proc/PID/net/PROTO.
+wait_port() {
+	local re i table
+	printf -v re ':%04X [0-9A-F]{8}:[0-9A-F]{4} (0A|07) ' "$3"
+	for ((i = 0; i < 50; i++)); do
+		table=$(<"/proc/$1/net/$2") && [[ $table =~ $re ]] && return 0
+		nap 0.1
+	done
+	echo "# nothing listens on $2/$3 where process $1 lives" >&2
+	return 1
+}
+
+# rx_packets_at PID DEV: DEV's received packets in the network namespace of
+# process PID (from /proc/PID/net/dev, without a new process).
+rx_packets_at() {
+	local line f
+	while read -r line; do
+		[[ $line == "$2:"* ]] || continue
+		read -ra f <<<"${line#*:}"
+		echo "${f[1]}"
+		return 0
+	done <"/proc/$1/net/dev"
+	return 1
+}
