@@ -50,6 +50,21 @@ int prefix_entry(const struct nlattr *entry, struct prefix *p)
 	return has_addr && has_len ? 0 : nl_malformed("pool prefix");
 }
 
+void prefixes_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p,
+		  int n)
+{
+	struct nlattr *list = mnl_attr_nest_start(nlh, attr), *entry;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		entry = mnl_attr_nest_start(nlh, i + 1);
+		mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p[i].addr);
+		mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p[i].len);
+		mnl_attr_nest_end(nlh, entry);
+	}
+	mnl_attr_nest_end(nlh, list);
+}
+
 int prefixes_check(const struct nlattr *list)
 {
 	const struct nlattr *entry;
@@ -139,7 +154,6 @@ static int pool_add(int argc, char **argv)
 {
 	struct prefix p[RNAT_POOL_PREFIXES_MAX];
 	char buf[PREFIX_STRLEN];
-	struct nlattr *list, *entry;
 	unsigned long long size = 0;
 	struct nlmsghdr *nlh;
 	int i, j, n = argc - 1;
@@ -166,14 +180,7 @@ static int pool_add(int argc, char **argv)
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_POOL_NEW, NLM_F_CREATE | NLM_F_EXCL);
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, argv[0]);
-	list = mnl_attr_nest_start(nlh, RNAT_A_POOL_PREFIXES);
-	for (i = 0; i < n; i++) {
-		entry = mnl_attr_nest_start(nlh, i + 1);
-		mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p[i].addr);
-		mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p[i].len);
-		mnl_attr_nest_end(nlh, entry);
-	}
-	mnl_attr_nest_end(nlh, list);
+	prefixes_put(nlh, RNAT_A_POOL_PREFIXES, p, n);
 	if (nl_exec(nlh, NULL, NULL))
 		return EXIT_ERROR;
 	if (out_json()) {

@@ -88,6 +88,16 @@ int vpn_print(const struct nlattr **tb, void *data)
 	return 0;
 }
 
+/* In the target namespace: main entered it first. 0 or -1 (said why). */
+static int dev_index(const char *name, unsigned int *ifindex)
+{
+	*ifindex = if_nametoindex(name);
+	if (*ifindex)
+		return 0;
+	pr_err("no device \"%s\"", name);
+	return -1;
+}
+
 static int vpn_add(int argc, char **argv)
 {
 	static const char *const keys[] = {
@@ -97,10 +107,9 @@ static int vpn_add(int argc, char **argv)
 	const char *val[4];
 	char name[RNAT_NAME_MAX];
 	struct prefix blocks[VPN_BLOCKS_MAX];
-	struct nlattr *list, *entry;
 	struct nlmsghdr *nlh;
 	unsigned int ifindex = 0;
-	int i, nblocks = 0;
+	int nblocks = 0;
 	uint32_t id;
 
 	if (argc < 1)
@@ -119,14 +128,8 @@ static int vpn_add(int argc, char **argv)
 		if (nblocks < 0)
 			return EXIT_USAGE;
 	}
-	/* In the target namespace: main entered it first. */
-	if (val[DEV]) {
-		ifindex = if_nametoindex(val[DEV]);
-		if (!ifindex) {
-			pr_err("no device \"%s\"", val[DEV]);
-			return EXIT_ERROR;
-		}
-	}
+	if (val[DEV] && dev_index(val[DEV], &ifindex))
+		return EXIT_ERROR;
 	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_NEW, NLM_F_CREATE | NLM_F_EXCL);
@@ -136,16 +139,8 @@ static int vpn_add(int argc, char **argv)
 		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
 	if (val[NAME])
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
-	if (nblocks) {
-		list = mnl_attr_nest_start(nlh, RNAT_A_VPN_BLOCKS);
-		for (i = 0; i < nblocks; i++) {
-			entry = mnl_attr_nest_start(nlh, i + 1);
-			mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, blocks[i].addr);
-			mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, blocks[i].len);
-			mnl_attr_nest_end(nlh, entry);
-		}
-		mnl_attr_nest_end(nlh, list);
-	}
+	if (nblocks)
+		prefixes_put(nlh, RNAT_A_VPN_BLOCKS, blocks, nblocks);
 	if (nl_exec(nlh, NULL, NULL))
 		return EXIT_ERROR;
 	if (out_json()) {
@@ -185,13 +180,8 @@ static int vpn_set(int argc, char **argv)
 		return usage_error("vpn set: nothing to set (dev DEV, name NAME)");
 	if (val[NAME] && parse_name(val[NAME], "VPN name"))
 		return EXIT_USAGE;
-	if (val[DEV]) {
-		ifindex = if_nametoindex(val[DEV]);
-		if (!ifindex) {
-			pr_err("no device \"%s\"", val[DEV]);
-			return EXIT_ERROR;
-		}
-	}
+	if (val[DEV] && dev_index(val[DEV], &ifindex))
+		return EXIT_ERROR;
 	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_SET, 0);
