@@ -1,0 +1,436 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rnat's packet cost, in guest instructions per packet, with pktgen through
+# a gateway namespace. Meant for a guest under QEMU -icount shift=0 (one
+# instruction = one nanosecond of guest time, one CPU):
+#
+#   tests/vm/run --kernel debian-6.1 --icount --mem 2048 -- \
+#           tests/bench/datapath.sh build/debian-6.1/kmod/rnat.ko
+#
+#   core (10.200.0.1) --c0--gc-- gw --gv--eth0-- vpn (10.1.0.0)
+#                                   \-- d1..dN (dummy devices, VPNs too)
+#
+# pktgen sends UDP from one namespace into gw, which forwards it to the other,
+# where an nftables prerouting chain counts and drops it. A figure is pktgen's
+# elapsed guest time divided by the packets it sent, so it covers the whole
+# path: pktgen building the packet, gw's receive, rnat, routing and
+# forwarding, and the sink's receive up to its drop. With one CPU the veth
+# receive path runs to completion for each packet before pktgen sends the
+# next. Every packet must arrive at the sink with exactly the addresses the
+# case expects (translated), or the case fails: a figure for dropped or
+# untranslated packets would be worthless.
+#
+# Cases, each the median of BENCH_TRIALS runs of BENCH_PKTS packets after a
+# warm-up run, every case measured in the same boot:
+#   plain      gw forwards without rnat (no VPN in gw: rnat's hooks are not
+#              registered), core -> 10.1.0.0 and 10.1.0.0 -> core
+#   vpns N     N VPNs, each one mapping (real 10.1.0.0) and its block route
+#              (rnatctl keeps them); VPN N/2 is gv, the others are dummy
+#              devices. Egress: core -> VPN N/2's NAT IP, routed by its block
+#              route into gv, translated to 10.1.0.0. Ingress: 10.1.0.0 from
+#              gv, translated to that NAT IP, forwarded to core.
+#   maps M     M mappings over 1,000 VPNs (M/1,000 each, real 10.1.0.0 and
+#              up), loaded with one `rnatctl -R -b` batch; only the measured
+#              flow's route (VPN 500's NAT IP for 10.1.0.0, dev gv) is added
+#              by hand, so the case differs from the others in nothing but
+#              the number of mappings in rnat's tables.
+# and the guest time rnatctl -b needs to load the batches.
+#
+# Environment: BENCH_PKTS (4000), BENCH_TRIALS (5), BENCH_VPNS ("10 1000
+# 5000"), BENCH_MAPS ("1000 100000"; add 1000000 with --mem 4096 for the
+# design's 10^6 target; it takes several minutes), BENCH_STRICT (default 1
+# on debian-6.1: the design's targets, +400 instructions per packet each way
+# and flat lookup cost, become ok/not ok lines; 0 on debian kernels with
+# debug options such as our test kernel, whose lockdep inflates every
+# figure). Prints ok/not ok lines, then the table; exits non-zero if a
+# check failed.
+
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+MODULE=${1:?usage: datapath.sh MODULE.ko}
+PKTS=${BENCH_PKTS:-4000}
+TRIALS=${BENCH_TRIALS:-5}
+VPN_SIZES=${BENCH_VPNS:-10 1000 5000}
+MAP_SIZES=${BENCH_MAPS:-1000 100000}
+MAP_VPNS=1000
+TARGET_ADD=400	# design §7: instructions per packet over plain forwarding
+TARGET_FLAT=40	# "flat": the largest N may cost at most this much more
+case ${RNAT_VM_KERNEL:-} in
+test) STRICT=${BENCH_STRICT:-0} ;;
+*) STRICT=${BENCH_STRICT:-1} ;;
+esac
+POOL=10.64.0.0/10	# 4 M addresses: room for 10^6 mappings in blocks
+REAL=10.1.0.0
+CORE=10.200.0.1
+work=$(mktemp -d)
+table=$work/table
+
+cleanup() {
+	local ns
+	for ns in core gw vpn; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+rnat() { "$RNATCTL" -n gw "$@"; }
+# rnatctl and its libraries copied to tmpfs for the timed loads: run from the
+# host's 9p root, every page it faults in would wait for the host, and guest
+# time would jump ahead while it waits.
+mkdir -p "$work/lib"
+cp "$RNATCTL" "$work/rnatctl"
+ldso=
+for lib in $(ldd "$RNATCTL" | grep -o '/[^ ]*'); do
+	cp "$lib" "$work/lib/"
+	case $lib in */ld-linux*) ldso=$work/lib/$(basename "$lib") ;; esac
+done
+rnat_tmpfs() { "$ldso" --library-path "$work/lib" "$work/rnatctl" -n gw "$@"; }
+
+# Guest time in microseconds, without a fork: instructions / 1000 under
+# -icount shift=0, but it also jumps ahead to the next timer whenever the CPU
+# idles (waiting for the host's 9p file system, say).
+now() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
+# Idle and iowait time in USER_HZ ticks, to tell whether a span idled.
+idle_ticks() { local f; read -ra f </proc/stat; echo $((f[4] + f[5])); }
+
+# --- topology --------------------------------------------------------------
+
+grep -q '^pktgen ' /proc/modules || [ -d /proc/net/pktgen ] || modprobe pktgen
+for ns in core gw vpn; do
+	ip netns add "$ns"
+	n "$ns" ip link set lo up
+	# IPv4 only: no router solicitations or MLD reports among the packets.
+	n "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+done
+ip link add c0 netns core type veth peer name gc netns gw
+ip link add gv netns gw type veth peer name eth0 netns vpn
+n core ip addr add "$CORE/24" dev c0
+n gw ip addr add 10.200.0.254/24 dev gc
+n gw ip addr add 169.254.0.1/32 dev gv
+n vpn ip addr add "$REAL/32" dev eth0
+for l in "core c0" "gw gc" "gw gv" "vpn eth0"; do
+	set -- $l
+	n "$1" ip link set "$2" up
+done
+n gw sysctl -qw net.ipv4.ip_forward=1
+mac() { n "$1" cat "/sys/class/net/$2/address"; }
+# Static neighbours: no ARP among the measured packets.
+n gw ip neigh replace "$CORE" lladdr "$(mac core c0)" dev gc nud permanent
+n gw ip neigh replace "$REAL" lladdr "$(mac vpn eth0)" dev gv nud permanent
+# pktgen computes the UDP checksum itself, as a packet from a real link
+# carries a full one (no CHECKSUM_PARTIAL shortcut through the veths).
+for l in "core c0" "vpn eth0"; do
+	set -- $l
+	n "$1" ethtool -K "$2" tx off >/dev/null 2>&1 ||
+		echo "# ethtool -K $2 tx off failed: CHECKSUM_PARTIAL packets"
+done
+
+# pg NS FILE: writes each line of stdin to /proc/net/pktgen/FILE in NS.
+pg() {
+	n "$1" bash -c 'while IFS= read -r l; do
+		echo "$l" >"$0" || { echo "pktgen: $l: $(grep -h Result "$0")" >&2; exit 1; }
+	done' "/proc/net/pktgen/$2"
+}
+for l in "core c0 gc" "vpn eth0 gv"; do
+	set -- $l
+	pg "$1" kpktgend_0 <<-EOF || fail "pktgen set up in $1"
+	rem_device_all
+	add_device $2
+	EOF
+	pg "$1" "$2" <<-EOF || fail "pktgen configured in $1"
+	count $PKTS
+	clone_skb 0
+	pkt_size 64
+	delay 0
+	dst_mac $(mac gw "$3")
+	udp_src_min 9
+	udp_src_max 9
+	udp_dst_min 9
+	udp_dst_max 9
+	flag UDPCSUM
+	EOF
+done
+
+# sink NS SRC DST: NS counts UDP SRC -> DST port 9 as "good", any other IPv4
+# packet as "other", and drops both before routing.
+sink() {
+	n "$1" nft -f - <<-EOF
+	flush ruleset
+	table ip sink {
+		counter good {}
+		counter other {}
+		chain pre {
+			type filter hook prerouting priority -500; policy accept;
+			ip saddr $2 ip daddr $3 udp dport 9 counter name good drop
+			counter name other drop
+		}
+	}
+	EOF
+}
+counter() { n "$1" nft list counter ip sink "$2" | awk '$1 == "packets" { print $2 }'; }
+stat_of() { rnat stats 2>/dev/null | tr ' ' '\n' | awk -v k="$1" 'p { print; exit } $0 == k { p = 1 }'; }
+
+# run NS DEV: one pktgen run; prints elapsed guest ns per packet, or fails.
+run() {
+	local out usec pkts errs
+	n "$1" bash -c 'echo start >/proc/net/pktgen/pgctrl' || return 1
+	out=$(n "$1" cat "/proc/net/pktgen/$2")
+	usec=$(sed -n 's/.*OK: \([0-9]*\)(c.*usec, \([0-9]*\) (.*/\1/p' <<<"$out")
+	pkts=$(sed -n 's/.*OK: \([0-9]*\)(c.*usec, \([0-9]*\) (.*/\2/p' <<<"$out")
+	errs=$(sed -n 's/.*errors: \([0-9]*\)$/\1/p' <<<"$out" | tail -n 1)
+	if [ "${pkts:-0}" != "$PKTS" ] || [ "${errs:-1}" != 0 ]; then
+		echo "# pktgen: $out" >&2
+		return 1
+	fi
+	awk -v u="$usec" -v p="$pkts" 'BEGIN { printf "%.1f\n", u * 1000 / p }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# measure CASE DIR ADDR: ADDR is the customer host's address as core sees it
+# (REAL without rnat, its NAT IP with). DIR eg: core sends to ADDR, vpn must
+# receive CORE -> REAL; DIR in: vpn sends REAL -> CORE, core must receive
+# ADDR -> CORE. Sets FIG[CASE.DIR] to the median instructions per packet.
+declare -A FIG
+measure() {
+	local cs=$1 dir=$2 addr=$3 from dev sink_ns sdev want_s want_d
+	local i v runs=$((TRIALS + 1)) retries vals="" rx0 rx1 good other t0 t1
+	if [ "$dir" = eg ]; then
+		from=core dev=c0 sink_ns=vpn sdev=eth0
+		want_s=$CORE want_d=$REAL
+		printf 'dst %s\nsrc_min %s\nsrc_max %s\n' "$addr" "$CORE" "$CORE" | pg core c0
+	else
+		from=vpn dev=eth0 sink_ns=core sdev=c0
+		want_s=$addr want_d=$CORE
+		printf 'dst %s\nsrc_min %s\nsrc_max %s\n' "$CORE" "$REAL" "$REAL" | pg vpn eth0
+	fi
+	sink "$sink_ns" "$want_s" "$want_d"
+	rx0=$(rx_packets "$sink_ns" "$sdev")
+	t0=$(stat_of "${dir/eg/out}_translated")
+	# The first run warms up. A run where veth dropped packets (pktgen
+	# errors: the receive softirq fell behind, ksoftirqd took over) is
+	# not the steady path: it is run again, at most 3 times per case. Its
+	# PKTS successful packets still count at the sink.
+	i=0 retries=0
+	while [ "$i" -lt "$runs" ]; do
+		if v=$(run "$from" "$dev"); then
+			[ "$i" -gt 0 ] && vals+="$v"$'\n'
+			i=$((i + 1))
+		elif [ "$retries" -lt 3 ] && [ "$(n "$from" cat "/proc/net/pktgen/$dev" |
+				sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p')" = "$PKTS" ]; then
+			retries=$((retries + 1))
+			echo "# $cs $dir: a run with pktgen errors, run again"
+		else
+			fail "$cs $dir: pktgen run $i sent $PKTS packets"
+			FIG[$cs.$dir]=-
+			return 1
+		fi
+	done
+	runs=$((runs + retries))
+	rx1=$(rx_packets "$sink_ns" "$sdev")
+	t1=$(stat_of "${dir/eg/out}_translated")
+	good=$(counter "$sink_ns" good) other=$(counter "$sink_ns" other)
+	FIG[$cs.$dir]=$(median <<<"${vals%$'\n'}")
+	expect_eq "$cs $dir: all $((runs * PKTS)) packets reached $sink_ns as $want_s -> $want_d" \
+		"$((runs * PKTS)) 0 $((runs * PKTS))" "$good $other $((rx1 - rx0))"
+	if [ "$addr" != "$REAL" ]; then
+		expect_eq "$cs $dir: rnat translated each of them" \
+			"$((runs * PKTS))" "$((${t1:-0} - ${t0:-0}))"
+	fi
+	echo "# $cs $dir: ${FIG[$cs.$dir]} instructions/packet (runs: $(tr '\n' ' ' <<<"$vals"))"
+}
+
+# timed NAME COMMAND...: runs COMMAND, records guest time in LOADS.
+LOADS=""
+timed() {
+	local name=$1 t0 t1 i0 i1 rc
+	shift
+	i0=$(idle_ticks) t0=$(now)
+	"$@"
+	rc=$?
+	t1=$(now) i1=$(idle_ticks)
+	LOADS+=$(awk -v n="$name" -v t="$((t1 - t0))" -v i="$((i1 - i0))" \
+		'BEGIN { printf "#   %-54s %7.3f G %7.3f s\\n", n, t / 1e6 - i / 100, t / 1e6 }')
+	return $rc
+}
+
+dummies() {	# dummies N: d1..dN exist and are up
+	local have=${DUMMIES:-0}
+	[ "$1" -le "$have" ] && return 0
+	seq $((have + 1)) "$1" | awk '{ print "link add d" $1 " up type dummy" }' >"$work/dummies.ip"
+	n gw ip -batch "$work/dummies.ip" || fail "gw: dummy devices d$((have + 1))..d$1"
+	DUMMIES=$1
+}
+
+fresh_rnat() {	# rnat reloaded: no state, no routes of protocol 82
+	rmmod rnat 2>/dev/null
+	n gw ip route flush proto 82 2>/dev/null
+	insmod "$MODULE" || fail "insmod rnat"
+}
+
+# --- plain forwarding ------------------------------------------------------
+
+n gw ip route add "$REAL/32" dev gv
+# After boot the first runs cost 100-350 instructions more: warm up.
+for i in 1 2; do
+	run core c0 >/dev/null
+	run vpn eth0 >/dev/null
+done
+measure plain eg "$REAL"
+measure plain in "$REAL"
+n gw ip route del "$REAL/32" dev gv
+insmod "$MODULE" || { fail "insmod rnat"; exit 1; }
+
+# --- N VPNs, one mapping and one block route each --------------------------
+
+BYPASS=()
+for N in $VPN_SIZES; do
+	M=$(((N + 1) / 2))
+	dummies "$N"
+	{
+		echo "pool add BENCH $POOL"
+		seq "$N" | awk -v m="$M" '{ print "vpn add " $1 " pool BENCH dev " ($1 == m ? "gv" : "d" $1) }'
+		seq "$N" | awk -v r="$REAL" '{ print "map add vpn " $1 " real " r }'
+	} >"$work/vpns.batch"
+	rnat_tmpfs stats >/dev/null
+	timed "$N VPNs, $N mappings, their routes (rnatctl -b)" \
+		rnat_tmpfs -b "$work/vpns.batch" >/dev/null || fail "$N VPNs: rnatctl -b"
+	nat=$(rnat lookup "$REAL" vpn "$M" | awk '{ print $NF }')
+	expect_eq "$N VPNs: one route per block plus the pool's unreachable route" \
+		"$((N + 1))" "$(n gw ip route show proto 82 | wc -l)"
+	expect_eq "$N VPNs: VPN $M's NAT IP $nat has its block route into gv" \
+		"$nat dev gv" "$(n gw ip route show proto 82 match "$nat/32" | grep -o "^$nat dev gv")"
+	expect "$N VPNs: gw routes $nat into gv" \
+		bash -c "ip netns exec gw ip route get $nat | grep -q ' dev gv '"
+	measure "vpns $N" eg "$nat"
+	measure "vpns $N" in "$nat"
+	# The same gateway, but gv belongs to no VPN any more: what traffic
+	# that does not cross a VPN's device pays (both hooks run and miss).
+	# For the smallest and largest N.
+	if [ "$N" = "${VPN_SIZES%% *}" ] || [ "$N" = "${VPN_SIZES##* }" ]; then
+		rnat -R vpn set "$M" dev "d$M" >/dev/null || fail "vpn set $M dev d$M"
+		n gw ip route add "$REAL/32" dev gv
+		measure "bypass $N" eg "$REAL"
+		measure "bypass $N" in "$REAL"
+		n gw ip route del "$REAL/32" dev gv
+		BYPASS+=("bypass $N")
+	fi
+	fresh_rnat
+done
+
+# --- M mappings over 1,000 VPNs, -R, one route by hand ---------------------
+
+[ -n "$MAP_SIZES" ] && dummies "$MAP_VPNS"
+for M in $MAP_SIZES; do
+	per=$((M / MAP_VPNS))
+	{
+		echo "pool add BENCH $POOL"
+		seq "$MAP_VPNS" | awk '{ print "vpn add " $1 " pool BENCH dev " ($1 == 500 ? "gv" : "d" $1) }'
+		# VPN by VPN, hosts 10.1.0.0 and up.
+		awk -v v="$MAP_VPNS" -v p="$per" 'BEGIN {
+			for (i = 1; i <= v; i++)
+				for (h = 0; h < p; h++)
+					printf "map add vpn %d real 10.1.%d.%d\n", i, h / 256, h % 256
+		}'
+	} >"$work/maps.batch"
+	timed "$M mappings, $MAP_VPNS VPNs, no routes (rnatctl -R -b)" \
+		rnat_tmpfs -R -b "$work/maps.batch" >/dev/null || fail "$M mappings: rnatctl -R -b"
+	rm -f "$work/maps.batch"
+	expect_eq "$M mappings loaded" "used $M" \
+		"$(rnat pool show | grep -o 'used [0-9]*')"
+	nat=$(rnat lookup "$REAL" vpn 500 | awk '{ print $NF }')
+	expect_eq "-R added no routes" "" "$(n gw ip route show proto 82)"
+	n gw ip route add "$nat/32" dev gv
+	measure "maps $M" eg "$nat"
+	measure "maps $M" in "$nat"
+	fresh_rnat
+done
+
+# --- rnat loaded, no VPN: hooks unregistered, plain forwarding again ---------
+
+n gw ip route add "$REAL/32" dev gv
+measure "no vpn" eg "$REAL"
+measure "no vpn" in "$REAL"
+n gw ip route del "$REAL/32" dev gv
+
+# --- the table -------------------------------------------------------------
+
+delta() {	# delta CASE DIR: instructions over plain forwarding
+	awk -v a="${FIG[$1.$2]:--}" -v b="${FIG[plain.$2]:--}" \
+		'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.1f\n", a - b }'
+}
+row() {
+	printf '#   %-22s %10s %9s %10s %9s\n' "$1" "${FIG[$1.eg]:--}" "$(delta "$1" eg)" \
+		"${FIG[$1.in]:--}" "$(delta "$1" in)"
+}
+check_target() {	# check_target CASE DIR
+	local d
+	d=$(delta "$1" "$2")
+	[ "$STRICT" = 1 ] && [ "$d" != - ] || return 0
+	if awk -v d="$d" -v t="$TARGET_ADD" 'BEGIN { exit !(d <= t) }'; then
+		pass "target: $1 $2 adds $d instructions/packet (at most +$TARGET_ADD)"
+	else
+		fail "target: $1 $2 adds $d instructions/packet (at most +$TARGET_ADD)"
+	fi
+}
+check_flat() {	# check_flat LABEL DIR CASE...: the last costs at most TARGET_FLAT more than the first
+	local label=$1 dir=$2 first=$3 last d
+	shift 2
+	for last; do :; done
+	[ "$STRICT" = 1 ] && [ "${FIG[$first.$dir]:--}" != - ] && [ "${FIG[$last.$dir]:--}" != - ] || return 0
+	d=$(awk -v a="${FIG[$last.$dir]}" -v b="${FIG[$first.$dir]}" 'BEGIN { printf "%+.1f\n", a - b }')
+	if awk -v d="$d" -v t="$TARGET_FLAT" 'BEGIN { exit !(d <= t) }'; then
+		pass "target: $label $dir flat: $last costs $d over $first (at most +$TARGET_FLAT)"
+	else
+		fail "target: $label $dir flat: $last costs $d over $first (at most +$TARGET_FLAT)"
+	fi
+}
+vcases="" mcases=""
+for N in $VPN_SIZES; do vcases+="vpns $N|"; done
+for M in $MAP_SIZES; do mcases+="maps $M|"; done
+IFS='|' read -ra vc <<<"${vcases%|}"
+IFS='|' read -ra mc <<<"${mcases%|}"
+for c in "${vc[@]}" "${mc[@]}"; do
+	check_target "$c" eg
+	check_target "$c" in
+done
+for dir in eg in; do
+	[ ${#vc[@]} -gt 1 ] && check_flat "VPN count" "$dir" "${vc[@]}"
+	[ ${#mc[@]} -gt 1 ] && check_flat "mapping count" "$dir" "${mc[@]}"
+done
+
+{
+	echo "# rnat datapath on $(uname -r) (${RNAT_VM_KERNEL:-?} kernel), pktgen UDP 64 bytes,"
+	echo "# median of $TRIALS runs of $PKTS packets after a warm-up run."
+	echo "# Guest instructions per packet under QEMU -icount (1 ns = 1 instruction): the"
+	echo "# whole path pktgen -> gw -> sink. icount counts instructions only: cache and"
+	echo "# TLB misses, memory latency and pipeline effects do not show."
+	[ "${RNAT_VM_KERNEL:-}" = test ] &&
+		echo "# The test kernel has lockdep, PROVE_RCU and other debug options: every figure is inflated."
+	echo "#"
+	printf '#   %-22s %10s %9s %10s %9s\n' "" "core->VPN" "" "VPN->core" ""
+	printf '#   %-22s %10s %9s %10s %9s\n' case "instr/pkt" delta "instr/pkt" delta
+	row plain
+	for c in "${vc[@]}" "${mc[@]}" "${BYPASS[@]}"; do row "$c"; done
+	row "no vpn"
+	echo "#"
+	echo "#   plain: no rnat hooks; vpns N: N VPNs, one mapping and one block route each;"
+	echo "#   maps M: M mappings over $MAP_VPNS VPNs, -R, one route by hand; bypass N: N VPNs,"
+	echo "#   the packet crosses no VPN's device (both hooks miss); no vpn: rnat loaded, no VPN"
+	echo "#   configured. Targets: at most +$TARGET_ADD each way, flat in N and M."
+	echo "#"
+	echo "# Loading: busy guest time in G instructions (guest time less the idle time in"
+	echo "# /proc/stat, 10 ms ticks), then guest time (s), which also counts waits."
+	printf '%b' "$LOADS"
+} | tee "$table"
+
+cleanup
+trap - EXIT
+rmmod rnat || fail "rmmod rnat"
+exit "$E2E_FAILED"
