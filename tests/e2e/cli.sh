@@ -114,6 +114,25 @@ for cmd in "pool show" "vpn show" "map show" "lookup 10.162.0.0" "vpn show 1"; d
 	expect "-j $cmd is JSON" bash -c "$RNATCTL -n $NS -j $cmd | python3 -m json.tool"
 done
 
+# Reading is open to everyone, changing needs CAP_NET_ADMIN over the
+# namespace; another namespace sees nothing of this one's state.
+nobody() { n "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	--inh-caps=-all "$RNATCTL" "$@"; }
+expect_eq "an unprivileged user can show and look up" "$(rnat map show | head -n 1) 10.162.0.0 is vpn 1 (acme) real 10.1.0.0" \
+	"$(nobody map show | head -n 1) $(nobody lookup 10.162.0.0)"
+for cmd in "pool add X 10.99.0.0/16" "pool del TINY" "vpn add 7 pool TINY" \
+	"vpn set 1 name x" "vpn del 1" "map add vpn 1 real 10.7.0.0" \
+	"map del nat 10.162.0.0"; do
+	before=$(state)
+	out=$(nobody $cmd 2>&1)
+	expect_eq "unprivileged '$cmd' fails with EPERM, changes nothing" \
+		"1 Error: Operation not permitted" "$? $out$(state | diff - <(echo "$before"))"
+done
+ip netns add cli-other
+expect_eq "another namespace sees no pool, VPN or mapping" "" \
+	"$("$RNATCTL" -n cli-other pool show; "$RNATCTL" -n cli-other vpn show; "$RNATCTL" -n cli-other map show)"
+ip netns del cli-other
+
 # annotate follows every NAT IP it knows with its VPN and real address.
 nat2=$(rnat lookup 10.1.0.1 vpn 2 | awk '{ print $NF }')
 expect_eq "annotate follows NAT IPs with [NAME REAL], leaves the rest" \
