@@ -125,8 +125,9 @@ for cmd in "pool add X 10.99.0.0/16" "pool del TINY" "vpn add 7 pool TINY" \
 	"map del nat 10.162.0.0"; do
 	before=$(state)
 	out=$(nobody $cmd 2>&1)
+	rc=$?
 	expect_eq "unprivileged '$cmd' fails with EPERM, changes nothing" \
-		"1 Error: Operation not permitted" "$? $out$(state | diff - <(echo "$before"))"
+		"1 Error: Operation not permitted" "$rc $out$(state | diff - <(echo "$before"))"
 done
 ip netns add cli-other
 expect_eq "another namespace sees no pool, VPN or mapping" "" \

@@ -58,8 +58,9 @@ expect_eq "and every VPN with its blocks" "$VPNS" "$(grep -c '^vpn add .* blocks
 # A restore whose last line fails leaves the live state as it was.
 { cat "$work/saved"; echo "map add vpn 1 real 10.250.0.0 nat 10.99.0.0"; } >"$work/bad"
 out=$(rnat restore "$work/bad" 2>&1)
+rc=$?
 expect_eq "restore with a bad last line fails, naming the line" \
-	"1 Error in line $(($(wc -l <"$work/saved") + 1))" "$? ${out%%:*}"
+	"1 Error in line $(($(wc -l <"$work/saved") + 1))" "$rc ${out%%:*}"
 expect_eq "... and changes nothing" "" "$(rnat save | diff - "$work/saved")"
 expect "a second restore may start after the failed one" rnat restore "$work/saved"
 expect_eq "restoring the same state keeps it" "" "$(rnat save | diff - "$work/saved")"
