@@ -39,21 +39,6 @@ static void print_dev(const struct nlattr **tb)
 		out_printf(" ifindex %u", mnl_attr_get_u32(tb[RNAT_A_IFINDEX]));
 }
 
-/* " P1,P2,..." for "blocks" and "pool add". */
-static void print_list(const struct nlattr *list, const char *sep)
-{
-	const struct nlattr *entry;
-	char buf[PREFIX_STRLEN];
-	struct prefix p;
-	int i = 0;
-
-	mnl_attr_for_each_nested(entry, list) {
-		prefix_entry(entry, &p);
-		out_printf("%s%s", i++ ? sep : " ",
-			   format_prefix(buf, p.addr, p.len, true));
-	}
-}
-
 static int print_pool(uint8_t cmd, const struct nlattr **tb)
 {
 	if (!tb[RNAT_A_POOL] || prefixes_check(tb[RNAT_A_POOL_PREFIXES]))
@@ -73,7 +58,7 @@ static int print_pool(uint8_t cmd, const struct nlattr **tb)
 	out_printf("pool %s %s", cmd == RNAT_CMD_POOL_NEW ? "add" : "del",
 		   mnl_attr_get_str(tb[RNAT_A_POOL]));
 	if (cmd == RNAT_CMD_POOL_NEW && tb[RNAT_A_POOL_PREFIXES])
-		print_list(tb[RNAT_A_POOL_PREFIXES], " ");
+		prefixes_print(tb[RNAT_A_POOL_PREFIXES], NULL, " ");
 	out_printf("\n");
 	return 0;
 }
@@ -120,7 +105,7 @@ static int print_vpn(uint8_t cmd, const struct nlattr **tb)
 	if (cmd == RNAT_CMD_VPN_NEW && blocks &&
 	    mnl_attr_get_payload_len(blocks)) {
 		out_printf(" blocks");
-		print_list(blocks, ",");
+		prefixes_print(blocks, NULL, ",");
 	}
 	out_printf("\n");
 	return 0;

@@ -81,11 +81,13 @@ int prefixes_check(const struct nlattr *list)
 	return 0;
 }
 
-void prefixes_print(const struct nlattr *list, const char *key)
+void prefixes_print(const struct nlattr *list, const char *key,
+		    const char *sep)
 {
 	const struct nlattr *entry;
 	char buf[PREFIX_STRLEN];
 	struct prefix p;
+	int i = 0;
 
 	if (out_json())
 		json_arr_open(key);
@@ -96,7 +98,7 @@ void prefixes_print(const struct nlattr *list, const char *key)
 			if (out_json())
 				json_str(NULL, buf);
 			else
-				out_printf(" %s", buf);
+				out_printf("%s%s", i++ ? sep : " ", buf);
 		}
 	}
 	if (out_json())
@@ -123,7 +125,7 @@ int pool_print(const struct nlattr **tb, void *data)
 	} else {
 		out_printf("%s", mnl_attr_get_str(tb[RNAT_A_POOL]));
 	}
-	prefixes_print(tb[RNAT_A_POOL_PREFIXES], "prefixes");
+	prefixes_print(tb[RNAT_A_POOL_PREFIXES], "prefixes", " ");
 	if (out_json()) {
 		if (size)
 			json_uint("size", mnl_attr_get_u32(size));

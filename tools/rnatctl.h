@@ -45,8 +45,12 @@ void prefixes_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p,
 		  int n);
 /* Checks every entry of a prefix list (may be NULL): 0 or -EPROTO. */
 int prefixes_check(const struct nlattr *list);
-/* Prints a checked prefix list: " P1 P2..." in text, an array @key in JSON. */
-void prefixes_print(const struct nlattr *list, const char *key);
+/*
+ * Prints a checked prefix list: " P1", then @sep before each next one, in
+ * text; an array @key in JSON.
+ */
+void prefixes_print(const struct nlattr *list, const char *key,
+		    const char *sep);
 
 /*
  * Makes the routes of protocol RNAT_RTPROT match the module's VPN blocks

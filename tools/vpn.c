@@ -63,7 +63,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_uint("mappings",
 				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
 		if (tb[RNAT_A_VPN_BLOCKS])
-			prefixes_print(tb[RNAT_A_VPN_BLOCKS], "blocks");
+			prefixes_print(tb[RNAT_A_VPN_BLOCKS], "blocks", NULL);
 		json_obj_close();
 		return 0;
 	}
@@ -82,7 +82,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 	if (tb[RNAT_A_VPN_BLOCKS] &&
 	    mnl_attr_get_payload_len(tb[RNAT_A_VPN_BLOCKS])) {
 		out_printf(" blocks");
-		prefixes_print(tb[RNAT_A_VPN_BLOCKS], NULL);
+		prefixes_print(tb[RNAT_A_VPN_BLOCKS], NULL, " ");
 	}
 	out_printf("\n");
 	return 0;
