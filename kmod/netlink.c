@@ -635,14 +635,15 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
 			       rnat_map_plen_attr(info),
 			       nat_attr ? &nat : NULL, &m, info->extack);
-	if (!err) {
+	/* Echoed only on request, so a restore can stream its requests. */
+	if (!err && (info->nlhdr->nlmsg_flags & NLM_F_ECHO)) {
 		err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
 		/* The caller learns nothing, so nothing happened. */
 		if (err)
 			rnat_cfg_map_del(cfg, m);
-		else
-			rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, cfg, m);
 	}
+	if (!err)
+		rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, cfg, m);
 	mutex_unlock(&rn->lock);
 	return err;
 }

@@ -144,7 +144,8 @@ static int map_add(int argc, char **argv)
 		return usage_error("map add: missing \"real ADDR[/LEN]\"");
 	if (nl_need())
 		return EXIT_ERROR;
-	nlh = nl_request(RNAT_CMD_MAP_NEW, NLM_F_CREATE | NLM_F_EXCL);
+	nlh = nl_request(RNAT_CMD_MAP_NEW,
+			 NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
 	mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a.real.addr);
 	mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.real.len);

@@ -121,7 +121,8 @@
  *        lowest free aligned range of the VPN's blocks; when they are full,
  *        a new block: the lowest free aligned one of the pool, in the order
  *        the pool's prefixes were given.
- *    The reply is the new mapping, as in RNAT_CMD_MAP_GET.
+ *    With NLM_F_ECHO the reply is the new mapping, as in RNAT_CMD_MAP_GET
+ *    (how a caller learns an allocated NAT IP); without it, an ACK only.
  *    Errors: EEXIST (real prefix already mapped in this VPN, or NAT prefix
  *            taken or inside another VPN's block: the message names the
  *            owner), EINVAL (NAT prefix not in
