@@ -14,7 +14,8 @@
 #include <net/gso.h>
 #endif
 
-#define RNAT_TEST_BUF 1024
+/* Room for the largest packet built: a 1,400-byte datagram and options. */
+#define RNAT_TEST_BUF 2048
 
 #define RNAT_TEST_EXPECT_ADDR(test, addr, want)				\
 	KUNIT_EXPECT_EQ(test, ntohl(addr), ntohl(in_aton(want)))
@@ -149,6 +150,10 @@ static unsigned int rnat_test_build(const struct rnat_test_pkt *p, u8 *buf)
 	unsigned int len;
 	bool later;
 
+	/* Headers, payload and an embedded packet must fit in the buffer. */
+	if (WARN_ON(ihl + sizeof(struct tcphdr) + p->payload + p->inner_len >
+		    RNAT_TEST_BUF))
+		return 0;
 	memset(buf, 0, RNAT_TEST_BUF);
 	iph->version = 4;
 	iph->ihl = ihl / 4;
