@@ -281,9 +281,8 @@ int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	return 0;
 }
 
-/* Deletes every mapping of @vpn: they all lie in its blocks. */
-static unsigned int rnat_cfg_vpn_flush(struct rnat_cfg *cfg,
-				       struct rnat_vpn *vpn)
+/* Every mapping of @vpn lies in its blocks. */
+unsigned int rnat_cfg_map_flush(struct rnat_cfg *cfg, struct rnat_vpn *vpn)
 {
 	unsigned int n = 0;
 
@@ -318,7 +317,7 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", id);
 		return -ENOENT;
 	}
-	n = rnat_cfg_vpn_flush(cfg, vpn);
+	n = rnat_cfg_map_flush(cfg, vpn);
 	xa_erase(&cfg->vpn_by_dev, vpn->ifindex);
 	xa_erase(&cfg->vpns, id);
 	vpn->pool->nvpns--;
@@ -426,25 +425,82 @@ static struct rnat_block *rnat_cfg_nat_alloc(struct rnat_cfg *cfg,
 	return b;
 }
 
-int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
-		     const __be32 *nat, struct rnat_map **out,
-		     struct netlink_ext_ack *extack)
+/* The VPN a MAP_NEW names, once its prefixes are known to be well formed. */
+static struct rnat_vpn *rnat_cfg_map_check(struct rnat_cfg *cfg, u32 vpn_id,
+					   __be32 real, u8 plen,
+					   const __be32 *nat,
+					   struct netlink_ext_ack *extack)
 {
 	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, vpn_id);
-	struct rnat_prefix p = { .plen = plen };
-	struct rnat_block *b;
-	struct rnat_map *m;
-	int err;
 
 	if (!vpn) {
 		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", vpn_id);
-		return -ENOENT;
+		return ERR_PTR(-ENOENT);
 	}
 	if (real & ~rnat_plen_mask(plen)) {
 		NL_SET_ERR_MSG_FMT(extack, "real prefix %pI4/%u has host bits set",
 				   &real, plen);
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	}
+	if (nat && (*nat & ~rnat_plen_mask(plen))) {
+		NL_SET_ERR_MSG_FMT(extack, "NAT prefix %pI4/%u has host bits set",
+				   nat, plen);
+		return ERR_PTR(-EINVAL);
+	}
+	return vpn;
+}
+
+/* Takes the NAT prefix @p, named by the operator, for a mapping of @vpn. */
+static struct rnat_block *rnat_cfg_nat_take(struct rnat_cfg *cfg,
+					    struct rnat_vpn *vpn,
+					    const struct rnat_prefix *p,
+					    struct netlink_ext_ack *extack)
+{
+	struct rnat_block *b;
+	int err;
+
+	b = rnat_cfg_nat_claim(cfg, vpn, p, extack);
+	if (IS_ERR(b))
+		return b;
+	err = rnat_pool_claim(vpn->pool, RNAT_POOL_USED, p);
+	if (err) {
+		rnat_cfg_nat_owner(cfg, vpn->pool, p, extack);
+		rnat_block_put(cfg, b, 0);
+		return ERR_PTR(err);
+	}
+	b->used += rnat_prefix_size(p);
+	return b;
+}
+
+/* Gives back what a mapping of @vpn held in its pool and blocks. */
+static void rnat_cfg_map_unaccount(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+				   const struct rnat_map *m)
+{
+	struct rnat_prefix p = {
+		.base = ntohl(m->nat),
+		.plen = rnat_map_plen(m),
+	};
+	struct rnat_block *b = rnat_block_of(cfg, p.base);
+
+	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
+	if (!WARN_ON_ONCE(!b))
+		rnat_block_put(cfg, b, rnat_prefix_size(&p));
+	vpn->nmaps--;
+}
+
+int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
+		     const __be32 *nat, struct rnat_map **out,
+		     struct netlink_ext_ack *extack)
+{
+	struct rnat_prefix p = { .plen = plen };
+	struct rnat_block *b;
+	struct rnat_vpn *vpn;
+	struct rnat_map *m;
+	int err;
+
+	vpn = rnat_cfg_map_check(cfg, vpn_id, real, plen, nat, extack);
+	if (IS_ERR(vpn))
+		return PTR_ERR(vpn);
 	m = rnat_table_find_real(&cfg->table, vpn_id, real, plen);
 	if (m) {
 		NL_SET_ERR_MSG_FMT(extack, "%pI4/%u is already mapped in VPN %u to %pI4",
@@ -454,26 +510,15 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 
 	if (nat) {
 		p.base = ntohl(*nat);
-		if (*nat & ~rnat_plen_mask(plen)) {
-			NL_SET_ERR_MSG_FMT(extack, "NAT prefix %pI4/%u has host bits set",
-					   nat, plen);
-			return -EINVAL;
-		}
-		b = rnat_cfg_nat_claim(cfg, vpn, &p, extack);
+		b = rnat_cfg_nat_take(cfg, vpn, &p, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
-		err = rnat_pool_claim(vpn->pool, RNAT_POOL_USED, &p);
-		if (err) {
-			rnat_cfg_nat_owner(cfg, vpn->pool, &p, extack);
-			rnat_block_put(cfg, b, 0);
-			return err;
-		}
 	} else {
 		b = rnat_cfg_nat_alloc(cfg, vpn, plen, &p, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
+		b->used += rnat_prefix_size(&p);
 	}
-	b->used += rnat_prefix_size(&p);
 
 	m = rnat_map_alloc(vpn_id, real, htonl(p.base), plen);
 	if (!m) {
@@ -495,19 +540,68 @@ release:
 	return err;
 }
 
+int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
+			 u8 plen, const __be32 *nat, struct rnat_map **out,
+			 struct rnat_map *gone[2],
+			 struct netlink_ext_ack *extack)
+{
+	struct rnat_prefix p = { .base = nat ? ntohl(*nat) : 0, .plen = plen };
+	struct rnat_map *old_real, *old_nat = NULL, *m;
+	struct rnat_block *b = NULL;
+	struct rnat_vpn *vpn;
+	int err;
+
+	gone[0] = NULL;
+	gone[1] = NULL;
+	vpn = rnat_cfg_map_check(cfg, vpn_id, real, plen, nat, extack);
+	if (IS_ERR(vpn))
+		return PTR_ERR(vpn);
+	old_real = rnat_table_find_real(&cfg->table, vpn_id, real, plen);
+	if (nat)
+		old_nat = rnat_table_find_nat(&cfg->table, *nat, plen);
+	if (old_real && (!nat || old_nat == old_real)) {
+		*out = old_real;
+		return 0;
+	}
+	/* Another VPN's NAT prefix is not replaced: taking it fails below. */
+	if (old_nat && old_nat->real.vpn_id != vpn_id)
+		old_nat = NULL;
+	if (!old_real && !old_nat) {
+		err = rnat_cfg_map_add(cfg, vpn_id, real, plen, nat, out, extack);
+		return err ?: 1;
+	}
+	/* A NAT prefix that stays mapped keeps its bits and its block. */
+	if (!old_nat) {
+		b = rnat_cfg_nat_take(cfg, vpn, &p, extack);
+		if (IS_ERR(b))
+			return PTR_ERR(b);
+	}
+	m = rnat_map_alloc(vpn_id, real, *nat, plen);
+	err = m ? rnat_table_replace(&cfg->table, m, old_real, old_nat) :
+		  -ENOMEM;
+	if (err) {
+		if (m)
+			rnat_map_free(m);
+		if (b) {
+			rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
+			rnat_block_put(cfg, b, rnat_prefix_size(&p));
+		}
+		return err;
+	}
+	vpn->nmaps++;
+	if (old_real)
+		rnat_cfg_map_unaccount(cfg, vpn, old_real);
+	if (old_nat)
+		vpn->nmaps--;
+	gone[0] = old_real;
+	gone[1] = old_nat;
+	*out = m;
+	return 1;
+}
+
 void rnat_cfg_map_del(struct rnat_cfg *cfg, struct rnat_map *m)
 {
-	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, m->real.vpn_id);
-	struct rnat_prefix p = {
-		.base = ntohl(m->nat),
-		.plen = rnat_map_plen(m),
-	};
-	struct rnat_block *b = rnat_block_of(cfg, p.base);
-
-	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
-	if (!WARN_ON_ONCE(!b))
-		rnat_block_put(cfg, b, rnat_prefix_size(&p));
-	vpn->nmaps--;
+	rnat_cfg_map_unaccount(cfg, rnat_cfg_vpn(cfg, m->real.vpn_id), m);
 	rnat_table_remove(&cfg->table, m);
 }
 

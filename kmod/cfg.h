@@ -91,6 +91,19 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		     const __be32 *nat, struct rnat_map **out,
 		     struct netlink_ext_ack *extack);
+/*
+ * Makes @real/@plen in VPN @vpn_id map to @nat/@plen, replacing the VPN's
+ * mappings of either in one step; without @nat, keeps the mapping of @real
+ * or adds one. Returns 0 if it already mapped so (*@out is that mapping),
+ * 1 if *@out is new: @gone then holds the mappings it replaced (or NULL),
+ * unlinked, for the caller to announce and rnat_map_release().
+ */
+int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
+			 u8 plen, const __be32 *nat, struct rnat_map **out,
+			 struct rnat_map *gone[2],
+			 struct netlink_ext_ack *extack);
 void rnat_cfg_map_del(struct rnat_cfg *cfg, struct rnat_map *m);
+/* Deletes every mapping of @vpn and frees its blocks; returns how many. */
+unsigned int rnat_cfg_map_flush(struct rnat_cfg *cfg, struct rnat_vpn *vpn);
 
 #endif /* _RNAT_CFG_H */

@@ -45,22 +45,60 @@ static const struct nla_policy rnat_prefix_policy[RNAT_PREFIX_A_MAX + 1] = {
 	[RNAT_PREFIX_A_LEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_POOL_PLEN_MIN, 32),
 };
 
-static const struct nla_policy rnat_policy[RNAT_A_MAX + 1] = {
-	[RNAT_A_POOL] = { .type = NLA_NUL_STRING, .len = RNAT_NAME_MAX - 1 },
+/*
+ * One policy per command: an attribute a command does not take is left
+ * NLA_UNSPEC, which strict validation rejects ("Unsupported attribute").
+ */
+#define RNAT_NAME_POLICY { .type = NLA_NUL_STRING, .len = RNAT_NAME_MAX - 1 }
+#define RNAT_VPN_ID_POLICY NLA_POLICY_FULL_RANGE(NLA_U32, &rnat_vpn_id_range)
+#define RNAT_PLEN_POLICY NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32)
+
+static const struct nla_policy rnat_pool_new_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_POOL] = RNAT_NAME_POLICY,
 	[RNAT_A_POOL_PREFIXES] = NLA_POLICY_NESTED_ARRAY(rnat_prefix_policy),
-	[RNAT_A_POOL_SIZE] = { .type = NLA_REJECT },
-	[RNAT_A_POOL_USED] = { .type = NLA_REJECT },
-	[RNAT_A_VPN_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &rnat_vpn_id_range),
-	[RNAT_A_VPN_NAME] = { .type = NLA_NUL_STRING, .len = RNAT_NAME_MAX - 1 },
-	[RNAT_A_VPN_MAPPINGS] = { .type = NLA_REJECT },
+};
+
+static const struct nla_policy rnat_pool_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_POOL] = RNAT_NAME_POLICY,
+};
+
+static const struct nla_policy rnat_vpn_new_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_VPN_NAME] = RNAT_NAME_POLICY,
+	[RNAT_A_POOL] = RNAT_NAME_POLICY,
 	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
-	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
-	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
-	[RNAT_A_MAP_PLEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_MAP_PLEN_MIN, 32),
-	[RNAT_A_STATS] = { .type = NLA_REJECT },
-	[RNAT_A_POOL_OWNED] = { .type = NLA_REJECT },
 	[RNAT_A_VPN_BLOCKS] = NLA_POLICY_NESTED_ARRAY(rnat_prefix_policy),
 };
+
+static const struct nla_policy rnat_vpn_set_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_VPN_NAME] = RNAT_NAME_POLICY,
+	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy rnat_vpn_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+};
+
+static const struct nla_policy rnat_map_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
+};
+
+/* MAP_GET's lookup and dump share one policy: the filters are the dump's. */
+static const struct nla_policy rnat_map_get_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
+	[RNAT_A_POOL] = RNAT_NAME_POLICY,
+	[RNAT_A_FILTER_NAT] = NLA_POLICY_NESTED(rnat_prefix_policy),
+	[RNAT_A_FILTER_REAL] = NLA_POLICY_NESTED(rnat_prefix_policy),
+};
+
+static const struct nla_policy rnat_empty_policy[RNAT_A_MAX + 1] = {};
 
 static bool rnat_require(struct genl_info *info, int attr, const char *what)
 {
@@ -116,9 +154,10 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
  * made it; with nobody listening it costs nothing. Called under rn->lock, so
  * events leave in the order the changes were made.
  */
-static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
-			int (*fill)(struct sk_buff *, const void *),
-			const void *obj)
+static void rnat_notify_flags(struct rnat_net *rn, struct genl_info *info,
+			      u8 cmd, u16 flags,
+			      int (*fill)(struct sk_buff *, const void *),
+			      const void *obj)
 {
 	struct net *net = rn->net;
 	struct sk_buff *msg;
@@ -132,7 +171,7 @@ static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &rnat_genl_family, 0, cmd);
+	hdr = genlmsg_put(msg, 0, 0, &rnat_genl_family, flags, cmd);
 	if (!hdr || fill(msg, obj)) {
 		nlmsg_free(msg);
 		return;
@@ -140,6 +179,13 @@ static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast_netns(&rnat_genl_family, net, msg, 0,
 				RNAT_MCGRP_EVENTS, GFP_KERNEL);
+}
+
+static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
+			int (*fill)(struct sk_buff *, const void *),
+			const void *obj)
+{
+	rnat_notify_flags(rn, info, cmd, 0, fill, obj);
 }
 
 /* Adds one object to a dump; -EMSGSIZE when @skb is full. */
@@ -203,6 +249,29 @@ static int rnat_fill_name(struct sk_buff *skb, const void *obj)
 	return nla_put_string(skb, RNAT_A_POOL, obj);
 }
 
+/* Reads one prefix nest (validated by rnat_prefix_policy) into @p. */
+static int rnat_parse_prefix(const struct nlattr *nest, const char *what,
+			     struct rnat_prefix *p,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[RNAT_PREFIX_A_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, RNAT_PREFIX_A_MAX, nest, rnat_prefix_policy,
+			       extack);
+	if (err)
+		return err;
+	if (!tb[RNAT_PREFIX_A_ADDR] || !tb[RNAT_PREFIX_A_LEN]) {
+		NL_SET_BAD_ATTR(extack, nest);
+		NL_SET_ERR_MSG_FMT(extack, "%s needs an address and a length",
+				   what);
+		return -EINVAL;
+	}
+	p->base = ntohl(nla_get_in_addr(tb[RNAT_PREFIX_A_ADDR]));
+	p->plen = nla_get_u8(tb[RNAT_PREFIX_A_LEN]);
+	return 0;
+}
+
 /*
  * Reads a prefix list attribute (RNAT_A_POOL_PREFIXES, RNAT_A_VPN_BLOCKS) of
  * at most @max entries into a new array *@out (kfree it) of *@n prefixes.
@@ -211,7 +280,6 @@ static int rnat_parse_prefixes(struct genl_info *info, int attr,
 			       unsigned int max, const char *what,
 			       struct rnat_prefix **out, unsigned int *n)
 {
-	struct nlattr *tb[RNAT_PREFIX_A_MAX + 1];
 	struct rnat_prefix *prefixes;
 	struct nlattr *entry;
 	unsigned int count = 0;
@@ -230,21 +298,12 @@ static int rnat_parse_prefixes(struct genl_info *info, int attr,
 		return -ENOMEM;
 	*n = 0;
 	nla_for_each_nested(entry, info->attrs[attr], rem) {
-		err = nla_parse_nested(tb, RNAT_PREFIX_A_MAX, entry,
-				       rnat_prefix_policy, info->extack);
-		if (!err && (!tb[RNAT_PREFIX_A_ADDR] || !tb[RNAT_PREFIX_A_LEN])) {
-			NL_SET_BAD_ATTR(info->extack, entry);
-			NL_SET_ERR_MSG_FMT(info->extack,
-					   "%s needs an address and a length",
-					   what);
-			err = -EINVAL;
-		}
+		err = rnat_parse_prefix(entry, what, &prefixes[*n],
+					info->extack);
 		if (err) {
 			kfree(prefixes);
 			return err;
 		}
-		prefixes[*n].base = ntohl(nla_get_in_addr(tb[RNAT_PREFIX_A_ADDR]));
-		prefixes[*n].plen = nla_get_u8(tb[RNAT_PREFIX_A_LEN]);
 		(*n)++;
 	}
 	*out = prefixes;
@@ -488,7 +547,8 @@ out:
 	return err;
 }
 
-static int rnat_fill_vpn_deleted(struct sk_buff *skb, const void *obj)
+/* A VPN id and a number of mappings: what VPN_DEL and MAP_FLUSH took. */
+static int rnat_fill_vpn_count(struct sk_buff *skb, const void *obj)
 {
 	const u32 *v = obj;
 
@@ -514,13 +574,13 @@ static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 	if (n >= 0) {
 		rnat_hooks_sync(rn);	/* unregistering cannot fail */
 		deleted[1] = n;
-		rnat_notify(rn, info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
+		rnat_notify(rn, info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_count,
 			    deleted);
 	}
 	mutex_unlock(&rn->lock);
 	if (n < 0)
 		return n;
-	return rnat_reply(info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_deleted,
+	return rnat_reply(info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_count,
 			  deleted);
 }
 
@@ -603,7 +663,7 @@ static u8 rnat_map_plen_attr(struct genl_info *info)
 }
 
 static void rnat_map_notify(struct rnat_net *rn, struct genl_info *info,
-			    u8 cmd, struct rnat_cfg *cfg,
+			    u8 cmd, u16 flags, struct rnat_cfg *cfg,
 			    const struct rnat_map *m)
 {
 	struct rnat_map_reply r = {
@@ -611,12 +671,39 @@ static void rnat_map_notify(struct rnat_net *rn, struct genl_info *info,
 		.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat)),
 	};
 
-	rnat_notify(rn, info, cmd, rnat_fill_map, &r);
+	rnat_notify_flags(rn, info, cmd, flags, rnat_fill_map, &r);
+}
+
+/* MAP_NEW with NLM_F_REPLACE: see RNAT_CMD_MAP_NEW in the uapi header. */
+static int rnat_map_replace(struct rnat_net *rn, struct genl_info *info,
+			    struct rnat_cfg *cfg, const __be32 *nat,
+			    struct rnat_map **m)
+{
+	struct rnat_map *gone[2];
+	int err, i;
+
+	err = rnat_cfg_map_replace(cfg,
+				   nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
+				   nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
+				   rnat_map_plen_attr(info), nat, m, gone,
+				   info->extack);
+	if (err <= 0)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(gone); i++) {
+		if (!gone[i])
+			continue;
+		rnat_map_notify(rn, info, RNAT_CMD_MAP_DEL, 0, cfg, gone[i]);
+		rnat_map_release(gone[i]);
+	}
+	rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW,
+			gone[0] || gone[1] ? NLM_F_REPLACE : 0, cfg, *m);
+	return 0;
 }
 
 static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nat_attr = info->attrs[RNAT_A_MAP_NAT];
+	u16 flags = info->nlhdr->nlmsg_flags;
 	struct rnat_map *m = NULL;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
@@ -631,19 +718,28 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
+	if (flags & NLM_F_REPLACE) {
+		err = rnat_map_replace(rn, info, cfg, nat_attr ? &nat : NULL,
+				       &m);
+		/* Done and announced: an echo that fails undoes nothing. */
+		if (!err && (flags & NLM_F_ECHO))
+			err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
+		goto out;
+	}
 	err = rnat_cfg_map_add(cfg, nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
 			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
 			       rnat_map_plen_attr(info),
 			       nat_attr ? &nat : NULL, &m, info->extack);
 	/* Echoed only on request, so a restore can stream its requests. */
-	if (!err && (info->nlhdr->nlmsg_flags & NLM_F_ECHO)) {
+	if (!err && (flags & NLM_F_ECHO)) {
 		err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
 		/* The caller learns nothing, so nothing happened. */
 		if (err)
 			rnat_cfg_map_del(cfg, m);
 	}
 	if (!err)
-		rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, cfg, m);
+		rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, 0, cfg, m);
+out:
 	mutex_unlock(&rn->lock);
 	return err;
 }
@@ -704,7 +800,7 @@ static int rnat_map_del(struct sk_buff *skb, struct genl_info *info)
 	cfg = rnat_req_cfg(rn, info);
 	m = rnat_map_named(cfg, info, true);
 	if (!IS_ERR(m)) {
-		rnat_map_notify(rn, info, RNAT_CMD_MAP_DEL, cfg, m);
+		rnat_map_notify(rn, info, RNAT_CMD_MAP_DEL, 0, cfg, m);
 		rnat_cfg_map_del(cfg, m);
 	}
 	mutex_unlock(&rn->lock);
@@ -713,11 +809,21 @@ static int rnat_map_del(struct sk_buff *skb, struct genl_info *info)
 
 static int rnat_map_get(struct sk_buff *skb, struct genl_info *info)
 {
+	static const int filters[] = {
+		RNAT_A_POOL, RNAT_A_FILTER_NAT, RNAT_A_FILTER_REAL,
+	};
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	struct rnat_map *m;
-	int err;
+	int err, i;
 
+	for (i = 0; i < ARRAY_SIZE(filters); i++) {
+		if (info->attrs[filters[i]]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[filters[i]],
+					    "filters apply to dumps only");
+			return -EINVAL;
+		}
+	}
 	rn = rnat_lock(info);
 	cfg = rnat_net_cfg(rn);
 	m = rnat_map_named(cfg, info, false);
@@ -727,8 +833,109 @@ static int rnat_map_get(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* The pool prefix holding the lowest NAT address >= @next, or NULL. */
-static struct rnat_pool_prefix *rnat_next_prefix(struct rnat_cfg *cfg, u64 next,
+static int rnat_map_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rnat_vpn *vpn;
+	struct rnat_cfg *cfg;
+	struct rnat_net *rn;
+	u32 flushed[2];
+
+	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
+		return -EINVAL;
+	flushed[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	rn = rnat_lock(info);
+	cfg = rnat_req_cfg(rn, info);
+	vpn = rnat_cfg_vpn(cfg, flushed[0]);
+	if (vpn) {
+		flushed[1] = rnat_cfg_map_flush(cfg, vpn);
+		rnat_notify(rn, info, RNAT_CMD_MAP_FLUSH, rnat_fill_vpn_count,
+			    flushed);
+	} else {
+		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", flushed[0]);
+	}
+	mutex_unlock(&rn->lock);
+	if (!vpn)
+		return -ENOENT;
+	return rnat_reply(info, RNAT_CMD_MAP_FLUSH, rnat_fill_vpn_count,
+			  flushed);
+}
+
+/* What a MAP_GET dump asks for: the mappings matching every filter. */
+struct rnat_map_filter {
+	struct rnat_vpn *vpn;		/* NULL: any VPN */
+	struct rnat_pool *pool;		/* NULL: any pool */
+	struct rnat_prefix nat;		/* 0.0.0.0/0: anywhere */
+	struct rnat_prefix real;
+};
+
+/*
+ * Reads a dump request's filters and finds the VPN and pool they name:
+ * -ENOENT if either does not exist (the dump is then empty).
+ */
+static int rnat_map_filter_parse(const struct nlmsghdr *nlh,
+				 struct rnat_cfg *cfg,
+				 struct rnat_map_filter *f,
+				 struct netlink_ext_ack *extack)
+{
+	static const char *const what[] = {
+		[RNAT_A_FILTER_NAT] = "NAT filter",
+		[RNAT_A_FILTER_REAL] = "real filter",
+	};
+	struct nlattr *tb[RNAT_A_MAX + 1];
+	struct rnat_prefix *p;
+	int err, a;
+
+	memset(f, 0, sizeof(*f));
+	err = nlmsg_parse(nlh, GENL_HDRLEN, tb, RNAT_A_MAX,
+			  rnat_map_get_policy, extack);
+	if (err)
+		return err;
+	for (a = RNAT_A_FILTER_NAT; a <= RNAT_A_FILTER_REAL; a++) {
+		p = a == RNAT_A_FILTER_NAT ? &f->nat : &f->real;
+		if (!tb[a])
+			continue;
+		err = rnat_parse_prefix(tb[a], what[a], p, extack);
+		if (err)
+			return err;
+		if (!rnat_prefix_valid(p)) {
+			NL_SET_BAD_ATTR(extack, tb[a]);
+			NL_SET_ERR_MSG_FMT(extack, "%s %pI4h/%u has host bits set",
+					   what[a], &p->base, p->plen);
+			return -EINVAL;
+		}
+	}
+	if (tb[RNAT_A_VPN_ID]) {
+		f->vpn = rnat_cfg_vpn(cfg, nla_get_u32(tb[RNAT_A_VPN_ID]));
+		if (!f->vpn)
+			return -ENOENT;
+	}
+	if (tb[RNAT_A_POOL]) {
+		f->pool = rnat_cfg_pool(cfg, nla_data(tb[RNAT_A_POOL]));
+		if (!f->pool)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+static bool rnat_map_filter_match(const struct rnat_map_filter *f,
+				  const struct rnat_map *m)
+{
+	struct rnat_prefix nat = {
+		.base = ntohl(m->nat), .plen = rnat_map_plen(m),
+	};
+	struct rnat_prefix real = {
+		.base = ntohl(m->real.addr), .plen = rnat_map_plen(m),
+	};
+
+	return (!f->vpn || f->vpn->id == m->real.vpn_id) &&
+	       rnat_prefix_contains(&f->nat, &nat) &&
+	       rnat_prefix_contains(&f->real, &real);
+}
+
+/* The prefix of @only (or of any pool) holding the lowest NAT address >= @next. */
+static struct rnat_pool_prefix *rnat_next_prefix(struct rnat_cfg *cfg,
+						 struct rnat_pool *only,
+						 u64 next,
 						 struct rnat_pool **owner)
 {
 	struct rnat_pool_prefix *best = NULL;
@@ -736,6 +943,8 @@ static struct rnat_pool_prefix *rnat_next_prefix(struct rnat_cfg *cfg, u64 next,
 	unsigned int i;
 
 	list_for_each_entry(pool, &cfg->pools, list) {
+		if (only && pool != only)
+			continue;
 		for (i = 0; i < pool->nprefixes; i++) {
 			struct rnat_pool_prefix *pp = &pool->prefixes[i];
 
@@ -750,73 +959,134 @@ static struct rnat_pool_prefix *rnat_next_prefix(struct rnat_cfg *cfg, u64 next,
 	return best;
 }
 
-/*
- * Sends the mappings whose NAT prefix starts in @pp at or after *@next and
- * advances *@next past them. Returns -EMSGSIZE when @skb is full: *@next is
- * then the first mapping not sent.
- */
-static int rnat_dump_prefix(struct sk_buff *skb, struct netlink_callback *cb,
-			    struct rnat_cfg *cfg, struct rnat_map_reply *r,
-			    struct rnat_pool_prefix *pp, u32 vpn_id, u64 *next)
-{
-	u32 size = rnat_prefix_size(&pp->pfx);
-	unsigned long bit = *next > pp->pfx.base ? *next - pp->pfx.base : 0;
+/* Where a dump is: what it sends, and the next NAT address to look at. */
+struct rnat_map_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	struct rnat_cfg *cfg;
+	struct rnat_map_filter f;
+	u64 next;
+};
 
-	while ((bit = find_next_bit(pp->bits[RNAT_POOL_USED], size, bit)) < size) {
+/*
+ * Sends the mappings of @pool matching the filters whose NAT prefix starts
+ * in pool prefix @pp between d->next and @last, and moves d->next past
+ * @last. Returns -EMSGSIZE when the message is full: d->next is then the
+ * first mapping not sent.
+ */
+static int rnat_dump_range(struct rnat_map_dump *d, struct rnat_pool *pool,
+			   struct rnat_pool_prefix *pp, u32 last)
+{
+	struct rnat_map_reply r = { .pool = pool };
+	unsigned long end = last - pp->pfx.base + 1;
+	unsigned long bit;
+
+	d->next = max_t(u64, d->next, pp->pfx.base);
+	bit = d->next - pp->pfx.base;
+	while ((bit = find_next_bit(pp->bits[RNAT_POOL_USED], end, bit)) < end) {
 		__be32 nat = htonl(pp->pfx.base + bit);
 
 		rcu_read_lock();
-		r->map = rnat_table_lookup_nat(&cfg->table, nat);
+		r.map = rnat_table_lookup_nat(&d->cfg->table, nat);
 		rcu_read_unlock();
-		if (WARN_ON_ONCE(!r->map))
-			return -ENOENT;
-		if ((!vpn_id || r->map->real.vpn_id == vpn_id) &&
-		    rnat_dump_put(skb, cb, RNAT_CMD_MAP_GET, rnat_fill_map, r)) {
-			*next = pp->pfx.base + bit;
+		if (WARN_ON_ONCE(!r.map))
+			return -EIO;
+		if (rnat_map_filter_match(&d->f, r.map) &&
+		    rnat_dump_put(d->skb, d->cb, RNAT_CMD_MAP_GET,
+				  rnat_fill_map, &r)) {
+			d->next = pp->pfx.base + bit;
 			return -EMSGSIZE;
 		}
-		bit = ntohl(r->map->nat) - pp->pfx.base +
-		      (1UL << (32 - rnat_map_plen(r->map)));
+		bit = ntohl(r.map->nat) - pp->pfx.base +
+		      (1UL << (32 - rnat_map_plen(r.map)));
 	}
-	*next = (u64)rnat_prefix_last(&pp->pfx) + 1;
+	d->next = (u64)last + 1;
+	return 0;
+}
+
+/* One VPN's mappings lie in its blocks: only they are read. */
+static int rnat_dump_vpn(struct rnat_map_dump *d, u32 last)
+{
+	struct rnat_vpn *vpn = d->f.vpn;
+	struct rnat_pool_prefix *pp;
+	struct rnat_block *b;
+	int err;
+
+	if (d->f.pool && d->f.pool != vpn->pool)
+		return 0;
+	list_for_each_entry(b, &vpn->blocks, node) {
+		if (rnat_prefix_last(&b->pfx) < d->next)
+			continue;
+		if (b->pfx.base > last)
+			break;
+		pp = rnat_pool_find(vpn->pool, &b->pfx);
+		if (WARN_ON_ONCE(!pp))
+			return -EIO;
+		d->next = max_t(u64, d->next, b->pfx.base);
+		err = rnat_dump_range(d, vpn->pool, pp,
+				      min(rnat_prefix_last(&b->pfx), last));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int rnat_dump_pools(struct rnat_map_dump *d, u32 last)
+{
+	struct rnat_pool_prefix *pp;
+	struct rnat_pool *pool;
+	int err;
+
+	while (d->next <= last &&
+	       (pp = rnat_next_prefix(d->cfg, d->f.pool, d->next, &pool)) &&
+	       pp->pfx.base <= last) {
+		err = rnat_dump_range(d, pool, pp,
+				      min(rnat_prefix_last(&pp->pfx), last));
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
 /*
- * Mappings are dumped in NAT address order by walking the pools' bitmaps.
- * args[0] holds the next NAT address to send, plus one (0: start), so a
- * resumed dump continues exactly where the last message ended; args[1] is
- * set once everything was sent.
+ * Mappings are dumped in NAT address order by walking the pools' bitmaps
+ * (or only the blocks of the VPN asked for). args[0] holds the next NAT
+ * address to send, plus one (0: start), so a resumed dump continues
+ * exactly where the last message ended; args[1] is set once everything
+ * was sent. Bad filters end the dump with an error in NLMSG_DONE and its
+ * extack (a dump's start callback has no extack on 6.1).
  */
 static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
-	u64 next = cb->args[0] ? cb->args[0] - 1 : 0;
-	struct nlattr *tb[RNAT_A_MAX + 1];
-	struct rnat_pool_prefix *pp;
-	struct rnat_map_reply r;
-	struct rnat_pool *pool;
-	struct rnat_cfg *cfg;
-	u32 vpn_id = 0;
-	int err = 0;
+	struct rnat_map_dump d = { .skb = skb, .cb = cb };
+	int err;
+	u32 last;
 
 	if (cb->args[1])
 		return 0;
-	/* Validated by the family's policy before the dump started. */
-	if (!nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, RNAT_A_MAX, rnat_policy,
-			 NULL) && tb[RNAT_A_VPN_ID])
-		vpn_id = nla_get_u32(tb[RNAT_A_VPN_ID]);
 	mutex_lock(&rn->lock);
-	cfg = rnat_net_cfg(rn);
-	while (!err && (pp = rnat_next_prefix(cfg, next, &pool))) {
-		r.pool = pool;
-		err = rnat_dump_prefix(skb, cb, cfg, &r, pp, vpn_id, &next);
+	d.cfg = rnat_net_cfg(rn);
+	err = rnat_map_filter_parse(cb->nlh, d.cfg, &d.f, cb->extack);
+	if (err && err != -ENOENT) {
+		mutex_unlock(&rn->lock);
+		return err;
+	}
+	if (!err) {
+		d.next = max_t(u64, cb->args[0] ? cb->args[0] - 1 : 0,
+			       d.f.nat.base);
+		last = rnat_prefix_last(&d.f.nat);
+		err = d.f.vpn ? rnat_dump_vpn(&d, last) :
+				rnat_dump_pools(&d, last);
 	}
 	mutex_unlock(&rn->lock);
-	if (err == -ENOENT)
+	if (err == -EIO)
 		return err;
-	cb->args[0] = next + 1;
-	cb->args[1] = !err;
+	if (err == -EMSGSIZE) {
+		cb->args[0] = d.next + 1;
+		return skb->len;
+	}
+	cb->args[1] = 1;
 	return skb->len;
 }
 
@@ -937,61 +1207,95 @@ static int rnat_stats_get(struct sk_buff *skb, struct genl_info *info)
 	return rnat_reply(info, RNAT_CMD_STATS_GET, rnat_fill_stats, sum);
 }
 
-static const struct genl_small_ops rnat_genl_ops[] = {
+static const struct genl_ops rnat_genl_ops[] = {
 	{
 		.cmd = RNAT_CMD_POOL_NEW,
 		.doit = rnat_pool_new,
+		.policy = rnat_pool_new_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_POOL_DEL,
 		.doit = rnat_pool_del,
+		.policy = rnat_pool_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_POOL_GET,
 		.doit = rnat_pool_get,
 		.dumpit = rnat_pool_dump,
+		.policy = rnat_pool_policy,
+		.maxattr = RNAT_A_MAX,
 	}, {
 		.cmd = RNAT_CMD_VPN_NEW,
 		.doit = rnat_vpn_new,
+		.policy = rnat_vpn_new_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_VPN_DEL,
 		.doit = rnat_vpn_del,
+		.policy = rnat_vpn_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_VPN_GET,
 		.doit = rnat_vpn_get,
 		.dumpit = rnat_vpn_dump,
+		.policy = rnat_vpn_policy,
+		.maxattr = RNAT_A_MAX,
 	}, {
 		.cmd = RNAT_CMD_MAP_NEW,
 		.doit = rnat_map_new,
+		.policy = rnat_map_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_MAP_DEL,
 		.doit = rnat_map_del,
+		.policy = rnat_map_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_MAP_GET,
 		.doit = rnat_map_get,
 		.dumpit = rnat_map_dump,
+		.policy = rnat_map_get_policy,
+		.maxattr = RNAT_A_MAX,
 	}, {
 		.cmd = RNAT_CMD_STATS_GET,
 		.doit = rnat_stats_get,
+		.policy = rnat_empty_policy,
+		.maxattr = RNAT_A_MAX,
 	}, {
 		.cmd = RNAT_CMD_VPN_SET,
 		.doit = rnat_vpn_set,
+		.policy = rnat_vpn_set_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_RESTORE_BEGIN,
 		.doit = rnat_restore_begin,
+		.policy = rnat_empty_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_RESTORE_COMMIT,
 		.doit = rnat_restore_commit,
+		.policy = rnat_empty_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
 		.cmd = RNAT_CMD_RESTORE_ABORT,
 		.doit = rnat_restore_abort,
+		.policy = rnat_empty_policy,
+		.maxattr = RNAT_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = RNAT_CMD_MAP_FLUSH,
+		.doit = rnat_map_flush,
+		.policy = rnat_vpn_policy,
+		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
@@ -999,12 +1303,10 @@ static const struct genl_small_ops rnat_genl_ops[] = {
 static struct genl_family rnat_genl_family __ro_after_init = {
 	.name = RNAT_GENL_NAME,
 	.version = RNAT_GENL_VERSION,
-	.maxattr = RNAT_A_MAX,
-	.policy = rnat_policy,
 	.netnsok = true,
 	.module = THIS_MODULE,
-	.small_ops = rnat_genl_ops,
-	.n_small_ops = ARRAY_SIZE(rnat_genl_ops),
+	.ops = rnat_genl_ops,
+	.n_ops = ARRAY_SIZE(rnat_genl_ops),
 	.mcgrps = rnat_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(rnat_mcgrps),
 	.resv_start_op = RNAT_CMD_MAX + 1,

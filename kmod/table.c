@@ -73,9 +73,14 @@ void rnat_map_free(struct rnat_map *m)
 	kmem_cache_free(rnat_map_cache, m);
 }
 
-static void rnat_map_free_rcu(struct rcu_head *head)
+static void rnat_map_free_cb_rcu(struct rcu_head *head)
 {
 	rnat_map_free(container_of(head, struct rnat_map, rcu));
+}
+
+void rnat_map_release(struct rnat_map *m)
+{
+	call_rcu(&m->rcu, rnat_map_free_cb_rcu);
 }
 
 static unsigned int rnat_plen_slot(u8 plen)
@@ -83,12 +88,24 @@ static unsigned int rnat_plen_slot(u8 plen)
 	return 32 - plen;
 }
 
-int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
+/* Keeps the count of mappings per prefix length the lookups walk. */
+static void rnat_table_count(struct rnat_table *t, const struct rnat_map *m,
+			     int delta)
 {
 	unsigned int slot = rnat_plen_slot(m->real.plen);
+
+	if (delta > 0 && !t->plen_count[slot]++)
+		WRITE_ONCE(t->plens, t->plens | BIT(slot));
+	if (delta < 0 && !--t->plen_count[slot])
+		WRITE_ONCE(t->plens, t->plens & ~BIT(slot));
+	t->count += delta;
+}
+
+int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
+{
 	int err;
 
-	if (WARN_ON_ONCE(slot >= RNAT_PLEN_SLOTS))
+	if (WARN_ON_ONCE(rnat_plen_slot(m->real.plen) >= RNAT_PLEN_SLOTS))
 		return -EINVAL;
 	err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
 					    rnat_real_params);
@@ -101,22 +118,63 @@ int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
 				       rnat_real_params);
 		return err;
 	}
-	if (!t->plen_count[slot]++)
-		WRITE_ONCE(t->plens, t->plens | BIT(slot));
-	t->count++;
+	rnat_table_count(t, m, 1);
 	return 0;
 }
 
 void rnat_table_remove(struct rnat_table *t, struct rnat_map *m)
 {
-	unsigned int slot = rnat_plen_slot(m->real.plen);
-
 	rhashtable_remove_fast(&t->by_real, &m->real_node, rnat_real_params);
 	rhashtable_remove_fast(&t->by_nat, &m->nat_node, rnat_nat_params);
-	if (!--t->plen_count[slot])
-		WRITE_ONCE(t->plens, t->plens & ~BIT(slot));
-	t->count--;
-	call_rcu(&m->rcu, rnat_map_free_rcu);
+	rnat_table_count(t, m, -1);
+	rnat_map_release(m);
+}
+
+int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
+		       struct rnat_map *old_real, struct rnat_map *old_nat)
+{
+	int err;
+
+	if (WARN_ON_ONCE(old_real && old_real == old_nat))
+		return -EINVAL;
+	/* Insertions can fail: they go first, while nothing has changed. */
+	if (!old_nat) {
+		err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
+						    rnat_nat_params);
+		if (err)
+			return err;
+	}
+	if (!old_real) {
+		err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
+						    rnat_real_params);
+		if (err) {
+			if (!old_nat)
+				rhashtable_remove_fast(&t->by_nat, &m->nat_node,
+						       rnat_nat_params);
+			return err;
+		}
+	}
+	/* Same keys: a bucket's pointer swaps, readers see one or the other. */
+	if (old_nat) {
+		WARN_ON_ONCE(rhashtable_replace_fast(&t->by_nat,
+						     &old_nat->nat_node,
+						     &m->nat_node,
+						     rnat_nat_params));
+		rhashtable_remove_fast(&t->by_real, &old_nat->real_node,
+				       rnat_real_params);
+		rnat_table_count(t, old_nat, -1);
+	}
+	if (old_real) {
+		WARN_ON_ONCE(rhashtable_replace_fast(&t->by_real,
+						     &old_real->real_node,
+						     &m->real_node,
+						     rnat_real_params));
+		rhashtable_remove_fast(&t->by_nat, &old_real->nat_node,
+				       rnat_nat_params);
+		rnat_table_count(t, old_real, -1);
+	}
+	rnat_table_count(t, m, 1);
+	return 0;
 }
 
 static struct rnat_map *__rnat_find_real(const struct rnat_table *t,

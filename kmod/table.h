@@ -46,6 +46,16 @@ void rnat_map_free(struct rnat_map *m);
 int rnat_table_insert(struct rnat_table *t, struct rnat_map *m);
 /* Unlinks m and frees it after an RCU grace period. */
 void rnat_table_remove(struct rnat_table *t, struct rnat_map *m);
+/*
+ * Links @m in the place of @old_real (its VPN and real prefix) and of
+ * @old_nat (its NAT prefix), either of which may be NULL, and unlinks them
+ * from their other index: a lookup meanwhile finds an old mapping or @m,
+ * never none. The caller frees the old ones with rnat_map_release().
+ */
+int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
+		       struct rnat_map *old_real, struct rnat_map *old_nat);
+/* Frees an unlinked mapping after an RCU grace period. */
+void rnat_map_release(struct rnat_map *m);
 
 /* Readers hold rcu_read_lock(); the most specific mapping wins. */
 struct rnat_map *rnat_table_lookup_real(const struct rnat_table *t,

@@ -136,6 +136,26 @@ static int print_map(uint8_t cmd, const struct nlattr **tb)
 	return 0;
 }
 
+static int print_flush(const struct nlattr **tb)
+{
+	uint32_t id, n;
+
+	if (!tb[RNAT_A_VPN_ID] || !tb[RNAT_A_VPN_MAPPINGS])
+		return nl_malformed("flush event");
+	id = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]);
+	n = mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]);
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_str("event", "map flush");
+		json_uint("vpn", id);
+		json_uint("mappings", n);
+		json_obj_close();
+	} else {
+		out_printf("map flush vpn %u # %u mappings\n", id, n);
+	}
+	return 0;
+}
+
 static int print_event(uint8_t cmd, const struct nlattr **tb)
 {
 	int err;
@@ -153,6 +173,9 @@ static int print_event(uint8_t cmd, const struct nlattr **tb)
 	case RNAT_CMD_MAP_NEW:
 	case RNAT_CMD_MAP_DEL:
 		err = print_map(cmd, tb);
+		break;
+	case RNAT_CMD_MAP_FLUSH:
+		err = print_flush(tb);
 		break;
 	case RNAT_CMD_RESTORE_COMMIT:
 		if (out_json()) {

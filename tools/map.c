@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Owns the mapping object: "rnatctl map add|del|show", how a mapping is
- * printed, and "rnatctl lookup" (which mapping translates an address).
+ * Owns the mapping object: "rnatctl map add|replace|del|flush|show", how a
+ * mapping is printed, and "rnatctl lookup" (which mapping translates an
+ * address).
  */
 
 #include <arpa/inet.h>
@@ -17,12 +18,18 @@ void map_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: rnatctl map add vpn ID real ADDR[/LEN] [nat ADDR]\n"
+		"       rnatctl map replace vpn ID real ADDR[/LEN] [nat ADDR]\n"
 		"       rnatctl map del vpn ID real ADDR[/LEN]\n"
 		"       rnatctl map del nat ADDR[/LEN]\n"
-		"       rnatctl map show [vpn ID]\n"
+		"       rnatctl map flush vpn ID\n"
+		"       rnatctl map show [vpn ID] [pool NAME] [nat PREFIX] [real PREFIX]\n"
 		"LEN := %d to 32 (default 32); the NAT prefix is as long as the real one.\n"
-		"Without nat, the lowest free block of the VPN's pool is taken.\n",
-		RNAT_MAP_PLEN_MIN);
+		"Without nat, the lowest free address of the VPN's blocks is taken.\n"
+		"replace makes real map to nat, replacing the VPN's mappings of either;\n"
+		"without nat it keeps an existing mapping or adds one.\n"
+		"show lists the mappings matching every filter: a nat or real PREFIX\n"
+		"(/%d to /32) holds the mapping's whole prefix.\n",
+		RNAT_MAP_PLEN_MIN, RNAT_POOL_PLEN_MIN);
 }
 
 void lookup_usage(FILE *f)
@@ -31,8 +38,10 @@ void lookup_usage(FILE *f)
 	      "       rnatctl lookup REAL_ADDR vpn ID\n", f);
 }
 
-enum { VPN, REAL, NAT };
+enum { VPN, REAL, NAT, POOL };
 static const char *const map_keys[] = { "vpn", "real", "nat", NULL };
+/* "map show" filters: the same words, and a pool. */
+static const char *const show_keys[] = { "vpn", "real", "nat", "pool", NULL };
 
 /* A mapping as a reply carries it. */
 struct mapping {
@@ -87,17 +96,16 @@ int map_print(const struct nlattr **tb, void *data)
 
 /* The words of a map command, parsed. */
 struct map_args {
-	const char *val[3];
+	const char *val[4];
 	uint32_t vpn;
 	struct prefix real, nat;
 };
 
-/* "map show" takes only "vpn ID". */
-static const char *const show_keys[] = { "vpn", NULL };
-
 static int map_args(int argc, char **argv, const char *cmd, bool show,
 		    struct map_args *a)
 {
+	/* A filter prefix may be as short as a pool's. */
+	uint8_t min = show ? RNAT_POOL_PLEN_MIN : RNAT_MAP_PLEN_MIN;
 	const char *nat;
 	unsigned int len;
 
@@ -107,12 +115,15 @@ static int map_args(int argc, char **argv, const char *cmd, bool show,
 	if (a->val[VPN] &&
 	    parse_u32(a->val[VPN], "VPN id", 1, RNAT_VPN_ID_MAX, &a->vpn))
 		return -1;
-	if (a->val[REAL] &&
-	    parse_prefix(a->val[REAL], RNAT_MAP_PLEN_MIN, &a->real))
+	if (a->val[POOL] && parse_name(a->val[POOL], "pool"))
+		return -1;
+	if (a->val[REAL] && parse_prefix(a->val[REAL], min, &a->real))
 		return -1;
 	nat = a->val[NAT];
-	if (nat && parse_prefix(nat, RNAT_MAP_PLEN_MIN, &a->nat))
+	if (nat && parse_prefix(nat, min, &a->nat))
 		return -1;
+	if (show)
+		return 0;
 	/* With a real prefix, a bare NAT address starts one as long. */
 	if (nat && a->val[REAL] && !strchr(nat, '/')) {
 		len = a->real.len;
@@ -131,27 +142,76 @@ static int map_args(int argc, char **argv, const char *cmd, bool show,
 	return 0;
 }
 
-static int map_add(int argc, char **argv)
+/* map add and map replace: @flags says which. */
+static int map_new(int argc, char **argv, const char *cmd, uint16_t flags)
 {
 	struct nlmsghdr *nlh;
 	struct map_args a;
 
-	if (map_args(argc, argv, "map add", false, &a))
+	if (map_args(argc, argv, cmd, false, &a))
 		return EXIT_USAGE;
 	if (!a.val[VPN])
-		return usage_error("map add: missing \"vpn ID\"");
+		return usage_error("%s: missing \"vpn ID\"", cmd);
 	if (!a.val[REAL])
-		return usage_error("map add: missing \"real ADDR[/LEN]\"");
+		return usage_error("%s: missing \"real ADDR[/LEN]\"", cmd);
 	if (nl_need())
 		return EXIT_ERROR;
-	nlh = nl_request(RNAT_CMD_MAP_NEW,
-			 NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
+	nlh = nl_request(RNAT_CMD_MAP_NEW, NLM_F_CREATE | NLM_F_ECHO | flags);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
 	mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a.real.addr);
 	mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.real.len);
 	if (a.val[NAT])
 		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a.nat.addr);
 	return nl_exec(nlh, map_print, NULL);
+}
+
+static int map_add(int argc, char **argv)
+{
+	return map_new(argc, argv, "map add", NLM_F_EXCL);
+}
+
+static int map_replace(int argc, char **argv)
+{
+	return map_new(argc, argv, "map replace", NLM_F_REPLACE);
+}
+
+static int map_flushed(const struct nlattr **tb, void *data)
+{
+	if (!tb[RNAT_A_VPN_MAPPINGS])
+		return nl_malformed("flush reply");
+	*(uint32_t *)data = mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]);
+	return 0;
+}
+
+static int map_flush(int argc, char **argv)
+{
+	static const char *const keys[] = { "vpn", NULL };
+	struct nlmsghdr *nlh;
+	const char *val[1];
+	uint32_t id, n = 0;
+
+	if (parse_pairs(argc, argv, "map flush", keys, val))
+		return EXIT_USAGE;
+	if (!val[0])
+		return usage_error("map flush: missing \"vpn ID\"");
+	if (parse_u32(val[0], "VPN id", 1, RNAT_VPN_ID_MAX, &id))
+		return EXIT_USAGE;
+	if (nl_need())
+		return EXIT_ERROR;
+	nlh = nl_request(RNAT_CMD_MAP_FLUSH, 0);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
+	if (nl_exec(nlh, map_flushed, &n))
+		return EXIT_ERROR;
+	if (out_json()) {
+		json_obj_open(NULL);
+		json_uint("vpn", id);
+		json_uint("flushed", n);
+		json_obj_close();
+	} else {
+		out_printf("flushed %u mapping%s of vpn %u\n", n,
+			   n == 1 ? "" : "s", id);
+	}
+	return 0;
 }
 
 static int map_del(int argc, char **argv)
@@ -212,13 +272,24 @@ static int map_show(int argc, char **argv)
 	nlh = nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP);
 	if (a.val[VPN])
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
+	if (a.val[POOL])
+		mnl_attr_put_strz(nlh, RNAT_A_POOL, a.val[POOL]);
+	if (a.val[NAT])
+		prefix_put(nlh, RNAT_A_FILTER_NAT, &a.nat);
+	if (a.val[REAL])
+		prefix_put(nlh, RNAT_A_FILTER_REAL, &a.real);
 	return nl_show(nlh, map_print);
 }
 
 int do_map(int argc, char **argv)
 {
+	static const struct object_cmd more[] = {
+		{ "replace", map_replace },
+		{ "flush", map_flush },
+		{ NULL, NULL }
+	};
 	static const struct object map = {
-		"map", map_add, map_del, map_show, map_usage, NULL
+		"map", map_add, map_del, map_show, map_usage, more
 	};
 
 	return do_object(&map, argc, argv);

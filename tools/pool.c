@@ -50,18 +50,23 @@ int prefix_entry(const struct nlattr *entry, struct prefix *p)
 	return has_addr && has_len ? 0 : nl_malformed("pool prefix");
 }
 
+void prefix_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, attr);
+
+	mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p->addr);
+	mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p->len);
+	mnl_attr_nest_end(nlh, nest);
+}
+
 void prefixes_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p,
 		  int n)
 {
-	struct nlattr *list = mnl_attr_nest_start(nlh, attr), *entry;
+	struct nlattr *list = mnl_attr_nest_start(nlh, attr);
 	int i;
 
-	for (i = 0; i < n; i++) {
-		entry = mnl_attr_nest_start(nlh, i + 1);
-		mnl_attr_put_u32(nlh, RNAT_PREFIX_A_ADDR, p[i].addr);
-		mnl_attr_put_u8(nlh, RNAT_PREFIX_A_LEN, p[i].len);
-		mnl_attr_nest_end(nlh, entry);
-	}
+	for (i = 0; i < n; i++)
+		prefix_put(nlh, i + 1, &p[i]);
 	mnl_attr_nest_end(nlh, list);
 }
 

@@ -40,6 +40,8 @@ int map_print(const struct nlattr **tb, void *data);
 /* Reads one entry of a prefix list (pool prefixes, VPN blocks): 0 or -EPROTO. */
 struct prefix;
 int prefix_entry(const struct nlattr *entry, struct prefix *p);
+/* Adds one prefix as a nest of type @attr to a request. */
+void prefix_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p);
 /* Adds a prefix list attribute (pool prefixes, VPN blocks) to a request. */
 void prefixes_put(struct nlmsghdr *nlh, uint16_t attr, const struct prefix *p,
 		  int n);

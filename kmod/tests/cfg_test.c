@@ -269,6 +269,133 @@ static void rnat_cfg_test_blocks_explicit(struct kunit *test)
 	rnat_cfg_free(cfg);
 }
 
+/* Looks up NAT address @quad as the packet path does. */
+static struct rnat_map *rnat_test_by_nat(struct rnat_cfg *cfg,
+					 const char *quad)
+{
+	struct rnat_map *m;
+
+	rcu_read_lock();
+	m = rnat_table_lookup_nat(&cfg->table, in_aton(quad));
+	rcu_read_unlock();
+	return m;
+}
+
+/* Replacing gives a mapped real address another NAT IP, in its own block. */
+static void rnat_cfg_test_replace_moves_nat(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_USA_EAST_1");
+	__be32 nat = in_aton("10.162.0.5");
+	struct rnat_map *m, *gone[2];
+
+	rnat_test_auto(test, cfg, 1, 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.0"),
+						   32, &nat, &m, gone, NULL), 1);
+	KUNIT_EXPECT_ADDR_EQ(test, m->nat, "10.162.0.5");
+	KUNIT_ASSERT_NOT_NULL(test, gone[0]);
+	KUNIT_EXPECT_ADDR_EQ(test, gone[0]->nat, "10.153.0.0");
+	KUNIT_EXPECT_PTR_EQ(test, gone[1], NULL);
+	rnat_map_release(gone[0]);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.0"), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.162.0.5"), m);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 1U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->nmaps, 1U);
+	/* The old block went back to the pool, the new one is the VPN's. */
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 1U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(rnat_cfg_vpn(cfg, 1)), 1U);
+	rnat_cfg_free(cfg);
+}
+
+/*
+ * A NAT IP can be given to another real address of its VPN: both old
+ * mappings go in one step (the renumbered host keeps its NAT IP).
+ */
+static void rnat_cfg_test_replace_takes_nat(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	__be32 nat = in_aton("10.153.0.0");
+	struct rnat_map *m, *gone[2], *r;
+
+	rnat_test_auto(test, cfg, 1, 0);	/* 10.1.0.0 -> .0 */
+	rnat_test_auto(test, cfg, 1, 5);	/* 10.1.0.5 -> .1 */
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.5"),
+						   32, &nat, &m, gone, NULL), 1);
+	KUNIT_ASSERT_NOT_NULL(test, gone[0]);
+	KUNIT_ASSERT_NOT_NULL(test, gone[1]);
+	KUNIT_EXPECT_ADDR_EQ(test, gone[0]->real.addr, "10.1.0.5");
+	KUNIT_EXPECT_ADDR_EQ(test, gone[1]->real.addr, "10.1.0.0");
+	rnat_map_release(gone[0]);
+	rnat_map_release(gone[1]);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.0"), m);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.1"), NULL);
+	rcu_read_lock();
+	r = rnat_table_lookup_real(&cfg->table, 1, in_aton("10.1.0.0"));
+	rcu_read_unlock();
+	KUNIT_EXPECT_PTR_EQ(test, r, NULL);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 1U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->nmaps, 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 1U);
+	rnat_cfg_free(cfg);
+}
+
+/* A replace that changes nothing says so; one that cannot changes nothing. */
+static void rnat_cfg_test_replace_noop_and_refused(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	__be32 nat = in_aton("10.153.0.0"), other = in_aton("10.153.0.1");
+	struct rnat_map *m, *out, *gone[2];
+
+	rnat_test_auto(test, cfg, 1, 0);	/* 10.1.0.0 -> .0 */
+	rnat_test_auto(test, cfg, 2, 0);	/* 10.1.0.0 -> .1 */
+	m = rnat_test_by_nat(cfg, "10.153.0.0");
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.0"),
+						   32, &nat, &out, gone, NULL), 0);
+	KUNIT_EXPECT_PTR_EQ(test, out, m);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.0"),
+						   32, NULL, &out, gone, NULL), 0);
+	KUNIT_EXPECT_PTR_EQ(test, out, m);
+	/* Without a NAT IP a new real address is simply added. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.9"),
+						   32, NULL, &out, gone, NULL), 1);
+	KUNIT_EXPECT_PTR_EQ(test, gone[0], NULL);
+	KUNIT_EXPECT_PTR_EQ(test, gone[1], NULL);
+	/* VPN 2's NAT IP is not VPN 1's to take. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.0"),
+						   32, &other, &out, gone, NULL),
+			-EEXIST);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.0"), m);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 3U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 3U);
+	rnat_cfg_free(cfg);
+}
+
+/* A flush empties one VPN, blocks included, and leaves the VPN. */
+static void rnat_cfg_test_map_flush(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_USA_EAST_1");
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, 1);
+	int i;
+
+	for (i = 0; i < 10; i++)
+		rnat_test_auto(test, cfg, 1 + i % 2, i);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.2.0.0"), 24,
+					       NULL, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_flush(cfg, vpn), 6U);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn(cfg, 1), vpn);
+	KUNIT_EXPECT_EQ(test, vpn->nmaps, 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(vpn), 0U);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 5U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 5U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED],
+			rnat_cfg_vpn(cfg, 2)->held);
+	/* The VPN starts again from the pool's lowest free address. */
+	KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 1, 0), 0U);
+	rnat_cfg_free(cfg);
+}
+
 static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_seed_example),
 	KUNIT_CASE(rnat_cfg_test_conflicts),
@@ -278,6 +405,10 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_blocks_grow),
 	KUNIT_CASE(rnat_cfg_test_blocks_merge),
 	KUNIT_CASE(rnat_cfg_test_blocks_explicit),
+	KUNIT_CASE(rnat_cfg_test_replace_moves_nat),
+	KUNIT_CASE(rnat_cfg_test_replace_takes_nat),
+	KUNIT_CASE(rnat_cfg_test_replace_noop_and_refused),
+	KUNIT_CASE(rnat_cfg_test_map_flush),
 	{}
 };
 

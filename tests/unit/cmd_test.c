@@ -112,7 +112,15 @@ static void test_usage_errors(void)
 	usage_case(do_map, "del real 10.1.0.0", "missing \"vpn ID\"");
 	usage_case(do_map, "del vpn 1 real 10.1.0.0 nat 10.153.0.0", "not both");
 	usage_case(do_map, "del nat 10.153.0.1/16", "10.153.0.1/16 has host bits set");
-	usage_case(do_map, "show real 10.1.0.0", "unknown map show keyword \"real\"");
+	usage_case(do_map, "show real 10.1.0.1/24", "10.1.0.1/24 has host bits set");
+	usage_case(do_map, "show nat 10.0.0.0/7", "10.0.0.0/7");
+	usage_case(do_map, "show pool", "\"pool\" needs a value");
+	usage_case(do_map, "show dev x", "unknown map show keyword \"dev\"");
+	usage_case(do_map, "replace vpn 1", "map replace: missing \"real ADDR[/LEN]\"");
+	usage_case(do_map, "replace real 10.1.0.0", "map replace: missing \"vpn ID\"");
+	usage_case(do_map, "flush", "map flush: missing \"vpn ID\"");
+	usage_case(do_map, "flush vpn 0", "VPN id \"0\"");
+	usage_case(do_map, "flush vpn 1 real 10.1.0.0", "unknown map flush keyword \"real\"");
 	usage_case(do_map, "show vpn 0", "VPN id \"0\"");
 	usage_case(do_map, "show vpn 1 vpn 2", "given twice");
 

@@ -19,16 +19,20 @@
  * stays parseable.
  * Commands that create or delete answer with an ACK only, except where a
  * reply is described below.
- * Every rejection carries an extended ACK message naming the attribute.
+ * Every command has its own strict policy: an attribute it does not take
+ * is rejected ("Unsupported attribute", with its offset), as is one out of
+ * range (with the range, NLMSGERR_ATTR_POLICY). Every rejection carries an
+ * extended ACK message naming the attribute.
  *
  * Every change is announced to the multicast group RNAT_GENL_MCGRP_EVENTS
  * ("events"), in the order the changes were made, as a message of the
  * command that made it carrying the object as GET replies do:
  * RNAT_CMD_POOL_NEW (the pool), RNAT_CMD_POOL_DEL (RNAT_A_POOL),
  * RNAT_CMD_VPN_NEW and RNAT_CMD_VPN_SET (the VPN; also sent when a VPN's
- * device leaves the namespace), RNAT_CMD_VPN_DEL (RNAT_A_VPN_ID and
- * RNAT_A_VPN_MAPPINGS: its mappings went with it, without events of their
- * own), RNAT_CMD_MAP_NEW and RNAT_CMD_MAP_DEL (the mapping).
+ * device leaves the namespace), RNAT_CMD_VPN_DEL and RNAT_CMD_MAP_FLUSH
+ * (RNAT_A_VPN_ID and RNAT_A_VPN_MAPPINGS: its mappings went, without events
+ * of their own), RNAT_CMD_MAP_NEW and RNAT_CMD_MAP_DEL (the mapping; see
+ * RNAT_CMD_MAP_NEW for a replace).
  *
  * Objects
  * -------
@@ -113,7 +117,16 @@
  *        entry a prefix as in RNAT_A_POOL_PREFIXES. rnatctl keeps one route
  *        per block (protocol "rnat") pointing at the VPN's device.
  *
- * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix.
+ * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix. With
+ *    NLM_F_REPLACE, it makes the real prefix map to the NAT prefix whatever
+ *    either was mapped to before, like "ip route replace": the VPN's
+ *    mapping of the real prefix and the VPN's mapping holding the NAT
+ *    prefix, if any, are replaced in one step (every packet is translated
+ *    by an old mapping or by the new one, never dropped for lack of
+ *    either) and announced as RNAT_CMD_MAP_DEL events before the
+ *    RNAT_CMD_MAP_NEW event, which then carries NLM_F_REPLACE. Without
+ *    RNAT_A_MAP_NAT, a replace keeps an existing mapping of the real prefix
+ *    as it is (and announces nothing) or adds one.
  *    RNAT_A_VPN_ID: required
  *    RNAT_A_MAP_REAL: NLA_BE32, required, the customer's real address
  *    RNAT_A_MAP_PLEN: NLA_U8, RNAT_MAP_PLEN_MIN to 32, optional (default 32)
@@ -127,7 +140,9 @@
  *            taken or inside another VPN's block: the message names the
  *            owner), EINVAL (NAT prefix not in
  *            the VPN's pool, host bits set), ENOSPC (pool exhausted),
- *            ENOENT (no such VPN).
+ *            ENOENT (no such VPN). A replace fails with EEXIST only if the
+ *            NAT prefix is another VPN's or overlaps a mapping of another
+ *            length.
  *
  * RNAT_CMD_MAP_DEL: deletes one mapping, named by either
  *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (+ RNAT_A_MAP_PLEN, default 32), or
@@ -139,8 +154,16 @@
  *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (a real address inside that VPN), or
  *    RNAT_A_MAP_NAT (any NAT address).
  *    RNAT_A_MAP_PLEN is ignored: the mapping holding the address answers.
- *    As a dump, every mapping in NAT address order, optionally only those of
- *    RNAT_A_VPN_ID (none if there is no such VPN). A dump spans as many
+ *    As a dump, every mapping in NAT address order, or only those matching
+ *    every filter given:
+ *    RNAT_A_VPN_ID: of that VPN (none if there is no such VPN)
+ *    RNAT_A_POOL: whose NAT prefix is in that pool (none if no such pool)
+ *    RNAT_A_FILTER_NAT: NLA_NESTED, a prefix as in RNAT_A_POOL_PREFIXES:
+ *        whose NAT prefix lies inside it
+ *    RNAT_A_FILTER_REAL: NLA_NESTED, a prefix: whose real prefix lies
+ *        inside it
+ *    (filters are for dumps: a lookup given one fails with EINVAL). A dump
+ *    of one VPN reads only its blocks. A dump spans as many
  *    messages as it needs and resumes after the last NAT address sent, so
  *    mappings that exist for the whole dump appear exactly once even while
  *    others are added or deleted.
@@ -148,6 +171,13 @@
  *    RNAT_A_VPN_ID, RNAT_A_MAP_REAL, RNAT_A_MAP_NAT, RNAT_A_MAP_PLEN,
  *    RNAT_A_POOL (the pool the NAT prefix belongs to).
  *    Errors: ENOENT (nothing maps that address).
+ *
+ * RNAT_CMD_MAP_FLUSH: deletes every mapping of a VPN, which stays, with no
+ *    NAT blocks left.
+ *    RNAT_A_VPN_ID: required
+ *    The reply and the one event carry RNAT_A_VPN_ID and RNAT_A_VPN_MAPPINGS
+ *    (how many mappings went).
+ *    Errors: ENOENT (no such VPN).
  *
  * RNAT_CMD_RESTORE_BEGIN: starts building a whole new configuration, empty,
  *    aside from the live one. Until this socket commits or aborts it, its
@@ -209,6 +239,7 @@ enum rnat_cmd {
 	RNAT_CMD_RESTORE_BEGIN,
 	RNAT_CMD_RESTORE_COMMIT,
 	RNAT_CMD_RESTORE_ABORT,
+	RNAT_CMD_MAP_FLUSH,
 	__RNAT_CMD_MAX
 };
 
@@ -230,6 +261,8 @@ enum rnat_attr {
 	RNAT_A_STATS,
 	RNAT_A_POOL_OWNED,
 	RNAT_A_VPN_BLOCKS,
+	RNAT_A_FILTER_NAT,
+	RNAT_A_FILTER_REAL,
 	__RNAT_A_MAX
 };
 
