@@ -16,7 +16,11 @@
  * error or a later fragment).
  *
  * ICMP errors have their embedded header translated with the same mapping
- * rules, the other way round.
+ * rules, the other way round, and are counted by kind on the mapping of the
+ * customer endpoint they are about (the embedded one).
+ *
+ * Every translated packet is counted on its mapping (per-CPU packets and
+ * bytes, a last-used time written at most once a jiffy).
  */
 
 #include <linux/netfilter_ipv4.h>
@@ -52,7 +56,7 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	const struct rnat_map *m, *inner = NULL;
+	struct rnat_map *m, *inner = NULL;
 	__be32 to, inner_to = 0;
 	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
@@ -85,6 +89,11 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_SADDR, to, inner_to)))
 		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
 	rnat_count(rn, RNAT_STAT_IN_TRANSLATED);
+	rnat_map_count(m ?: inner, RNAT_DIR_IN, skb);
+	if (unlikely(inner))
+		rnat_map_count_icmp(inner, RNAT_DIR_IN,
+				    rnat_icmp_classify(pkt.icmp_type,
+						       pkt.icmp_code));
 	return NF_ACCEPT;
 }
 
@@ -93,7 +102,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	const struct rnat_map *m, *inner;
+	struct rnat_map *m, *inner = NULL;
 	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
 	__be32 inner_to = 0;
@@ -123,6 +132,11 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 				  rnat_map_to_real(m, pkt.daddr), inner_to)))
 		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
 	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
+	rnat_map_count(m, RNAT_DIR_OUT, skb);
+	if (unlikely(inner))
+		rnat_map_count_icmp(inner, RNAT_DIR_OUT,
+				    rnat_icmp_classify(pkt.icmp_type,
+						       pkt.icmp_code));
 	return NF_ACCEPT;
 }
 

@@ -96,6 +96,7 @@ static const struct nla_policy rnat_map_get_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_POOL] = RNAT_NAME_POLICY,
 	[RNAT_A_FILTER_NAT] = NLA_POLICY_NESTED(rnat_prefix_policy),
 	[RNAT_A_FILTER_REAL] = NLA_POLICY_NESTED(rnat_prefix_policy),
+	[RNAT_A_WANT_STATS] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy rnat_empty_policy[RNAT_A_MAX + 1] = {};
@@ -628,7 +629,42 @@ static int rnat_vpn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 struct rnat_map_reply {
 	const struct rnat_map *map;
 	const struct rnat_pool *pool;
+	bool stats;		/* with its counters */
 };
+
+static int rnat_fill_map_stats(struct sk_buff *skb, const struct rnat_map *m)
+{
+	static const int pad = RNAT_MAP_STATS_A_PAD;
+	struct rnat_map_totals t;
+	struct nlattr *nest;
+	int d, i;
+
+	BUILD_BUG_ON(RNAT_MAP_STATS_A_IN_UNREACH + RNAT_ICMP_CLASSES !=
+		     RNAT_MAP_STATS_A_OUT_UNREACH);
+	rnat_map_totals(m, &t);
+	nest = nla_nest_start(skb, RNAT_A_MAP_STATS);
+	if (!nest ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_PACKETS,
+			      t.packets[RNAT_DIR_IN], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_BYTES,
+			      t.bytes[RNAT_DIR_IN], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_PACKETS,
+			      t.packets[RNAT_DIR_OUT], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_BYTES,
+			      t.bytes[RNAT_DIR_OUT], pad) ||
+	    (t.last_used &&
+	     nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IDLE_MS,
+			       jiffies64_to_msecs(jiffies - t.last_used), pad)))
+		return -EMSGSIZE;
+	for (d = 0; d < RNAT_DIRS; d++)
+		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
+			if (nla_put_u32(skb, RNAT_MAP_STATS_A_IN_UNREACH +
+					d * RNAT_ICMP_CLASSES + i,
+					t.icmp[d][i]))
+				return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
 
 static int rnat_fill_map(struct sk_buff *skb, const void *obj)
 {
@@ -639,7 +675,8 @@ static int rnat_fill_map(struct sk_buff *skb, const void *obj)
 	    nla_put_in_addr(skb, RNAT_A_MAP_REAL, m->real.addr) ||
 	    nla_put_in_addr(skb, RNAT_A_MAP_NAT, m->nat) ||
 	    nla_put_u8(skb, RNAT_A_MAP_PLEN, rnat_map_plen(m)) ||
-	    nla_put_string(skb, RNAT_A_POOL, r->pool->name))
+	    nla_put_string(skb, RNAT_A_POOL, r->pool->name) ||
+	    (r->stats && rnat_fill_map_stats(skb, m)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -650,6 +687,7 @@ static int rnat_map_reply(struct genl_info *info, u8 cmd,
 	struct rnat_map_reply r = {
 		.map = m,
 		.pool = rnat_cfg_vpn(cfg, m->real.vpn_id)->pool,
+		.stats = nla_get_flag(info->attrs[RNAT_A_WANT_STATS]),
 	};
 
 	return rnat_reply(info, cmd, rnat_fill_map, &r);
@@ -866,6 +904,7 @@ struct rnat_map_filter {
 	struct rnat_pool *pool;		/* NULL: any pool */
 	struct rnat_prefix nat;		/* 0.0.0.0/0: anywhere */
 	struct rnat_prefix real;
+	bool stats;			/* not a filter: replies carry counters */
 };
 
 /*
@@ -904,6 +943,7 @@ static int rnat_map_filter_parse(const struct nlmsghdr *nlh,
 			return -EINVAL;
 		}
 	}
+	f->stats = nla_get_flag(tb[RNAT_A_WANT_STATS]);
 	if (tb[RNAT_A_VPN_ID]) {
 		f->vpn = rnat_cfg_vpn(cfg, nla_get_u32(tb[RNAT_A_VPN_ID]));
 		if (!f->vpn)
@@ -977,7 +1017,7 @@ struct rnat_map_dump {
 static int rnat_dump_range(struct rnat_map_dump *d, struct rnat_pool *pool,
 			   struct rnat_pool_prefix *pp, u32 last)
 {
-	struct rnat_map_reply r = { .pool = pool };
+	struct rnat_map_reply r = { .pool = pool, .stats = d->f.stats };
 	unsigned long end = last - pp->pfx.base + 1;
 	unsigned long bit;
 

@@ -57,10 +57,18 @@ void rnat_table_destroy(struct rnat_table *t)
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 {
 	struct rnat_map *m;
+	int cpu;
 
 	m = kmem_cache_zalloc(rnat_map_cache, GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return NULL;
+	m->pcpu = alloc_percpu_gfp(struct rnat_map_pcpu, GFP_KERNEL_ACCOUNT);
+	if (!m->pcpu) {
+		kmem_cache_free(rnat_map_cache, m);
+		return NULL;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(m->pcpu, cpu)->syncp);
 	m->real.addr = real & rnat_plen_mask(plen);
 	m->real.vpn_id = vpn_id;
 	m->real.plen = plen;
@@ -70,7 +78,36 @@ struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 
 void rnat_map_free(struct rnat_map *m)
 {
+	free_percpu(m->pcpu);
 	kmem_cache_free(rnat_map_cache, m);
+}
+
+void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
+{
+	unsigned int start;
+	int cpu, d, i;
+
+	memset(t, 0, sizeof(*t));
+	for_each_possible_cpu(cpu) {
+		const struct rnat_map_pcpu *c = per_cpu_ptr(m->pcpu, cpu);
+		u64 packets[RNAT_DIRS], bytes[RNAT_DIRS];
+
+		do {
+			start = u64_stats_fetch_begin(&c->syncp);
+			for (d = 0; d < RNAT_DIRS; d++) {
+				packets[d] = u64_stats_read(&c->packets[d]);
+				bytes[d] = u64_stats_read(&c->bytes[d]);
+			}
+		} while (u64_stats_fetch_retry(&c->syncp, start));
+		for (d = 0; d < RNAT_DIRS; d++) {
+			t->packets[d] += packets[d];
+			t->bytes[d] += bytes[d];
+		}
+	}
+	for (d = 0; d < RNAT_DIRS; d++)
+		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
+			t->icmp[d][i] = atomic_read(&m->icmp[d][i]);
+	t->last_used = READ_ONCE(m->last_used);
 }
 
 static void rnat_map_free_cb_rcu(struct rcu_head *head)

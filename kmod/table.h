@@ -7,8 +7,14 @@
 #ifndef _RNAT_TABLE_H
 #define _RNAT_TABLE_H
 
+#include <linux/atomic.h>
+#include <linux/icmp.h>
+#include <linux/jiffies.h>
+#include <linux/percpu.h>
 #include <linux/rhashtable-types.h>
+#include <linux/skbuff.h>
 #include <linux/types.h>
+#include <linux/u64_stats_sync.h>
 
 /* Mappings span at most 2^16 addresses: prefix lengths 16..32. */
 #define RNAT_PLEN_SLOTS 17
@@ -19,12 +25,52 @@ struct rnat_real_key {
 	u32 plen;
 };
 
+/* A mapping's two directions: from its VPN, and into it. */
+enum rnat_dir {
+	RNAT_DIR_IN,
+	RNAT_DIR_OUT,
+	RNAT_DIRS
+};
+
+/* The ICMP errors counted per mapping, by what they mean to an operator. */
+enum rnat_icmp_class {
+	RNAT_ICMP_UNREACH,	/* destination unreachable, other codes */
+	RNAT_ICMP_REFUSED,	/* port unreachable: ECONNREFUSED */
+	RNAT_ICMP_FRAG_NEEDED,	/* PMTU discovery */
+	RNAT_ICMP_TIME_EXCEEDED,
+	RNAT_ICMP_CLASSES,
+	RNAT_ICMP_OTHER = RNAT_ICMP_CLASSES	/* not counted */
+};
+
+/* Per CPU, so that no packet writes a cache line another CPU uses. */
+struct rnat_map_pcpu {
+	u64_stats_t packets[RNAT_DIRS];
+	u64_stats_t bytes[RNAT_DIRS];
+	struct u64_stats_sync syncp;
+};
+
 struct rnat_map {
 	struct rhash_head real_node;
 	struct rhash_head nat_node;
 	struct rnat_real_key real;
 	__be32 nat;	/* masked to real.plen */
+	struct rnat_map_pcpu __percpu *pcpu;
+	/*
+	 * jiffies (never 0) when it last translated a packet: written at most
+	 * once a jiffy, so the line the lookup reads stays shared.
+	 */
+	unsigned long last_used;
 	struct rcu_head rcu;
+	/* ICMP errors are rare: plain atomics are cheap enough. */
+	atomic_t icmp[RNAT_DIRS][RNAT_ICMP_CLASSES];
+};
+
+/* A mapping's counters, summed over the CPUs. */
+struct rnat_map_totals {
+	u64 packets[RNAT_DIRS];
+	u64 bytes[RNAT_DIRS];
+	u32 icmp[RNAT_DIRS][RNAT_ICMP_CLASSES];
+	unsigned long last_used;	/* jiffies, 0: never */
 };
 
 struct rnat_table {
@@ -87,6 +133,44 @@ static inline __be32 rnat_map_to_nat(const struct rnat_map *m, __be32 real)
 static inline __be32 rnat_map_to_real(const struct rnat_map *m, __be32 nat)
 {
 	return m->real.addr | (nat & ~rnat_plen_mask(m->real.plen));
+}
+
+/* Counts @skb, just translated by @m, on this CPU. */
+static inline void rnat_map_count(struct rnat_map *m, enum rnat_dir dir,
+				  const struct sk_buff *skb)
+{
+	struct rnat_map_pcpu *c = this_cpu_ptr(m->pcpu);
+	unsigned long now = jiffies ?: 1;
+
+	u64_stats_update_begin(&c->syncp);
+	u64_stats_add(&c->packets[dir],
+		      skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1);
+	u64_stats_add(&c->bytes[dir], skb->len);
+	u64_stats_update_end(&c->syncp);
+	if (READ_ONCE(m->last_used) != now)
+		WRITE_ONCE(m->last_used, now);
+}
+
+static inline void rnat_map_count_icmp(struct rnat_map *m, enum rnat_dir dir,
+				       enum rnat_icmp_class class)
+{
+	if (class < RNAT_ICMP_CLASSES)
+		atomic_inc(&m->icmp[dir][class]);
+}
+
+void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t);
+
+static inline enum rnat_icmp_class rnat_icmp_classify(u8 type, u8 code)
+{
+	if (type == ICMP_TIME_EXCEEDED)
+		return RNAT_ICMP_TIME_EXCEEDED;
+	if (type != ICMP_DEST_UNREACH)
+		return RNAT_ICMP_OTHER;
+	if (code == ICMP_PORT_UNREACH)
+		return RNAT_ICMP_REFUSED;
+	if (code == ICMP_FRAG_NEEDED)
+		return RNAT_ICMP_FRAG_NEEDED;
+	return RNAT_ICMP_UNREACH;
 }
 
 int rnat_table_module_init(void);

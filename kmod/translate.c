@@ -136,6 +136,8 @@ int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
 		return -EOPNOTSUPP;
 	if (!rnat_icmp_is_error(icmph->type))
 		return 0;
+	pkt->icmp_type = icmph->type;
+	pkt->icmp_code = icmph->code;
 	return rnat_parse_inner(skb, pkt, ihl + sizeof(*icmph), len);
 }
 

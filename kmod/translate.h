@@ -22,6 +22,8 @@ struct rnat_pkt {
 	u8 protocol;
 	bool fragment;		/* a later fragment: no L4 header */
 	bool icmp_error;	/* carries an embedded IPv4 header */
+	u8 icmp_type;		/* of an ICMP error */
+	u8 icmp_code;
 	u8 inner_protocol;
 	__be32 inner_saddr;
 	__be32 inner_daddr;

@@ -43,13 +43,120 @@ static const char *const map_keys[] = { "vpn", "real", "nat", NULL };
 /* "map show" filters: the same words, and a pool. */
 static const char *const show_keys[] = { "vpn", "real", "nat", "pool", NULL };
 
+/* A mapping's counters (RNAT_A_MAP_STATS), as -s shows them. */
+struct map_stats {
+	bool present;
+	uint64_t packets[2], bytes[2];	/* [0] in (from the VPN), [1] out */
+	uint32_t icmp[2][4];		/* unreach, refused, frag-needed, time */
+	bool used;
+	uint64_t idle_ms;
+};
+
 /* A mapping as a reply carries it. */
 struct mapping {
 	uint32_t vpn;
 	uint32_t real, nat;	/* network byte order */
 	uint8_t len;
 	const char *pool;
+	struct map_stats stats;
 };
+
+static int map_stats_attr(const struct nlattr *a, void *data)
+{
+	struct map_stats *s = data;
+	uint16_t type = mnl_attr_get_type(a);
+	uint64_t *u64;
+	unsigned int i;
+
+	switch (type) {
+	case RNAT_MAP_STATS_A_IN_PACKETS:
+		u64 = &s->packets[0];
+		break;
+	case RNAT_MAP_STATS_A_IN_BYTES:
+		u64 = &s->bytes[0];
+		break;
+	case RNAT_MAP_STATS_A_OUT_PACKETS:
+		u64 = &s->packets[1];
+		break;
+	case RNAT_MAP_STATS_A_OUT_BYTES:
+		u64 = &s->bytes[1];
+		break;
+	case RNAT_MAP_STATS_A_IDLE_MS:
+		s->used = true;
+		u64 = &s->idle_ms;
+		break;
+	case RNAT_MAP_STATS_A_IN_UNREACH ... RNAT_MAP_STATS_A_OUT_TIME_EXCEEDED:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		i = type - RNAT_MAP_STATS_A_IN_UNREACH;
+		s->icmp[i / 4][i % 4] = mnl_attr_get_u32(a);
+		return MNL_CB_OK;
+	default:
+		return MNL_CB_OK;	/* pad, or from a newer module */
+	}
+	if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+		return MNL_CB_ERROR;
+	*u64 = mnl_attr_get_u64(a);
+	return MNL_CB_OK;
+}
+
+static int map_stats_get(const struct nlattr *nest, struct map_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!nest)
+		return 0;
+	s->present = true;
+	if (mnl_attr_parse_nested(nest, map_stats_attr, s) < 0)
+		return nl_malformed("mapping counters");
+	return 0;
+}
+
+/* Under the mapping's line (text) or inside its object (JSON). */
+static void map_stats_print(const struct map_stats *s)
+{
+	static const char *const dirs[] = { "in", "out" };
+	static const char *const icmp[] = {
+		"unreach", "refused", "frag-needed", "time-exceeded"
+	};
+	static const char *const icmp_json[] = {
+		"unreach", "refused", "frag_needed", "time_exceeded"
+	};
+	int d, i;
+
+	if (!s->present)
+		return;
+	if (out_json()) {
+		json_obj_open("stats");
+		for (d = 0; d < 2; d++) {
+			json_obj_open(dirs[d]);
+			json_uint("packets", s->packets[d]);
+			json_uint("bytes", s->bytes[d]);
+			for (i = 0; i < 4; i++)
+				json_uint(icmp_json[i], s->icmp[d][i]);
+			json_obj_close();
+		}
+		if (s->used)
+			json_uint("idle_ms", s->idle_ms);
+		else
+			json_null("idle_ms");
+		json_obj_close();
+		return;
+	}
+	for (d = 0; d < 2; d++) {
+		out_printf("    %-3s packets %llu bytes %llu icmp", dirs[d],
+			   (unsigned long long)s->packets[d],
+			   (unsigned long long)s->bytes[d]);
+		for (i = 0; i < 4; i++)
+			out_printf(" %s %u", icmp[i], s->icmp[d][i]);
+		out_printf("\n");
+	}
+	if (s->used)
+		out_printf("    idle %llu.%03llu s\n",
+			   (unsigned long long)s->idle_ms / 1000,
+			   (unsigned long long)s->idle_ms % 1000);
+	else
+		out_printf("    never used\n");
+}
 
 static int mapping_get(const struct nlattr **tb, struct mapping *m)
 {
@@ -62,7 +169,7 @@ static int mapping_get(const struct nlattr **tb, struct mapping *m)
 	m->pool = tb[RNAT_A_POOL] ? mnl_attr_get_str(tb[RNAT_A_POOL]) : NULL;
 	if (m->len > 32)
 		return nl_malformed("mapping");
-	return 0;
+	return map_stats_get(tb[RNAT_A_MAP_STATS], &m->stats);
 }
 
 int map_print(const struct nlattr **tb, void *data)
@@ -82,6 +189,7 @@ int map_print(const struct nlattr **tb, void *data)
 		json_uint("plen", m.len);
 		if (m.pool)
 			json_str("pool", m.pool);
+		map_stats_print(&m.stats);
 		json_obj_close();
 		return 0;
 	}
@@ -91,6 +199,7 @@ int map_print(const struct nlattr **tb, void *data)
 	if (m.pool)
 		out_printf(" pool %s", m.pool);
 	out_printf("\n");
+	map_stats_print(&m.stats);
 	return 0;
 }
 
@@ -278,6 +387,8 @@ static int map_show(int argc, char **argv)
 		prefix_put(nlh, RNAT_A_FILTER_NAT, &a.nat);
 	if (a.val[REAL])
 		prefix_put(nlh, RNAT_A_FILTER_REAL, &a.real);
+	if (out_stats())
+		mnl_attr_put(nlh, RNAT_A_WANT_STATS, 0, NULL);
 	return nl_show(nlh, map_print);
 }
 
@@ -344,6 +455,8 @@ int do_lookup(int argc, char **argv)
 	} else {
 		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, addr);
 	}
+	if (out_stats())
+		mnl_attr_put(nlh, RNAT_A_WANT_STATS, 0, NULL);
 	if (nl_exec(nlh, lookup_cb, &l))
 		return EXIT_ERROR;
 	if (!l.found) {
@@ -367,14 +480,17 @@ int do_lookup(int argc, char **argv)
 		json_uint("plen", l.m.len);
 		if (l.pool[0])
 			json_str("pool", l.pool);
+		map_stats_print(&l.m.stats);
 		json_obj_close();
-	} else if (vpn) {
+		return 0;
+	}
+	if (vpn)
 		out_printf("%s in vpn %u is %s\n", real, l.m.vpn, nat);
-	} else if (name[0]) {
+	else if (name[0])
 		out_printf("%s is vpn %u (%s) real %s\n", nat, l.m.vpn, name,
 			   real);
-	} else {
+	else
 		out_printf("%s is vpn %u real %s\n", nat, l.m.vpn, real);
-	}
+	map_stats_print(&l.m.stats);
 	return 0;
 }

@@ -40,6 +40,18 @@ bool out_json(void)
 	return json;
 }
 
+static bool stats;
+
+void out_set_stats(bool want)
+{
+	stats = want;
+}
+
+bool out_stats(void)
+{
+	return stats;
+}
+
 void out_set_files(FILE *o, FILE *e)
 {
 	out_f = o;

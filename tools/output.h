@@ -15,6 +15,9 @@ enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 void out_init(bool json);
 bool out_json(void);
+/* -s: shows ask for counters too. */
+void out_set_stats(bool want);
+bool out_stats(void);
 /* Redirects results and errors (the unit tests capture them). */
 void out_set_files(FILE *out, FILE *err);
 

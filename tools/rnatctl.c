@@ -30,7 +30,8 @@ static void usage(FILE *f)
 	      "       rnatctl [OPTIONS] -b FILE\n"
 	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save |\n"
 	      "            annotate | help }\n"
-	      "OPTIONS := { -j[son] | -n[etns] NETNS | -b[atch] FILE | -R[outes-off] |\n"
+	      "OPTIONS := { -j[son] | -s[tatistics] | -n[etns] NETNS | -b[atch] FILE |\n"
+	      "             -R[outes-off] |\n"
 	      "             -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "statistics", no_argument, NULL, 's' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "routes-off", no_argument, NULL, 'R' },
@@ -211,11 +213,14 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': options only before the object; '-json' works like '--json'. */
-	while ((c = getopt_long_only(argc, argv, "+:jn:b:RhV", opts,
+	while ((c = getopt_long_only(argc, argv, "+:jsn:b:RhV", opts,
 				     NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 's':
+			out_set_stats(true);
 			break;
 		case 'n':
 			netns = optarg;

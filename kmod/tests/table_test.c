@@ -174,6 +174,59 @@ static void rnat_table_test_many(struct kunit *test)
 	rnat_table_destroy(t);
 }
 
+/*
+ * Counters: packets (a GSO packet as its segments) and bytes each way,
+ * summed over CPUs; ICMP errors by class; the last-used time.
+ */
+static void rnat_table_test_counters(struct kunit *test)
+{
+	struct rnat_map *m = rnat_map_alloc(1, in_aton("10.1.0.0"),
+					    in_aton("10.162.0.0"), 32);
+	struct sk_buff *skb = alloc_skb(1600, GFP_KERNEL);
+	struct rnat_map_totals t;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, skb);
+	rnat_map_totals(m, &t);
+	KUNIT_EXPECT_EQ(test, t.last_used, 0UL);
+	KUNIT_EXPECT_EQ(test, t.packets[RNAT_DIR_IN] + t.bytes[RNAT_DIR_OUT], 0ULL);
+
+	skb_put(skb, 100);
+	local_bh_disable();
+	rnat_map_count(m, RNAT_DIR_IN, skb);
+	rnat_map_count(m, RNAT_DIR_IN, skb);
+	rnat_map_count(m, RNAT_DIR_OUT, skb);
+	skb_put(skb, 1400);
+	skb_shinfo(skb)->gso_size = 500;
+	skb_shinfo(skb)->gso_segs = 3;
+	rnat_map_count(m, RNAT_DIR_OUT, skb);
+	local_bh_enable();
+	rnat_map_count_icmp(m, RNAT_DIR_IN,
+			    rnat_icmp_classify(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH));
+	rnat_map_count_icmp(m, RNAT_DIR_OUT,
+			    rnat_icmp_classify(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED));
+	rnat_map_count_icmp(m, RNAT_DIR_OUT,
+			    rnat_icmp_classify(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH));
+	rnat_map_count_icmp(m, RNAT_DIR_OUT,
+			    rnat_icmp_classify(ICMP_TIME_EXCEEDED, 0));
+	rnat_map_count_icmp(m, RNAT_DIR_OUT,
+			    rnat_icmp_classify(ICMP_PARAMETERPROB, 0));
+
+	rnat_map_totals(m, &t);
+	KUNIT_EXPECT_EQ(test, t.packets[RNAT_DIR_IN], 2ULL);
+	KUNIT_EXPECT_EQ(test, t.bytes[RNAT_DIR_IN], 200ULL);
+	KUNIT_EXPECT_EQ(test, t.packets[RNAT_DIR_OUT], 4ULL);
+	KUNIT_EXPECT_EQ(test, t.bytes[RNAT_DIR_OUT], 1600ULL);
+	KUNIT_EXPECT_NE(test, t.last_used, 0UL);
+	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_IN][RNAT_ICMP_REFUSED], 1U);
+	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_IN][RNAT_ICMP_UNREACH], 0U);
+	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_FRAG_NEEDED], 1U);
+	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_UNREACH], 1U);
+	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_TIME_EXCEEDED], 1U);
+	kfree_skb(skb);
+	rnat_map_free(m);
+}
+
 static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_both_directions),
 	KUNIT_CASE(rnat_table_test_vpns_are_separate),
@@ -182,6 +235,7 @@ static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_most_specific_wins),
 	KUNIT_CASE(rnat_table_test_remove),
 	KUNIT_CASE(rnat_table_test_many),
+	KUNIT_CASE(rnat_table_test_counters),
 	{}
 };
 

@@ -95,6 +95,31 @@ expect_eq "the ping into vpn 1's block was counted as dropped unmapped" 1 \
 expect_eq "translated packets were counted both ways" yes \
 	"$([ "$(stat in_translated)" -gt 0 ] && [ "$(stat out_translated)" -gt 0 ] && echo yes)"
 
+# Per-mapping counters (rnatctl -s): a known exchange, counted exactly on
+# its own mapping and on no other.
+mstats() {
+	rnat -j -s lookup "$1" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["stats"]
+print(*[s[d][k] for d in ("in", "out") for k in ("packets", "bytes", "refused")],
+      "used" if s["idle_ms"] is not None and s["idle_ms"] < 600000 else "idle")'
+}
+delta() { python3 -c 'import sys; a, b = sys.argv[1].split(), sys.argv[2].split(); print(*[int(y) - int(x) if x.isdigit() else y for x, y in zip(a, b)])' "$1" "$2"; }
+m1=$(mstats "$NAT1")
+m2=$(mstats "$NAT2")
+n core ping -c 3 -W 2 "$NAT1" >/dev/null
+expect_eq "3 pings of 84 bytes: counted on vpn1's mapping both ways" \
+	"3 252 0 3 252 0 used" "$(delta "$m1" "$(mstats "$NAT1")")"
+m1=$(mstats "$NAT1")
+expect_fail "UDP core -> $NAT1 port 9 is refused (ECONNREFUSED)" \
+	n core timeout 5 socat -t 2 - UDP:"$NAT1":9 <<<x
+expect_eq "the port unreachable from vpn1 is counted as refused, in" \
+	"1 $((20 + 8 + 20 + 8 + 2)) 1 1 30 0 used" "$(delta "$m1" "$(mstats "$NAT1")")"
+expect_eq "vpn2's mapping counted none of it" "0 0 0 0 0 0 used" \
+	"$(delta "$m2" "$(mstats "$NAT2")")"
+expect "rnatctl -s map show prints counters under each mapping" bash -c \
+	"$RNATCTL -n gw -s map show vpn 1 | grep -q '^    in  packets [0-9]* bytes [0-9]* icmp unreach 0 refused 1'"
+
 # Deleting a VPN takes its mappings and stops its traffic.
 expect "vpn del 2" rnat vpn del 2
 expect_fail "vpn2 unreachable after its VPN is gone" \

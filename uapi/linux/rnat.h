@@ -167,9 +167,28 @@
  *    messages as it needs and resumes after the last NAT address sent, so
  *    mappings that exist for the whole dump appear exactly once even while
  *    others are added or deleted.
+ *    RNAT_A_WANT_STATS: NLA_FLAG, optional, for a lookup or a dump: replies
+ *        then carry the mapping's counters too.
  *    Each reply carries:
  *    RNAT_A_VPN_ID, RNAT_A_MAP_REAL, RNAT_A_MAP_NAT, RNAT_A_MAP_PLEN,
- *    RNAT_A_POOL (the pool the NAT prefix belongs to).
+ *    RNAT_A_POOL (the pool the NAT prefix belongs to), and if asked for
+ *    RNAT_A_MAP_STATS: NLA_NESTED, the mapping's counters since it was
+ *        made (a replaced or restored mapping starts from zero); "in" is
+ *        from the VPN (customer to core), "out" into it:
+ *        RNAT_MAP_STATS_A_IN_PACKETS, RNAT_MAP_STATS_A_IN_BYTES,
+ *        RNAT_MAP_STATS_A_OUT_PACKETS, RNAT_MAP_STATS_A_OUT_BYTES: NLA_U64,
+ *            packets translated by it and their IP lengths (a GSO packet
+ *            counts as its segments)
+ *        RNAT_MAP_STATS_A_IDLE_MS: NLA_U64, milliseconds since it last
+ *            translated a packet, either way; absent if it never did
+ *        RNAT_MAP_STATS_A_{IN,OUT}_{UNREACH,REFUSED,FRAG_NEEDED,
+ *            TIME_EXCEEDED}: NLA_U32, ICMP errors about its traffic that
+ *            crossed the edge: destination unreachable other than port
+ *            unreachable and fragmentation needed; port unreachable (what
+ *            becomes ECONNREFUSED); fragmentation needed (PMTU discovery);
+ *            time exceeded
+ *        Packets and bytes are per-CPU counters summed when read, so the
+ *        packet path never shares a cache line between CPUs for them.
  *    Errors: ENOENT (nothing maps that address).
  *
  * RNAT_CMD_MAP_FLUSH: deletes every mapping of a VPN, which stays, with no
@@ -263,6 +282,8 @@ enum rnat_attr {
 	RNAT_A_VPN_BLOCKS,
 	RNAT_A_FILTER_NAT,
 	RNAT_A_FILTER_REAL,
+	RNAT_A_WANT_STATS,
+	RNAT_A_MAP_STATS,
 	__RNAT_A_MAX
 };
 
@@ -291,5 +312,26 @@ enum rnat_stats_attr {
 };
 
 #define RNAT_STATS_A_MAX (__RNAT_STATS_A_MAX - 1)
+
+enum rnat_map_stats_attr {
+	RNAT_MAP_STATS_A_UNSPEC,
+	RNAT_MAP_STATS_A_PAD,
+	RNAT_MAP_STATS_A_IN_PACKETS,
+	RNAT_MAP_STATS_A_IN_BYTES,
+	RNAT_MAP_STATS_A_OUT_PACKETS,
+	RNAT_MAP_STATS_A_OUT_BYTES,
+	RNAT_MAP_STATS_A_IDLE_MS,
+	RNAT_MAP_STATS_A_IN_UNREACH,
+	RNAT_MAP_STATS_A_IN_REFUSED,
+	RNAT_MAP_STATS_A_IN_FRAG_NEEDED,
+	RNAT_MAP_STATS_A_IN_TIME_EXCEEDED,
+	RNAT_MAP_STATS_A_OUT_UNREACH,
+	RNAT_MAP_STATS_A_OUT_REFUSED,
+	RNAT_MAP_STATS_A_OUT_FRAG_NEEDED,
+	RNAT_MAP_STATS_A_OUT_TIME_EXCEEDED,
+	__RNAT_MAP_STATS_A_MAX
+};
+
+#define RNAT_MAP_STATS_A_MAX (__RNAT_MAP_STATS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_RNAT_H */
