@@ -65,5 +65,12 @@ say "Which connection is $NAT2?"
 run gw rnatctl lookup "$NAT2"
 run gw rnatctl -j lookup "$NAT2"
 
+say "A refused connection in a log, read with rnatctl annotate"
+run core sh -c "echo x | socat -t 2 - UDP:$NAT1:9"
+run gw sh -c "echo 'connect ECONNREFUSED $NAT1:9' | rnatctl annotate"
+
+say "What each mapping carried (-s): packets, bytes, ICMP errors, idle time"
+run gw rnatctl -s lookup "$NAT1"
+
 say "A pool address nobody holds is unreachable"
 run core ping -c 1 -W 2 10.153.0.9
