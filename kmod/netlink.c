@@ -92,7 +92,6 @@ static const struct nla_policy rnat_map_get_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
 	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
-	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
 	[RNAT_A_POOL] = RNAT_NAME_POLICY,
 	[RNAT_A_FILTER_NAT] = NLA_POLICY_NESTED(rnat_prefix_policy),
 	[RNAT_A_FILTER_REAL] = NLA_POLICY_NESTED(rnat_prefix_policy),

@@ -153,7 +153,7 @@
  *    mapping that translates it, named by either
  *    RNAT_A_VPN_ID + RNAT_A_MAP_REAL (a real address inside that VPN), or
  *    RNAT_A_MAP_NAT (any NAT address).
- *    RNAT_A_MAP_PLEN is ignored: the mapping holding the address answers.
+ *    It takes no RNAT_A_MAP_PLEN: the mapping holding the address answers.
  *    As a dump, every mapping in NAT address order, or only those matching
  *    every filter given:
  *    RNAT_A_VPN_ID: of that VPN (none if there is no such VPN)
