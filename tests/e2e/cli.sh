@@ -12,19 +12,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 MODULE=${1:?usage: cli.sh MODULE.ko}
 NS=cli
-rnat() { "$RNATCTL" -n "$NS" "$@"; }
-state() { rnat pool show; rnat vpn show; rnat map show; }
-
-TMPDIR=$(mktemp -d)
-cleanup() { ip netns del "$NS" 2>/dev/null; rm -rf "$TMPDIR"; }
-trap cleanup EXIT
-
-expect "insmod rnat" insmod "$MODULE"
-ip netns add "$NS"
-for d in wg1 wg2 wg3; do
-	n "$NS" ip link add "$d" type dummy
-	n "$NS" ip link set "$d" up
-done
+cli_setup "$MODULE" wg1 wg2 wg3
 expect "setup" rnat -b - <<'BATCH'
 pool add AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16
 pool add AWS_CAN_CENTRAL 10.160.0.0/16

@@ -8,6 +8,27 @@ E2E_FAILED=0
 pass() { echo "ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; }
 fail() { echo "not ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; E2E_FAILED=1; }
 
+# cli_setup MODULE DEV...: for the CLI scripts: loads MODULE, makes the
+# namespace $NS with dummy devices DEV... up, a scratch $TMPDIR, rnat()
+# (rnatctl in $NS) and state() (pools, VPNs and mappings, to compare before
+# and after a command); cleanup
+# removes the namespace and $TMPDIR, on exit too.
+rnat() { "$RNATCTL" -n "$NS" "$@"; }
+state() { rnat pool show; rnat vpn show; rnat map show; }
+cleanup() { ip netns del "$NS" 2>/dev/null; rm -rf "$TMPDIR"; }
+cli_setup() {
+	local module=$1 d
+	shift
+	TMPDIR=$(mktemp -d)
+	trap cleanup EXIT
+	expect "insmod rnat" insmod "$module"
+	ip netns add "$NS"
+	for d in "$@"; do
+		n "$NS" ip link add "$d" type dummy
+		n "$NS" ip link set "$d" up
+	done
+}
+
 # expect NAME COMMAND...: passes when COMMAND succeeds; shows its output if not.
 expect() {
 	local name=$1 out
