@@ -11,8 +11,8 @@ fail() { echo "not ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; E2E_FAILED=1; 
 # cli_setup MODULE DEV...: for the CLI scripts: loads MODULE, makes the
 # namespace $NS with dummy devices DEV... up, a scratch $TMPDIR, rnat()
 # (rnatctl in $NS) and state() (pools, VPNs and mappings, to compare before
-# and after a command); cleanup
-# removes the namespace and $TMPDIR, on exit too.
+# and after a command); cleanup removes the namespace and $TMPDIR, on exit
+# too.
 rnat() { "$RNATCTL" -n "$NS" "$@"; }
 state() { rnat pool show; rnat vpn show; rnat map show; }
 cleanup() { ip netns del "$NS" 2>/dev/null; rm -rf "$TMPDIR"; }
