@@ -340,9 +340,18 @@ static bool ack_only(uint8_t cmd)
 	return false;	/* VPN_DEL replies with its mapping count */
 }
 
+/* Keeps the first failure of the stream and the tag of its request. */
+static void stream_fail(int err, uint32_t tag)
+{
+	if (!stream.err) {
+		stream.err = err;
+		stream.err_tag = tag;
+	}
+}
+
 /*
  * Reads, without waiting, what the kernel answered to the requests just
- * sent: NLMSG_ERRORs of those that failed, in order; keeps the first.
+ * sent: NLMSG_ERRORs of those that failed, in order.
  */
 static void stream_read(void)
 {
@@ -350,45 +359,36 @@ static void stream_read(void)
 	const struct nlmsghdr *nlh;
 	bool lost = false;
 	ssize_t n;
-	int len, err;
+	int len;
 
 	for (;;) {
 		n = recv(mnl_socket_get_fd(sock), recvbuf, sizeof(recvbuf),
 			 MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
 		/*
-		 * The queue was empty before the send and a request that
-		 * succeeds adds nothing to it, so an overrun can only have
-		 * dropped failures after the first one, which is kept.
+		 * The socket's queue was empty before the send and a request
+		 * that succeeds adds nothing to it, so an overrun can only
+		 * have dropped failures after the first, which is queued:
+		 * read on.
 		 */
-		if (n < 0 && errno == ENOBUFS) {
-			lost = true;
+		if (n < 0 && (errno == EINTR || errno == ENOBUFS)) {
+			lost |= errno == ENOBUFS;
 			continue;
 		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && !stream.err) {
-			stream.err = -errno;
-			stream.err_tag = stream.first;
-		}
-		if (n < 0)
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				stream_fail(-errno, stream.first);
 			break;
+		}
 		len = n;
 		for (nlh = (const struct nlmsghdr *)recvbuf;
-		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_pid != portid ||
-			    nlh->nlmsg_type != NLMSG_ERROR || stream.err)
-				continue;
-			err = nl_error(nlh);
-			if (err) {
-				stream.err = err;
-				stream.err_tag = nlh->nlmsg_seq;
-			}
-		}
+		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_pid == portid &&
+			    nlh->nlmsg_type == NLMSG_ERROR && !stream.err)
+				stream_fail(nl_error(nlh), nlh->nlmsg_seq);
 	}
-	if (lost && !stream.err) {
-		stream.err = -ENOBUFS;
-		stream.err_tag = stream.first;
-	}
+	/* Lost answers with none kept: something failed, but what? */
+	if (lost)
+		stream_fail(-ENOBUFS, stream.first);
 }
 
 /* Sends the queue: 0, or the first failure so far. */
@@ -396,12 +396,10 @@ static int stream_send(void)
 {
 	if (stream.len && !stream.err) {
 		errmsg[0] = '\0';
-		if (mnl_socket_sendto(sock, stream.buf, stream.len) < 0) {
-			stream.err = -errno;
-			stream.err_tag = stream.first;
-		} else {
+		if (mnl_socket_sendto(sock, stream.buf, stream.len) < 0)
+			stream_fail(-errno, stream.first);
+		else
 			stream_read();
-		}
 	}
 	stream.len = 0;
 	return stream.err;
@@ -411,9 +409,8 @@ static int stream_queue(const struct nlmsghdr *req)
 {
 	struct nlmsghdr *nlh;
 
-	if (stream.len + NLMSG_ALIGN(req->nlmsg_len) > sizeof(stream.buf) &&
-	    stream_send())
-		return stream.err;
+	if (stream.len + NLMSG_ALIGN(req->nlmsg_len) > sizeof(stream.buf))
+		stream_send();
 	if (stream.err)
 		return stream.err;
 	if (!stream.len)

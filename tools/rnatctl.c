@@ -162,6 +162,9 @@ static int do_restore(int argc, char **argv)
 		       strerror(errno));
 		if (devnull)
 			fclose(devnull);
+		if (held)
+			fclose(held);
+		free(text);
 		return EXIT_ERROR;
 	}
 	/* The commands' own output would only be noise. */

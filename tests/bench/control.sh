@@ -188,15 +188,18 @@ expect_eq "route sync: one route per block plus the pool's" \
 
 # --- the table -------------------------------------------------------------
 
+# A figure is printed only if every check of the runs passed; missing the
+# target does not hide them.
+checks_failed=$E2E_FAILED
 restore_g=$(awk '$2 == "restore" { print $3 }' <<<"${ROWS//\\n/$'\n'}")
-if [ "$STRICT" = 1 ] && [ "$E2E_FAILED" = 0 ] && [ "$M" = 1000000 ] && [ -n "$restore_g" ]; then
+if [ "$STRICT" = 1 ] && [ "$checks_failed" = 0 ] && [ "$M" = 1000000 ] && [ -n "$restore_g" ]; then
 	if awk -v g="$restore_g" -v t="$TARGET" 'BEGIN { exit !(g <= t) }'; then
 		pass "target: restore of 10^6 mappings took $restore_g G instructions (at most $TARGET G)"
 	else
 		fail "target: restore of 10^6 mappings took $restore_g G instructions (at most $TARGET G)"
 	fi
 fi
-[ "$E2E_FAILED" = 0 ] || { echo "# a check failed: no figures"; exit 1; }
+[ "$checks_failed" = 0 ] || { echo "# a check failed: no figures"; exit 1; }
 {
 	echo "# rnat control plane on $(uname -r) (${RNAT_VM_KERNEL:-?} kernel): $M /32 mappings,"
 	echo "# $V VPNs, $(wc -l <"$work/saved") lines ($(($(wc -c <"$work/saved") / 1024)) KiB) of save output."
