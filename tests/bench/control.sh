@@ -6,7 +6,7 @@
 # they hold. Meant for a guest under QEMU -icount shift=0 (one instruction =
 # one nanosecond of guest time, one CPU):
 #
-#   tests/vm/run --kernel debian-6.1 --icount --mem 4096 --timeout 3600 -- \
+#   tests/vm/run --kernel debian-6.1 --icount --mem 4096 --timeout 5400 -- \
 #           tests/bench/control.sh build/debian-6.1/kmod/rnat.ko
 #
 # One namespace with V dummy devices and V VPNs in one pool, M / V /32
@@ -24,7 +24,8 @@
 # idled (/proc/stat, 10 ms ticks): instructions of the whole guest while it
 # ran, so the kernel's deferred work (rhashtable resizes, RCU callbacks)
 # counts too. Split into rnatctl's user and system time (getrusage: exact
-# in sum, split by the tick samples) and the rest (other tasks, softirqs).
+# in sum, split by the tick samples) and the rest (other tasks, softirqs;
+# a few ms either way are rounding).
 # icount counts instructions only: cache and TLB misses, memory latency and
 # pipeline effects do not show, and with 10^6 mappings most of the table is
 # out of cache on real hardware. Memory: the Slab, Percpu and VmallocUsed
@@ -41,7 +42,9 @@
 # BENCH_VPNS (1000), BENCH_STRICT (default 1 on debian-6.1: at 10^6, the
 # design's target, at most 13 G instructions for the restore, becomes an
 # ok/not ok line; 0 on our test kernel, whose lockdep inflates every
-# figure). RNATCTL picks another rnatctl binary (lib.sh).
+# figure). RNATCTL picks another rnatctl binary (lib.sh). tests/vm/run
+# clears the environment: set them with env(1) in the guest's command, or
+# as make variables (`make bench-control BENCH_MAPPINGS=10000`).
 # Prints ok/not ok lines, then the table; exits non-zero if a check failed.
 
 set -u
