@@ -32,9 +32,21 @@ bench: rnatctl
 	tests/vm/run --kernel debian-6.1 --icount --mem 2048 --timeout 1800 -- \
 		tests/bench/datapath.sh build/debian-6.1/kmod/rnat.ko
 
+# Instructions and kernel memory to restore, dump and list 10^6 mappings
+# under QEMU -icount (not a test: prints figures; `make bench-control
+# BENCH_MAPPINGS=10000` for a quick run).
+BENCH_MAPPINGS ?= 1000000
+BENCH_VPNS ?= 1000
+bench-control: rnatctl
+	tests/lib/deps $$(cat tests/packages)
+	tests/lib/build-module $(KDIR) build/debian-6.1
+	tests/vm/run --kernel debian-6.1 --icount --mem 4096 --timeout 5400 -- \
+		env BENCH_MAPPINGS=$(BENCH_MAPPINGS) BENCH_VPNS=$(BENCH_VPNS) \
+		tests/bench/control.sh build/debian-6.1/kmod/rnat.ko
+
 clean:
 	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl deps check demo bench clean
+.PHONY: all module rnatctl deps check demo bench bench-control clean

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/genetlink.h>
@@ -26,6 +27,17 @@ static bool changed;
 static char sendbuf[65536];
 /* The kernel fills dump messages up to 32 KiB. */
 static char recvbuf[65536];
+
+/* Requests queued for one sendmsg() while streaming (see nl.h). */
+static struct {
+	bool on;
+	uint32_t tag;		/* of the requests queued now */
+	uint32_t first;		/* of the first request in the queue */
+	int err;		/* the first failure, 0 if none yet */
+	uint32_t err_tag;
+	size_t len;
+	char buf[sizeof(sendbuf)];	/* any one request fits */
+} stream;
 
 /* The type and minimum size of every attribute in a reply. */
 static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
@@ -313,13 +325,137 @@ static bool is_change(uint8_t cmd)
 	return true;
 }
 
+/* Changes the kernel answers with an ACK alone when NLM_F_ECHO is clear. */
+static bool ack_only(uint8_t cmd)
+{
+	switch (cmd) {
+	case RNAT_CMD_POOL_NEW:
+	case RNAT_CMD_POOL_DEL:
+	case RNAT_CMD_VPN_NEW:
+	case RNAT_CMD_VPN_SET:
+	case RNAT_CMD_MAP_NEW:
+	case RNAT_CMD_MAP_DEL:
+		return true;
+	}
+	return false;	/* VPN_DEL replies with its mapping count */
+}
+
+/* Keeps the first failure of the stream and the tag of its request. */
+static void stream_fail(int err, uint32_t tag)
+{
+	if (!stream.err) {
+		stream.err = err;
+		stream.err_tag = tag;
+	}
+}
+
+/*
+ * Reads, without waiting, what the kernel answered to the requests just
+ * sent: NLMSG_ERRORs of those that failed, in order.
+ */
+static void stream_read(void)
+{
+	uint32_t portid = mnl_socket_get_portid(sock);
+	const struct nlmsghdr *nlh;
+	bool lost = false;
+	ssize_t n;
+	int len;
+
+	for (;;) {
+		n = recv(mnl_socket_get_fd(sock), recvbuf, sizeof(recvbuf),
+			 MSG_DONTWAIT);
+		/*
+		 * The socket's queue was empty before the send and a request
+		 * that succeeds adds nothing to it, so an overrun can only
+		 * have dropped failures after the first, which is queued:
+		 * read on.
+		 */
+		if (n < 0 && (errno == EINTR || errno == ENOBUFS)) {
+			lost |= errno == ENOBUFS;
+			continue;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				stream_fail(-errno, stream.first);
+			break;
+		}
+		len = n;
+		for (nlh = (const struct nlmsghdr *)recvbuf;
+		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_pid == portid &&
+			    nlh->nlmsg_type == NLMSG_ERROR && !stream.err)
+				stream_fail(nl_error(nlh), nlh->nlmsg_seq);
+	}
+	/* Lost answers with none kept: something failed, but what? */
+	if (lost)
+		stream_fail(-ENOBUFS, stream.first);
+}
+
+/* Sends the queue: 0, or the first failure so far. */
+static int stream_send(void)
+{
+	if (stream.len && !stream.err) {
+		errmsg[0] = '\0';
+		if (mnl_socket_sendto(sock, stream.buf, stream.len) < 0)
+			stream_fail(-errno, stream.first);
+		else
+			stream_read();
+	}
+	stream.len = 0;
+	return stream.err;
+}
+
+static int stream_queue(const struct nlmsghdr *req)
+{
+	struct nlmsghdr *nlh;
+
+	if (stream.len + NLMSG_ALIGN(req->nlmsg_len) > sizeof(stream.buf))
+		stream_send();
+	if (stream.err)
+		return stream.err;
+	if (!stream.len)
+		stream.first = stream.tag;
+	nlh = (struct nlmsghdr *)(stream.buf + stream.len);
+	memcpy(nlh, req, req->nlmsg_len);
+	nlh->nlmsg_flags &= ~(NLM_F_ACK | NLM_F_ECHO);
+	nlh->nlmsg_seq = stream.tag;
+	stream.len += NLMSG_ALIGN(req->nlmsg_len);
+	return 0;
+}
+
+void nl_stream_start(void)
+{
+	stream.on = true;
+	stream.err = 0;
+	stream.len = 0;
+}
+
+void nl_stream_tag(uint32_t tag)
+{
+	stream.tag = tag;
+}
+
+int nl_stream_end(uint32_t *tag)
+{
+	int err = stream_send();
+
+	*tag = stream.err_tag;
+	stream.on = false;
+	return err;
+}
+
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 {
 	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
 	struct reply_ctx ctx = { cb, data };
 	int err;
 
-	err = talk(nlh, family, cb ? reply_cb : NULL, &ctx);
+	if (stream.on && ack_only(g->cmd))
+		err = stream_queue(nlh);
+	else if (stream.on && stream_send())
+		err = stream.err;
+	else
+		err = talk(nlh, family, cb ? reply_cb : NULL, &ctx);
 	if (!err && is_change(g->cmd))
 		changed = true;
 	return err;

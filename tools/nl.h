@@ -37,6 +37,25 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 /* nl_exec() for a show: with -j, one JSON array around the replies. */
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb);
+/*
+ * Streaming, for restore, which wants no reply's content: from
+ * nl_stream_start() on, a request that changes rnat's state and that the
+ * kernel answers with an ACK alone is not sent at once but queued, without
+ * NLM_F_ACK and NLM_F_ECHO, its nlmsg_seq the current tag (the batch line);
+ * nl_talk() returns 0 for it without calling back. The queue goes out in
+ * one sendmsg() when full, before any other request, and at
+ * nl_stream_end(). The kernel handles the requests inside sendmsg() and
+ * answers only those that fail, so the socket is then read without
+ * waiting; the first failure is kept, and every later nl_talk() returns it.
+ */
+void nl_stream_start(void);
+/* The tag the requests queued from now on carry. */
+void nl_stream_tag(uint32_t tag);
+/* Sends what is queued and stops streaming: 0, or the first failure since
+ * nl_stream_start() (nl_strerror() explains it) with its request's tag in
+ * *@tag.
+ */
+int nl_stream_end(uint32_t *tag);
 /* Has a request that changes rnat's state succeeded since the start? */
 bool nl_changed(void);
 /*

@@ -105,6 +105,7 @@ static int batch(const char *file)
 		if (!n)
 			continue;
 		err_set_line(lineno);
+		nl_stream_tag(lineno);
 		if (n < 0)
 			err = usage_error("more than %d words",
 					  BATCH_WORDS_MAX);
@@ -131,12 +132,20 @@ static int batch(const char *file)
  * state aside in the kernel, which replaces the live one at once when every
  * line has succeeded. On any failure the socket closes unfinished and the
  * kernel drops what was built: the live state is untouched.
+ *
+ * The lines' requests are streamed (nl_stream_start()), so the kernel's
+ * answer to a line may come only after later lines ran: what the lines
+ * print to stderr is held back until the stream has told whether an earlier
+ * line failed, and the first line that failed is reported either way.
  */
 static int do_restore(int argc, char **argv)
 {
 	static bool restoring;
-	FILE *devnull;
-	int err;
+	FILE *devnull, *held;
+	char *text = NULL;
+	size_t len = 0;
+	uint32_t line;
+	int err, nlerr;
 
 	if (argc != 1)
 		return usage_error("restore: %s", argc ? "one FILE only" :
@@ -148,17 +157,36 @@ static int do_restore(int argc, char **argv)
 	if (nl_exec(nl_request(RNAT_CMD_RESTORE_BEGIN, 0), NULL, NULL))
 		return EXIT_ERROR;
 	devnull = fopen("/dev/null", "w");
-	if (!devnull) {
-		pr_err("cannot open /dev/null: %s", strerror(errno));
+	held = open_memstream(&text, &len);
+	if (!devnull || !held) {
+		pr_err("cannot open /dev/null or a memory stream: %s",
+		       strerror(errno));
+		if (devnull)
+			fclose(devnull);
+		if (held)
+			fclose(held);
+		free(text);
 		return EXIT_ERROR;
 	}
 	/* The commands' own output would only be noise. */
-	out_set_files(devnull, NULL);
+	out_set_files(devnull, held);
 	restoring = true;
+	nl_stream_start();
 	err = batch(argv[0]);
+	nlerr = nl_stream_end(&line);
 	restoring = false;
 	out_set_files(NULL, NULL);
 	fclose(devnull);
+	fclose(held);
+	if (nlerr) {
+		err_set_line(line);
+		pr_err("%s", nl_strerror(nlerr));
+		err_set_line(0);
+		err = EXIT_ERROR;
+	} else if (len) {
+		fwrite(text, 1, len, stderr);
+	}
+	free(text);
 	if (err) {
 		nl_close();	/* the kernel drops the unfinished state */
 		pr_err("restore: nothing was changed");
