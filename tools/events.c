@@ -111,8 +111,11 @@ static int print_vpn(uint8_t cmd, const struct nlattr **tb)
 	return 0;
 }
 
-static int print_map(uint8_t cmd, const struct nlattr **tb)
+/* A replace's new mapping prints as "map replace": the same line again. */
+static int print_map(uint8_t cmd, bool replace, const struct nlattr **tb)
 {
+	const char *verb = cmd == RNAT_CMD_MAP_DEL ? "del" :
+			   replace ? "replace" : "add";
 	char real[PREFIX_STRLEN], nat[PREFIX_STRLEN];
 	uint8_t len;
 
@@ -120,7 +123,8 @@ static int print_map(uint8_t cmd, const struct nlattr **tb)
 		return nl_malformed("mapping event");
 	if (out_json()) {
 		json_obj_open(NULL);
-		json_str("event", cmd == RNAT_CMD_MAP_NEW ? "map add" : "map del");
+		json_str("event", cmd == RNAT_CMD_MAP_DEL ? "map del" :
+			 replace ? "map replace" : "map add");
 		json_key("map");
 		map_print(tb, NULL);
 		json_obj_close();
@@ -129,8 +133,7 @@ static int print_map(uint8_t cmd, const struct nlattr **tb)
 	len = tb[RNAT_A_MAP_PLEN] ? mnl_attr_get_u8(tb[RNAT_A_MAP_PLEN]) : 32;
 	format_prefix(real, mnl_attr_get_u32(tb[RNAT_A_MAP_REAL]), len, false);
 	format_prefix(nat, mnl_attr_get_u32(tb[RNAT_A_MAP_NAT]), len, false);
-	out_printf("map %s vpn %u real %s %snat %s\n",
-		   cmd == RNAT_CMD_MAP_NEW ? "add" : "del",
+	out_printf("map %s vpn %u real %s %snat %s\n", verb,
 		   mnl_attr_get_u32(tb[RNAT_A_VPN_ID]), real,
 		   cmd == RNAT_CMD_MAP_NEW ? "" : "# ", nat);
 	return 0;
@@ -156,7 +159,7 @@ static int print_flush(const struct nlattr **tb)
 	return 0;
 }
 
-static int print_event(uint8_t cmd, const struct nlattr **tb)
+static int print_event(uint8_t cmd, uint16_t flags, const struct nlattr **tb)
 {
 	int err;
 
@@ -172,7 +175,7 @@ static int print_event(uint8_t cmd, const struct nlattr **tb)
 		break;
 	case RNAT_CMD_MAP_NEW:
 	case RNAT_CMD_MAP_DEL:
-		err = print_map(cmd, tb);
+		err = print_map(cmd, flags & NLM_F_REPLACE, tb);
 		break;
 	case RNAT_CMD_MAP_FLUSH:
 		err = print_flush(tb);
@@ -211,19 +214,19 @@ int do_monitor(int argc, char **argv)
 static int save_pool(const struct nlattr **tb, void *data)
 {
 	(void)data;
-	return print_event(RNAT_CMD_POOL_NEW, tb);
+	return print_event(RNAT_CMD_POOL_NEW, 0, tb);
 }
 
 static int save_vpn(const struct nlattr **tb, void *data)
 {
 	(void)data;
-	return print_event(RNAT_CMD_VPN_NEW, tb);
+	return print_event(RNAT_CMD_VPN_NEW, 0, tb);
 }
 
 static int save_map(const struct nlattr **tb, void *data)
 {
 	(void)data;
-	return print_event(RNAT_CMD_MAP_NEW, tb);
+	return print_event(RNAT_CMD_MAP_NEW, 0, tb);
 }
 
 /* Pools, then VPNs with their blocks, then mappings in NAT order. */

@@ -499,7 +499,7 @@ int nl_listen(nl_event_cb cb)
 			err = nl_parse_reply(nlh, tb);
 			g = mnl_nlmsg_get_payload(nlh);
 			if (!err)
-				err = cb(g->cmd, tb);
+				err = cb(g->cmd, nlh->nlmsg_flags, tb);
 			if (err) {
 				pr_err("%s", nl_strerror(err));
 				return EXIT_ERROR;

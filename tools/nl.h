@@ -60,9 +60,11 @@ int nl_stream_end(uint32_t *tag);
 bool nl_changed(void);
 /*
  * Joins the "events" group and hands every event (the command that made a
- * change and the object's attributes) to @cb until an error: EXIT_ERROR.
+ * change, its message flags such as NLM_F_REPLACE, and the object's
+ * attributes) to @cb until an error: EXIT_ERROR.
  */
-typedef int (*nl_event_cb)(uint8_t cmd, const struct nlattr **tb);
+typedef int (*nl_event_cb)(uint8_t cmd, uint16_t flags,
+			   const struct nlattr **tb);
 int nl_listen(nl_event_cb cb);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);

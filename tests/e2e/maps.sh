@@ -118,9 +118,9 @@ kill "$mon"
 wait "$mon" 2>/dev/null
 expect_eq "replace announces the mappings it replaced, then the new one" \
 	"map del vpn 1 real 10.1.0.0 # nat $old
-map add vpn 1 real 10.1.0.0 nat 10.162.0.9
+map replace vpn 1 real 10.1.0.0 nat 10.162.0.9
 map del vpn 1 real 10.1.0.0 # nat 10.162.0.9
-map add vpn 1 real 10.1.9.9 nat 10.162.0.9
+map replace vpn 1 real 10.1.9.9 nat 10.162.0.9
 map add vpn 2 real 10.99.0.0 nat $(rnat lookup 10.99.0.0 vpn 2 | awk '{ print $NF }')" \
 	"$(cat "$TMPDIR/events")"
 
