@@ -154,6 +154,18 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
  * made it; with nobody listening it costs nothing. Called under rn->lock, so
  * events leave in the order the changes were made.
  */
+/*
+ * Is anyone to hear of a change? Not while a restore is being built (it is
+ * announced once, when committed), nor with nobody in the group.
+ */
+static bool rnat_notify_wanted(struct rnat_net *rn, struct genl_info *info)
+{
+	if (info && rnat_req_cfg(rn, info) != rnat_net_cfg(rn))
+		return false;
+	return genl_has_listeners(&rnat_genl_family, rn->net,
+				  RNAT_MCGRP_EVENTS);
+}
+
 static void rnat_notify_flags(struct rnat_net *rn, struct genl_info *info,
 			      u8 cmd, u16 flags,
 			      int (*fill)(struct sk_buff *, const void *),
@@ -163,10 +175,7 @@ static void rnat_notify_flags(struct rnat_net *rn, struct genl_info *info,
 	struct sk_buff *msg;
 	void *hdr;
 
-	/* A restore being built is announced once, when it is committed. */
-	if (info && rnat_req_cfg(rn, info) != rnat_net_cfg(rn))
-		return;
-	if (!genl_has_listeners(&rnat_genl_family, net, RNAT_MCGRP_EVENTS))
+	if (!rnat_notify_wanted(rn, info))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -703,11 +712,12 @@ static void rnat_map_notify(struct rnat_net *rn, struct genl_info *info,
 			    u8 cmd, u16 flags, struct rnat_cfg *cfg,
 			    const struct rnat_map *m)
 {
-	struct rnat_map_reply r = {
-		.map = m,
-		.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat)),
-	};
+	struct rnat_map_reply r = { .map = m };
 
+	/* Finding the pool costs more than knowing nobody listens. */
+	if (!rnat_notify_wanted(rn, info))
+		return;
+	r.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat));
 	rnat_notify_flags(rn, info, cmd, flags, rnat_fill_map, &r);
 }
 
