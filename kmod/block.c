@@ -1,29 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * VPN NAT blocks: which aligned ranges of a pool belong to which VPN. The
- * namespace keeps them in an xarray by base address; each VPN keeps its own
- * in address order, which is the order its NAT IPs are handed out in.
+ * namespace keeps them in a maple tree of address ranges, so the block
+ * holding an address is one lookup; each VPN keeps its own in address
+ * order, which is the order its NAT IPs are handed out in.
  */
 
 #include <linux/log2.h>
+#include <linux/maple_tree.h>
 #include <linux/slab.h>
-#include <linux/xarray.h>
 
 #include "block.h"
 #include "cfg.h"
 
 struct rnat_block *rnat_block_of(struct rnat_cfg *cfg, u32 addr)
 {
-	int plen;
-
-	for (plen = 32; plen >= RNAT_POOL_PLEN_MIN; plen--) {
-		u32 base = plen ? addr & (~0U << (32 - plen)) : 0;
-		struct rnat_block *b = xa_load(&cfg->blocks, base);
-
-		if (b && b->pfx.plen == plen)
-			return b;
-	}
-	return NULL;
+	return mtree_load(&cfg->blocks, addr);
 }
 
 static void rnat_block_link(struct rnat_vpn *vpn, struct rnat_block *b)
@@ -54,14 +46,19 @@ static struct rnat_block *rnat_block_merge(struct rnat_cfg *cfg,
 		};
 		struct rnat_block *buddy, *low, *high;
 
-		buddy = xa_load(&cfg->blocks, b->pfx.base ^ size);
+		buddy = mtree_load(&cfg->blocks, b->pfx.base ^ size);
 		if (!buddy || buddy->vpn != b->vpn ||
+		    buddy->pfx.base != (b->pfx.base ^ size) ||
 		    buddy->pfx.plen != b->pfx.plen ||
 		    !rnat_pool_find(b->vpn->pool, &parent))
 			break;
 		low = b->pfx.base < buddy->pfx.base ? b : buddy;
 		high = low == b ? buddy : b;
-		xa_erase(&cfg->blocks, high->pfx.base);
+		/* One range for both halves; without memory they stay two. */
+		if (mtree_store_range(&cfg->blocks, parent.base,
+				      rnat_prefix_last(&parent), low,
+				      GFP_KERNEL_ACCOUNT))
+			break;
 		list_del(&high->node);
 		low->pfx = parent;
 		low->used += high->used;
@@ -82,7 +79,8 @@ struct rnat_block *rnat_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		return ERR_PTR(-ENOMEM);
 	b->pfx = *p;
 	b->vpn = vpn;
-	err = xa_insert(&cfg->blocks, p->base, b, GFP_KERNEL_ACCOUNT);
+	err = mtree_insert_range(&cfg->blocks, p->base, rnat_prefix_last(p), b,
+				 GFP_KERNEL_ACCOUNT);
 	if (err) {
 		kfree(b);
 		return ERR_PTR(err);
@@ -120,7 +118,7 @@ static void rnat_block_free(struct rnat_cfg *cfg, struct rnat_block *b)
 {
 	rnat_pool_release(b->vpn->pool, RNAT_POOL_OWNED, &b->pfx);
 	b->vpn->held -= rnat_prefix_size(&b->pfx);
-	xa_erase(&cfg->blocks, b->pfx.base);
+	mtree_erase(&cfg->blocks, b->pfx.base);
 	list_del(&b->node);
 	kfree(b);
 }

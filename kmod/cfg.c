@@ -26,7 +26,7 @@ struct rnat_cfg *rnat_cfg_alloc(void)
 	INIT_LIST_HEAD(&cfg->pools);
 	xa_init(&cfg->vpns);
 	xa_init(&cfg->vpn_by_dev);
-	xa_init(&cfg->blocks);
+	mt_init(&cfg->blocks);
 	return cfg;
 }
 
@@ -38,9 +38,10 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 	unsigned long id;
 
 	rnat_table_destroy(&cfg->table);
-	xa_for_each(&cfg->blocks, id, b)
+	id = 0;
+	mt_for_each(&cfg->blocks, b, id, ULONG_MAX)
 		kfree(b);
-	xa_destroy(&cfg->blocks);
+	mtree_destroy(&cfg->blocks);
 	xa_for_each(&cfg->vpns, id, vpn)
 		kfree(vpn);
 	xa_destroy(&cfg->vpns);

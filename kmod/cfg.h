@@ -9,6 +9,7 @@
 #define _RNAT_CFG_H
 
 #include <linux/list.h>
+#include <linux/maple_tree.h>
 #include <linux/xarray.h>
 
 #include "block.h"
@@ -33,7 +34,7 @@ struct rnat_cfg {
 	struct list_head pools;
 	struct xarray vpns;		/* by id */
 	struct xarray vpn_by_dev;	/* by ifindex */
-	struct xarray blocks;		/* VPN NAT blocks, by base address */
+	struct maple_tree blocks;	/* VPN NAT blocks, by address range */
 	unsigned int nvpns;
 };
 
