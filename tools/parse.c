@@ -80,11 +80,14 @@ int parse_pairs(int argc, char **argv, const char *cmd,
 
 	for (k = 0; keys[k]; k++)
 		vals[k] = NULL;
-	snprintf(what, sizeof(what), "%s keyword", cmd);
 	for (i = 0; i < argc; i += 2) {
-		k = parse_keyword(argv[i], what, keys, NULL);
-		if (k < 0)
+		k = keyword(argv[i], keys, NULL);
+		if (k < 0) {
+			/* Only a line that fails pays for its message's words. */
+			snprintf(what, sizeof(what), "%s keyword", cmd);
+			parse_keyword(argv[i], what, keys, NULL);
 			return -1;
+		}
 		if (vals[k]) {
 			pr_err("%s: \"%s\" given twice", cmd, keys[k]);
 			return -1;
@@ -257,8 +260,11 @@ int do_object(const struct object *o, int argc, char **argv)
 		ids[n++] = 4 + i;
 	}
 	cmds[n] = NULL;
-	snprintf(what, sizeof(what), "%s command", o->name);
-	id = parse_keyword(argv[0], what, cmds, ids);
+	id = keyword(argv[0], cmds, ids);
+	if (id < 0) {
+		snprintf(what, sizeof(what), "%s command", o->name);
+		id = parse_keyword(argv[0], what, cmds, ids);
+	}
 	switch (id) {
 	case 0:
 		return o->add(argc - 1, argv + 1);
