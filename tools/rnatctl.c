@@ -31,8 +31,7 @@ static void usage(FILE *f)
 	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save |\n"
 	      "            annotate | help }\n"
 	      "OPTIONS := { -j[son] | -s[tatistics] | -n[etns] NETNS | -b[atch] FILE |\n"
-	      "             -R[outes-off] |\n"
-	      "             -h[elp] | -V[ersion] }\n"
+	      "             -R[outes-off] | -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
 	pool_usage(f);
