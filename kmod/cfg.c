@@ -26,6 +26,7 @@ struct rnat_cfg *rnat_cfg_alloc(void)
 	INIT_LIST_HEAD(&cfg->pools);
 	xa_init(&cfg->vpns);
 	xa_init(&cfg->vpn_by_dev);
+	xa_init(&cfg->vpn_by_mark);
 	mt_init(&cfg->blocks);
 	return cfg;
 }
@@ -46,6 +47,7 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 		kfree(vpn);
 	xa_destroy(&cfg->vpns);
 	xa_destroy(&cfg->vpn_by_dev);
+	xa_destroy(&cfg->vpn_by_mark);
 	list_for_each_entry_safe(pool, tmp, &cfg->pools, list)
 		rnat_pool_destroy(pool);
 	kfree(cfg);
@@ -159,30 +161,172 @@ static bool rnat_cfg_vpn_name_used(struct rnat_cfg *cfg, const char *name)
 	return false;
 }
 
-int rnat_cfg_vpn_set_dev(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
-			 int ifindex, struct netlink_ext_ack *extack)
+void rnat_cfg_vpn_link(const struct rnat_vpn *vpn, struct rnat_vpn_link *link)
 {
-	struct rnat_vpn *other;
-	int err;
+	link->ifindex = vpn->ifindex;
+	link->mark = vpn->mark;
+	link->out_mark = vpn->out_mark;
+}
 
-	if (ifindex == vpn->ifindex)
+static bool rnat_mark_valid(const struct rnat_mark *m, const char *what,
+			    struct netlink_ext_ack *extack)
+{
+	if (m->value & ~m->mask) {
+		NL_SET_ERR_MSG_FMT(extack, "%s 0x%x has bits outside its mask 0x%x",
+				   what, m->value, m->mask);
+		return false;
+	}
+	return true;
+}
+
+/* Whether @vpn may take @link's ingress mark and device; says why not. */
+static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			       const struct rnat_vpn_link *link,
+			       struct netlink_ext_ack *extack)
+{
+	bool marked = link->mark.mask;
+	struct rnat_vpn *other;
+	void *dev;
+
+	if (!rnat_mark_valid(&link->mark, "mark", extack) ||
+	    !rnat_mark_valid(&link->out_mark, "egress mark", extack))
+		return -EINVAL;
+	if (marked && !link->mark.value) {
+		NL_SET_ERR_MSG(extack, "mark 0 would match unmarked packets: use a non-zero mark");
+		return -EINVAL;
+	}
+	if (marked && cfg->nmarked > !!vpn->mark.mask &&
+	    link->mark.mask != cfg->mark_mask) {
+		NL_SET_ERR_MSG_FMT(extack, "VPN marks are told apart under mask 0x%x, not 0x%x",
+				   cfg->mark_mask, link->mark.mask);
+		return -EINVAL;
+	}
+	other = marked ? xa_load(&cfg->vpn_by_mark, link->mark.value) : NULL;
+	if (other && other != vpn) {
+		NL_SET_ERR_MSG_FMT(extack, "mark 0x%x/0x%x already belongs to VPN %u",
+				   link->mark.value, link->mark.mask, other->id);
+		return -EEXIST;
+	}
+	dev = link->ifindex ? rnat_cfg_dev(cfg, link->ifindex) : NULL;
+	if (!dev || dev == vpn)
 		return 0;
-	if (ifindex) {
-		other = rnat_cfg_vpn_by_dev(cfg, ifindex);
-		if (other) {
-			NL_SET_ERR_MSG_FMT(extack, "device %d already belongs to VPN %u",
-					   ifindex, other->id);
-			return -EEXIST;
-		}
-		err = xa_insert(&cfg->vpn_by_dev, ifindex, vpn,
+	if (!rnat_dev_shared(dev)) {
+		other = dev;
+		NL_SET_ERR_MSG_FMT(extack, "device %d already belongs to VPN %u%s",
+				   link->ifindex, other->id,
+				   marked ? ", which has no mark" : "");
+		return -EEXIST;
+	}
+	/* Shared: fine for a marked VPN, or if @vpn is its only user. */
+	if (!marked && !(vpn->ifindex == link->ifindex &&
+			 xa_to_value(dev) == 1)) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "device %d is shared by VPNs with marks: VPN %u needs one",
+				   link->ifindex, vpn->id);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * The device entry @ifindex holds for its users after @vpn starts (@delta 1,
+ * with or without a mark) or stops (-1) using it.
+ */
+static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
+			    int delta)
+{
+	unsigned long n = rnat_dev_shared(dev) ? xa_to_value(dev) : 0;
+
+	if (!marked)
+		return delta > 0 ? vpn : NULL;
+	n += delta;
+	return n ? xa_mk_value(n) : NULL;
+}
+
+int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			  const struct rnat_vpn_link *link,
+			  struct netlink_ext_ack *extack)
+{
+	bool was_marked = vpn->mark.mask, marked = link->mark.mask;
+	bool new_mark = marked && (!was_marked ||
+				   link->mark.value != vpn->mark.value);
+	u32 old_mask = cfg->mark_mask;
+	int old = vpn->ifindex, err;
+	void *dev;
+
+	err = rnat_cfg_link_check(cfg, vpn, link, extack);
+	if (err)
+		return err;
+	/* Its mask is the namespace's if no other VPN has a mark. */
+	if (marked && cfg->nmarked == was_marked)
+		WRITE_ONCE(cfg->mark_mask, link->mark.mask);
+	/* First what may fail (allocations), then what cannot. */
+	if (new_mark) {
+		err = xa_insert(&cfg->vpn_by_mark, link->mark.value, vpn,
 				GFP_KERNEL_ACCOUNT);
 		if (err)
-			return err;
+			goto undo_mask;
 	}
-	if (vpn->ifindex)
-		xa_erase(&cfg->vpn_by_dev, vpn->ifindex);
-	vpn->ifindex = ifindex;
+	if (link->ifindex && link->ifindex != old) {
+		dev = rnat_cfg_dev(cfg, link->ifindex);
+		err = xa_err(xa_store(&cfg->vpn_by_dev, link->ifindex,
+				      rnat_dev_entry(dev, vpn, marked, 1),
+				      GFP_KERNEL_ACCOUNT));
+		if (err)
+			goto undo_mark;
+	} else if (link->ifindex && marked != was_marked) {
+		/* Its own device, now shared with nobody yet, or no more. */
+		xa_store(&cfg->vpn_by_dev, old,
+			 marked ? xa_mk_value(1) : vpn, GFP_KERNEL_ACCOUNT);
+	}
+	if (old && old != link->ifindex) {
+		dev = rnat_cfg_dev(cfg, old);
+		dev = rnat_dev_entry(dev, vpn, was_marked, -1);
+		if (dev)
+			xa_store(&cfg->vpn_by_dev, old, dev, GFP_KERNEL_ACCOUNT);
+		else
+			xa_erase(&cfg->vpn_by_dev, old);
+	}
+	if (was_marked && (!marked || new_mark))
+		xa_erase(&cfg->vpn_by_mark, vpn->mark.value);
+	cfg->nmarked += (int)marked - (int)was_marked;
+	WRITE_ONCE(vpn->ifindex, link->ifindex);
+	vpn->mark = link->mark;
+	WRITE_ONCE(vpn->out_mark, link->out_mark);
 	return 0;
+
+undo_mark:
+	if (new_mark)
+		xa_erase(&cfg->vpn_by_mark, link->mark.value);
+undo_mask:
+	WRITE_ONCE(cfg->mark_mask, old_mask);
+	return err;
+}
+
+void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
+		       void (*changed)(void *arg, struct rnat_vpn *vpn),
+		       void *arg)
+{
+	struct rnat_vpn_link link;
+	struct rnat_vpn *vpn;
+	unsigned long id;
+	void *dev;
+
+	dev = rnat_cfg_dev(cfg, ifindex);
+	if (!dev)
+		return;
+	xa_for_each(&cfg->vpns, id, vpn) {
+		if (vpn->ifindex != ifindex)
+			continue;
+		rnat_cfg_vpn_link(vpn, &link);
+		link.ifindex = 0;
+		/* Letting go of a device allocates nothing: cannot fail. */
+		WARN_ON_ONCE(rnat_cfg_vpn_set_link(cfg, vpn, &link, NULL));
+		if (changed)
+			changed(arg, vpn);
+		if (!rnat_dev_shared(dev))
+			break;
+	}
 }
 
 int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -199,7 +343,7 @@ int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 }
 
 int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
-		     const char *pool_name, int ifindex,
+		     const char *pool_name, const struct rnat_vpn_link *link,
 		     struct netlink_ext_ack *extack)
 {
 	struct rnat_pool *pool;
@@ -237,7 +381,7 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	err = xa_insert(&cfg->vpns, id, vpn, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto free;
-	err = rnat_cfg_vpn_set_dev(cfg, vpn, ifindex, extack);
+	err = rnat_cfg_vpn_set_link(cfg, vpn, link, extack);
 	if (err) {
 		xa_erase(&cfg->vpns, id);
 		goto free;
@@ -319,7 +463,7 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		return -ENOENT;
 	}
 	n = rnat_cfg_map_flush(cfg, vpn);
-	xa_erase(&cfg->vpn_by_dev, vpn->ifindex);
+	rnat_cfg_vpn_set_link(cfg, vpn, &(struct rnat_vpn_link){}, NULL);
 	xa_erase(&cfg->vpns, id);
 	vpn->pool->nvpns--;
 	cfg->nvpns--;

@@ -10,6 +10,7 @@
 
 #include <linux/list.h>
 #include <linux/maple_tree.h>
+#include <linux/skbuff.h>
 #include <linux/xarray.h>
 
 #include "block.h"
@@ -18,9 +19,29 @@
 
 struct netlink_ext_ack;
 
+/* A fwmark test or rewrite: the bits @mask of a mark, to be @value. */
+struct rnat_mark {
+	u32 value;	/* no bits outside mask */
+	u32 mask;	/* 0: none */
+} __aligned(8);		/* read at once by the packet path */
+
+/* How a VPN's traffic is told apart on ingress and steered on egress. */
+struct rnat_vpn_link {
+	int ifindex;		/* its device, 0: none (no traffic) */
+	/*
+	 * Ingress: only packets on the device that carry this mark are the
+	 * VPN's; the device may then carry other VPNs (with marks of their
+	 * own) and other traffic. Without a mark, the device is the VPN's.
+	 */
+	struct rnat_mark mark;
+	struct rnat_mark out_mark;	/* egress: set after translation */
+};
+
 struct rnat_vpn {
 	u32 id;
 	int ifindex;
+	struct rnat_mark mark;
+	struct rnat_mark out_mark;
 	struct rnat_pool *pool;
 	unsigned int nmaps;
 	struct list_head blocks;	/* its NAT blocks, by address */
@@ -33,7 +54,14 @@ struct rnat_cfg {
 	struct rnat_table table;
 	struct list_head pools;
 	struct xarray vpns;		/* by id */
-	struct xarray vpn_by_dev;	/* by ifindex */
+	/*
+	 * By ifindex: the VPN whose device it is, or xa_mk_value(n): n VPNs
+	 * with ingress marks share it.
+	 */
+	struct xarray vpn_by_dev;
+	struct xarray vpn_by_mark;	/* by ingress mark value */
+	u32 mark_mask;			/* the one mask of all ingress marks */
+	unsigned int nmarked;		/* VPNs with an ingress mark */
 	struct maple_tree blocks;	/* VPN NAT blocks, by address range */
 	unsigned int nvpns;
 };
@@ -56,22 +84,58 @@ static inline struct rnat_vpn *rnat_cfg_vpn(struct rnat_cfg *cfg, u32 id)
 	return xa_load(&cfg->vpns, id);
 }
 
-/* The packet path's question: which VPN, if any, owns this device? */
-static inline struct rnat_vpn *rnat_cfg_vpn_by_dev(struct rnat_cfg *cfg,
-						   int ifindex)
+/*
+ * The packet path's first question about a device: NULL if no VPN uses it,
+ * else its VPN, or (rnat_dev_shared()) a mark of VPNs sharing it.
+ */
+static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 {
 	return xa_load(&cfg->vpn_by_dev, ifindex);
 }
 
+static inline bool rnat_dev_shared(const void *dev)
+{
+	return xa_is_value(dev);
+}
+
+/* The VPN a packet arriving on @ifindex with fwmark @mark comes from. */
+static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
+					       int ifindex, u32 mark)
+{
+	struct rnat_vpn *vpn = rnat_cfg_dev(cfg, ifindex);
+
+	if (!rnat_dev_shared(vpn))
+		return vpn;
+	vpn = xa_load(&cfg->vpn_by_mark, mark & READ_ONCE(cfg->mark_mask));
+	return vpn && READ_ONCE(vpn->ifindex) == ifindex ? vpn : NULL;
+}
+
+/* Sets the bits of @mark in @skb's fwmark. */
+static inline void rnat_mark_apply(const struct rnat_mark *mark,
+				   struct sk_buff *skb)
+{
+	struct rnat_mark m = READ_ONCE(*mark);
+
+	skb->mark = (skb->mark & ~m.mask) | m.value;
+}
+
 int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
-		     const char *pool, int ifindex,
+		     const char *pool, const struct rnat_vpn_link *link,
 		     struct netlink_ext_ack *extack);
+/* What rnat_cfg_vpn_set_link() would be given to change nothing. */
+void rnat_cfg_vpn_link(const struct rnat_vpn *vpn, struct rnat_vpn_link *link);
 /*
- * Moves @vpn to device @ifindex (0: none; its traffic then stops, its
- * mappings stay). Fails only if another VPN has that device.
+ * Gives @vpn a new device (0: none; its traffic then stops, its mappings
+ * stay) and marks, all or nothing. Fails if another VPN has the device,
+ * shares it without the marks that tell VPNs apart, or has the ingress mark.
  */
-int rnat_cfg_vpn_set_dev(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
-			 int ifindex, struct netlink_ext_ack *extack);
+int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			  const struct rnat_vpn_link *link,
+			  struct netlink_ext_ack *extack);
+/* Every VPN using device @ifindex loses it (the device is going away). */
+void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
+		       void (*changed)(void *arg, struct rnat_vpn *vpn),
+		       void *arg);
 int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			const char *name, struct netlink_ext_ack *extack);
 /*

@@ -4,16 +4,22 @@
  * exist only between a VPN's device and these two hooks.
  *
  * Ingress, PREROUTING before everything else (defrag, raw, conntrack): a
- * packet arriving on a VPN's device has its source rewritten from the real
- * address to its NAT IP; an unmapped source is dropped (anti-spoofing).
+ * packet arriving on a VPN's device (and carrying its ingress mark, if it
+ * has one) has its source rewritten from the real address to its NAT IP;
+ * an unmapped source is dropped (anti-spoofing).
  *
  * Egress, POSTROUTING after everything else but the conntrack confirmation:
  * a packet routed out of a VPN's device has its destination rewritten from
- * the NAT IP to the real address; a destination that is not one of this
- * VPN's NAT IPs is dropped, so one VPN never receives another's traffic, and
- * answered with ICMP host unreachable (icmp_send() rate-limits it by peer
- * and globally, per the net.ipv4.icmp_* sysctls, and never answers an ICMP
- * error or a later fragment).
+ * the NAT IP to the real address, and the VPN's egress mark set (for the
+ * xfrm policy lookup of an xfrm interface, which comes after); a destination
+ * that is not one of this VPN's NAT IPs is dropped, so one VPN never
+ * receives another's traffic, and answered with ICMP host unreachable
+ * (icmp_send() rate-limits it by peer and globally, per the net.ipv4.icmp_*
+ * sysctls, and never answers an ICMP error or a later fragment).
+ *
+ * A device VPNs share (told apart by ingress marks) may carry other traffic
+ * too: on ingress only packets with a VPN's mark are that VPN's, on egress
+ * only those routed to a NAT IP of a VPN of the device; the rest passes.
  *
  * ICMP errors have their embedded header translated with the same mapping
  * rules, the other way round, and are counted by kind on the mapping of the
@@ -62,7 +68,7 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	struct rnat_pkt pkt;
 	int err;
 
-	vpn = rnat_cfg_vpn_by_dev(cfg, state->in->ifindex);
+	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
 	if (!vpn)
 		return NF_ACCEPT;
 	err = rnat_pkt_parse(skb, &pkt);
@@ -102,20 +108,28 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	struct rnat_map *m, *inner = NULL;
+	struct rnat_map *m = NULL, *inner = NULL;
 	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
 	__be32 inner_to = 0;
 	int err;
 
-	vpn = rnat_cfg_vpn_by_dev(cfg, state->out->ifindex);
+	vpn = rnat_cfg_dev(cfg, state->out->ifindex);
 	if (!vpn)
 		return NF_ACCEPT;
+	if (unlikely(rnat_dev_shared(vpn))) {
+		/* Only what is routed to a NAT IP of a VPN of the device. */
+		m = rnat_table_lookup_nat(&cfg->table, ip_hdr(skb)->daddr);
+		vpn = m ? rnat_cfg_vpn(cfg, m->real.vpn_id) : NULL;
+		if (!vpn || READ_ONCE(vpn->ifindex) != state->out->ifindex)
+			return NF_ACCEPT;
+	}
 	err = rnat_pkt_parse(skb, &pkt);
 	if (unlikely(err))
 		return rnat_parse_error(rn, err);
 
-	m = rnat_table_lookup_nat(&cfg->table, pkt.daddr);
+	if (likely(!m))
+		m = rnat_table_lookup_nat(&cfg->table, pkt.daddr);
 	if (unlikely(!m || m->real.vpn_id != vpn->id)) {
 		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
 		return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
@@ -131,6 +145,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_DADDR,
 				  rnat_map_to_real(m, pkt.daddr), inner_to)))
 		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
+	rnat_mark_apply(&vpn->out_mark, skb);
 	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
 	rnat_map_count(m, RNAT_DIR_OUT, skb);
 	if (unlikely(inner))

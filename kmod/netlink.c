@@ -45,6 +45,11 @@ static const struct nla_policy rnat_prefix_policy[RNAT_PREFIX_A_MAX + 1] = {
 	[RNAT_PREFIX_A_LEN] = NLA_POLICY_RANGE(NLA_U8, RNAT_POOL_PLEN_MIN, 32),
 };
 
+static const struct nla_policy rnat_mark_policy[RNAT_MARK_A_MAX + 1] = {
+	[RNAT_MARK_A_VALUE] = { .type = NLA_U32 },
+	[RNAT_MARK_A_MASK] = { .type = NLA_U32 },
+};
+
 /*
  * One policy per command: an attribute a command does not take is left
  * NLA_UNSPEC, which strict validation rejects ("Unsupported attribute").
@@ -67,6 +72,8 @@ static const struct nla_policy rnat_vpn_new_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_NAME] = RNAT_NAME_POLICY,
 	[RNAT_A_POOL] = RNAT_NAME_POLICY,
 	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[RNAT_A_VPN_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
+	[RNAT_A_VPN_OUT_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
 	[RNAT_A_VPN_BLOCKS] = NLA_POLICY_NESTED_ARRAY(rnat_prefix_policy),
 };
 
@@ -74,6 +81,8 @@ static const struct nla_policy rnat_vpn_set_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
 	[RNAT_A_VPN_NAME] = RNAT_NAME_POLICY,
 	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[RNAT_A_VPN_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
+	[RNAT_A_VPN_OUT_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
 };
 
 static const struct nla_policy rnat_vpn_policy[RNAT_A_MAX + 1] = {
@@ -413,6 +422,45 @@ static int rnat_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 /* VPNs */
 
+static int rnat_put_mark(struct sk_buff *skb, int attr,
+			 const struct rnat_mark *m)
+{
+	struct nlattr *nest;
+
+	if (!m->mask)
+		return 0;
+	nest = nla_nest_start(skb, attr);
+	if (!nest || nla_put_u32(skb, RNAT_MARK_A_VALUE, m->value) ||
+	    nla_put_u32(skb, RNAT_MARK_A_MASK, m->mask))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Reads a mark attribute, if given, into *@m. */
+static int rnat_parse_mark(struct genl_info *info, int attr,
+			   struct rnat_mark *m)
+{
+	struct nlattr *tb[RNAT_MARK_A_MAX + 1];
+	int err;
+
+	if (!info->attrs[attr])
+		return 0;
+	err = nla_parse_nested(tb, RNAT_MARK_A_MAX, info->attrs[attr],
+			       rnat_mark_policy, info->extack);
+	if (err)
+		return err;
+	if (!tb[RNAT_MARK_A_VALUE]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[attr],
+				    "a mark needs a value");
+		return -EINVAL;
+	}
+	m->value = nla_get_u32(tb[RNAT_MARK_A_VALUE]);
+	m->mask = tb[RNAT_MARK_A_MASK] ? nla_get_u32(tb[RNAT_MARK_A_MASK]) :
+					 U32_MAX;
+	return 0;
+}
+
 static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 {
 	const struct rnat_vpn *vpn = obj;
@@ -424,6 +472,8 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
 	    nla_put_string(skb, RNAT_A_POOL, vpn->pool->name) ||
 	    (vpn->ifindex && nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex)) ||
+	    rnat_put_mark(skb, RNAT_A_VPN_MARK, &vpn->mark) ||
+	    rnat_put_mark(skb, RNAT_A_VPN_OUT_MARK, &vpn->out_mark) ||
 	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
@@ -455,13 +505,28 @@ static int rnat_dev_check(struct genl_info *info)
 	return -ENODEV;
 }
 
+/* Reads a VPN's device and marks, where given, over what *@link holds. */
+static int rnat_parse_link(struct genl_info *info, struct rnat_vpn_link *link)
+{
+	int err = 0;
+
+	if (info->attrs[RNAT_A_IFINDEX]) {
+		link->ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
+		err = rnat_dev_check(info);
+	}
+	return err ?: rnat_parse_mark(info, RNAT_A_VPN_MARK, &link->mark) ?:
+		      rnat_parse_mark(info, RNAT_A_VPN_OUT_MARK,
+				      &link->out_mark);
+}
+
 static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_vpn_link link = {};
 	struct rnat_prefix *blocks = NULL;
 	unsigned int i, n = 0;
 	const char *name = NULL;
-	int ifindex = 0, err = 0;
 	struct rnat_cfg *cfg;
+	int err = 0;
 	struct rnat_net *rn;
 	u32 id;
 
@@ -480,14 +545,11 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
-	if (info->attrs[RNAT_A_IFINDEX]) {
-		ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
-		err = rnat_dev_check(info);
-	}
+	err = rnat_parse_link(info, &link);
 	if (!err)
 		err = rnat_cfg_vpn_add(cfg, id, name,
 				       nla_data(info->attrs[RNAT_A_POOL]),
-				       ifindex, info->extack);
+				       &link, info->extack);
 	for (i = 0; !err && i < n; i++) {
 		err = rnat_cfg_vpn_block_add(cfg,
 					     rnat_cfg_vpn(cfg, id),
@@ -511,12 +573,12 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* Changes a VPN's device and/or name, both or neither. */
+/* Changes a VPN's device, marks and name, as many as given, all or none. */
 static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *name = info->attrs[RNAT_A_VPN_NAME];
-	struct nlattr *dev = info->attrs[RNAT_A_IFINDEX];
 	char old[RNAT_NAME_MAX];
+	struct rnat_vpn_link link;
 	struct rnat_vpn *vpn;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
@@ -525,8 +587,9 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 
 	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
 		return -EINVAL;
-	if (!name && !dev) {
-		NL_SET_ERR_MSG(info->extack, "nothing to set: give a device or a name");
+	if (!name && !info->attrs[RNAT_A_IFINDEX] &&
+	    !info->attrs[RNAT_A_VPN_MARK] && !info->attrs[RNAT_A_VPN_OUT_MARK]) {
+		NL_SET_ERR_MSG(info->extack, "nothing to set: give a device, a mark or a name");
 		return -EINVAL;
 	}
 	id = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
@@ -538,15 +601,16 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
+	rnat_cfg_vpn_link(vpn, &link);
+	err = rnat_parse_link(info, &link);
+	if (err)
+		goto out;
 	strscpy(old, vpn->name, sizeof(old));
 	if (name)
 		err = rnat_cfg_vpn_rename(cfg, vpn, nla_data(name),
 					  info->extack);
-	if (!err && dev)
-		err = rnat_dev_check(info);
-	if (!err && dev)
-		err = rnat_cfg_vpn_set_dev(cfg, vpn,
-					   nla_get_u32(dev), info->extack);
+	if (!err)
+		err = rnat_cfg_vpn_set_link(cfg, vpn, &link, info->extack);
 	if (err && name)
 		strscpy(vpn->name, old, sizeof(vpn->name));
 	if (!err)

@@ -56,6 +56,11 @@ static struct pernet_operations rnat_net_ops = {
 	.size = sizeof(struct rnat_net),
 };
 
+static void rnat_vpn_lost_dev(void *rn, struct rnat_vpn *vpn)
+{
+	rnat_netlink_vpn_changed(rn, vpn);
+}
+
 /*
  * A VPN's device leaves the namespace (deleted or moved): the VPN lets go of
  * it, so a later device that reuses the index is not taken for the VPN's.
@@ -66,20 +71,15 @@ static int rnat_netdev_event(struct notifier_block *nb, unsigned long event,
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct rnat_net *rn;
-	struct rnat_vpn *vpn;
 
 	if (event != NETDEV_UNREGISTER)
 		return NOTIFY_DONE;
 	rn = rnat_net(dev_net(dev));
 	mutex_lock(&rn->lock);
-	vpn = rnat_cfg_vpn_by_dev(rnat_net_cfg(rn), dev->ifindex);
-	if (vpn) {
-		rnat_cfg_vpn_set_dev(rnat_net_cfg(rn), vpn, 0, NULL);
-		rnat_netlink_vpn_changed(rn, vpn);
-	}
-	vpn = rn->staging ? rnat_cfg_vpn_by_dev(rn->staging, dev->ifindex) : NULL;
-	if (vpn)
-		rnat_cfg_vpn_set_dev(rn->staging, vpn, 0, NULL);
+	rnat_cfg_dev_gone(rnat_net_cfg(rn), dev->ifindex, rnat_vpn_lost_dev,
+			  rn);
+	if (rn->staging)
+		rnat_cfg_dev_gone(rn->staging, dev->ifindex, NULL, NULL);
 	mutex_unlock(&rn->lock);
 	return NOTIFY_DONE;
 }

@@ -70,7 +70,8 @@ static int print_vpn(uint8_t cmd, const struct nlattr **tb)
 	const struct nlattr *blocks = tb[RNAT_A_VPN_BLOCKS];
 	uint32_t id;
 
-	if (!tb[RNAT_A_VPN_ID] || prefixes_check(blocks))
+	if (!tb[RNAT_A_VPN_ID] || prefixes_check(blocks) ||
+	    vpn_marks_check(tb))
 		return nl_malformed("VPN event");
 	id = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]);
 	if (out_json()) {
@@ -100,6 +101,7 @@ static int print_vpn(uint8_t cmd, const struct nlattr **tb)
 	if (cmd == RNAT_CMD_VPN_NEW && tb[RNAT_A_POOL])
 		out_printf(" pool %s", mnl_attr_get_str(tb[RNAT_A_POOL]));
 	print_dev(tb);
+	vpn_marks_print(tb);
 	if (tb[RNAT_A_VPN_NAME])
 		out_printf(" name %s", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
 	if (cmd == RNAT_CMD_VPN_NEW && blocks &&

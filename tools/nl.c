@@ -55,6 +55,8 @@ static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
 	[RNAT_A_STATS] = MNL_TYPE_NESTED,
 	[RNAT_A_POOL_OWNED] = MNL_TYPE_U32,
 	[RNAT_A_VPN_BLOCKS] = MNL_TYPE_NESTED,
+	[RNAT_A_VPN_MARK] = MNL_TYPE_NESTED,
+	[RNAT_A_VPN_OUT_MARK] = MNL_TYPE_NESTED,
 };
 
 const char *nl_strerror(int err)

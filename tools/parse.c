@@ -6,6 +6,7 @@
  */
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,54 @@ int parse_u32(const char *word, const char *what, uint32_t min, uint32_t max,
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* A 32-bit number, decimal or 0x hex, whole word up to @end; -1 if not. */
+static long long number32(const char *word, const char *end)
+{
+	const char *digits = "0123456789";
+	const char *p = word;
+	unsigned long long v;
+	size_t n;
+
+	if (!strncmp(p, "0x", 2)) {
+		digits = "0123456789abcdefABCDEF";
+		p += 2;
+	}
+	n = strspn(p, digits);
+	if (!n || p + n != end || n > 10)
+		return -1;
+	errno = 0;
+	v = strtoull(p, NULL, p == word ? 10 : 16);
+
+	return errno || v > UINT32_MAX ? -1 : (long long)v;
+}
+
+int parse_mark(const char *word, const char *what, struct mark *m)
+{
+	const char *slash = strchr(word, '/');
+	const char *end = word + strlen(word);
+	long long value, mask = UINT32_MAX;
+
+	if (!strcmp(word, "none")) {
+		m->value = m->mask = 0;
+		return 0;
+	}
+	value = number32(word, slash ? slash : end);
+	if (slash)
+		mask = number32(slash + 1, end);
+	if (value < 0 || mask < 0) {
+		pr_err("%s \"%s\" is not VALUE[/MASK] (32-bit numbers) or none",
+		       what, word);
+		return -1;
+	}
+	if (value & ~mask) {
+		pr_err("%s \"%s\" has bits outside its mask", what, word);
+		return -1;
+	}
+	m->value = value;
+	m->mask = mask;
 	return 0;
 }
 

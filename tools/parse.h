@@ -17,6 +17,12 @@ struct prefix {
 	uint8_t len;
 };
 
+/* A fwmark test or rewrite: the bits @mask (0: none) to be @value. */
+struct mark {
+	uint32_t value;
+	uint32_t mask;
+};
+
 /* "255.255.255.255/32" and its NUL */
 #define PREFIX_STRLEN 19
 
@@ -49,6 +55,11 @@ int parse_prefix(const char *word, uint8_t min_len, struct prefix *p);
 /* "P1,P2,..." of at most @max prefixes into @out: their count, or -1. */
 int parse_prefix_list(const char *word, uint8_t min_len, struct prefix *out,
 		      int max);
+/*
+ * VALUE[/MASK] (each decimal or 0x hex, MASK default 0xffffffff, no VALUE
+ * bits outside MASK), or "none" (mask 0).
+ */
+int parse_mark(const char *word, const char *what, struct mark *m);
 /* 1 to RNAT_NAME_MAX - 1 printable ASCII bytes but space, '"' and '\\'. */
 int parse_name(const char *word, const char *what);
 

@@ -60,6 +60,11 @@ void prefixes_print(const struct nlattr *list, const char *key,
  */
 int routes_sync(void);
 
+/* Checks a VPN's mark attributes: 0 or -EPROTO. */
+int vpn_marks_check(const struct nlattr **tb);
+/* Prints a checked VPN's marks: " mark M out-mark M" (as vpn add takes them). */
+void vpn_marks_print(const struct nlattr **tb);
+
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Owns the VPN object: "rnatctl vpn add|del|show", how a VPN is printed,
- * and fetching a VPN's name for lookups.
+ * Owns the VPN object: "rnatctl vpn add|set|del|show", how a VPN and its
+ * marks are printed, and fetching a VPN's name for lookups.
  */
 
 #include <errno.h>
@@ -17,11 +17,15 @@
 void vpn_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rnatctl vpn add ID pool POOL [dev DEV] [name NAME] [blocks PREFIX,...]\n"
-		"       rnatctl vpn set ID [dev DEV] [name NAME]\n"
+		"Usage: rnatctl vpn add ID pool POOL [dev DEV] [mark MARK] [out-mark MARK]\n"
+		"                       [name NAME] [blocks PREFIX,...]\n"
+		"       rnatctl vpn set ID [dev DEV] [mark MARK] [out-mark MARK] [name NAME]\n"
 		"       rnatctl vpn del ID\n"
 		"       rnatctl vpn show [ID]\n"
 		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID;\n"
+		"MARK := VALUE[/MASK] | none (fwmark bits; MASK defaults to 0xffffffff);\n"
+		"mark: only packets on DEV carrying it are the VPN's (VPNs with marks may\n"
+		"share a device); out-mark: set on the VPN's packets after translation;\n"
 		"blocks reserves NAT blocks of the pool (as \"rnatctl save\" prints them).\n",
 		RNAT_VPN_ID_MAX);
 }
@@ -29,6 +33,78 @@ void vpn_usage(FILE *f)
 static int parse_vpn_id(const char *word, uint32_t *id)
 {
 	return parse_u32(word, "VPN id", 1, RNAT_VPN_ID_MAX, id);
+}
+
+/* Adds a mark as a nest of type @attr. */
+static void mark_put(struct nlmsghdr *nlh, uint16_t attr, const struct mark *m)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, attr);
+
+	mnl_attr_put_u32(nlh, RNAT_MARK_A_VALUE, m->value);
+	mnl_attr_put_u32(nlh, RNAT_MARK_A_MASK, m->mask);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static int mark_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type > RNAT_MARK_A_MAX)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Reads a mark attribute (may be NULL: none): 0 or -EPROTO. */
+static int mark_get(const struct nlattr *attr, struct mark *m)
+{
+	const struct nlattr *tb[RNAT_MARK_A_MAX + 1] = {};
+
+	m->value = m->mask = 0;
+	if (!attr)
+		return 0;
+	if (mnl_attr_parse_nested(attr, mark_attr_cb, tb) != MNL_CB_OK ||
+	    !tb[RNAT_MARK_A_VALUE] || !tb[RNAT_MARK_A_MASK])
+		return nl_malformed("mark");
+	m->value = mnl_attr_get_u32(tb[RNAT_MARK_A_VALUE]);
+	m->mask = mnl_attr_get_u32(tb[RNAT_MARK_A_MASK]);
+	return 0;
+}
+
+int vpn_marks_check(const struct nlattr **tb)
+{
+	struct mark m;
+
+	return mark_get(tb[RNAT_A_VPN_MARK], &m) ?:
+	       mark_get(tb[RNAT_A_VPN_OUT_MARK], &m);
+}
+
+/* " KEY VALUE[/MASK]" as vpn add takes it, or {"value":,"mask":} in JSON. */
+static void mark_print(const struct nlattr *attr, const char *key)
+{
+	struct mark m;
+
+	if (mark_get(attr, &m) || !m.mask)
+		return;
+	if (out_json()) {
+		json_obj_open(key);
+		json_uint("value", m.value);
+		json_uint("mask", m.mask);
+		json_obj_close();
+	} else if (m.mask == UINT32_MAX) {
+		out_printf(" %s 0x%x", key, m.value);
+	} else {
+		out_printf(" %s 0x%x/0x%x", key, m.value, m.mask);
+	}
+}
+
+void vpn_marks_print(const struct nlattr **tb)
+{
+	mark_print(tb[RNAT_A_VPN_MARK], "mark");
+	mark_print(tb[RNAT_A_VPN_OUT_MARK], "out-mark");
 }
 
 int vpn_print(const struct nlattr **tb, void *data)
@@ -40,7 +116,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 	(void)data;
 	if (!tb[RNAT_A_VPN_ID])
 		return nl_malformed("VPN");
-	if (prefixes_check(tb[RNAT_A_VPN_BLOCKS]))
+	if (prefixes_check(tb[RNAT_A_VPN_BLOCKS]) || vpn_marks_check(tb))
 		return -EPROTO;
 	if (tb[RNAT_A_IFINDEX]) {
 		ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
@@ -59,6 +135,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_null("dev");
 		if (tb[RNAT_A_IFINDEX])
 			json_uint("ifindex", ifindex);
+		vpn_marks_print(tb);
 		if (tb[RNAT_A_VPN_MAPPINGS])
 			json_uint("mappings",
 				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
@@ -76,6 +153,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 		out_printf(" dev %s", ifname);
 	else if (tb[RNAT_A_IFINDEX])
 		out_printf(" ifindex %u", ifindex);
+	vpn_marks_print(tb);
 	if (tb[RNAT_A_VPN_MAPPINGS])
 		out_printf(" mappings %u",
 			   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
@@ -101,10 +179,11 @@ static int dev_index(const char *name, unsigned int *ifindex)
 static int vpn_add(int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"pool", "dev", "name", "blocks", NULL
+		"pool", "dev", "name", "blocks", "mark", "out-mark", NULL
 	};
-	enum { POOL, DEV, NAME, BLOCKS };
-	const char *val[4];
+	enum { POOL, DEV, NAME, BLOCKS, MARK, OUT_MARK };
+	const char *val[6];
+	struct mark mark = {}, out_mark = {};
 	char name[RNAT_NAME_MAX];
 	struct prefix blocks[VPN_BLOCKS_MAX];
 	struct nlmsghdr *nlh;
@@ -120,7 +199,9 @@ static int vpn_add(int argc, char **argv)
 	if (!val[POOL])
 		return usage_error("vpn add: missing \"pool POOL\"");
 	if (parse_name(val[POOL], "pool name") ||
-	    (val[NAME] && parse_name(val[NAME], "VPN name")))
+	    (val[NAME] && parse_name(val[NAME], "VPN name")) ||
+	    (val[MARK] && parse_mark(val[MARK], "mark", &mark)) ||
+	    (val[OUT_MARK] && parse_mark(val[OUT_MARK], "out-mark", &out_mark)))
 		return EXIT_USAGE;
 	if (val[BLOCKS]) {
 		nblocks = parse_prefix_list(val[BLOCKS], RNAT_POOL_PLEN_MIN,
@@ -137,6 +218,10 @@ static int vpn_add(int argc, char **argv)
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, val[POOL]);
 	if (ifindex)
 		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
+	if (mark.mask)
+		mark_put(nlh, RNAT_A_VPN_MARK, &mark);
+	if (out_mark.mask)
+		mark_put(nlh, RNAT_A_VPN_OUT_MARK, &out_mark);
 	if (val[NAME])
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
 	if (nblocks)
@@ -156,6 +241,18 @@ static int vpn_add(int argc, char **argv)
 		} else {
 			json_null("dev");
 		}
+		if (mark.mask) {
+			json_obj_open("mark");
+			json_uint("value", mark.value);
+			json_uint("mask", mark.mask);
+			json_obj_close();
+		}
+		if (out_mark.mask) {
+			json_obj_open("out-mark");
+			json_uint("value", out_mark.value);
+			json_uint("mask", out_mark.mask);
+			json_obj_close();
+		}
 		json_uint("mappings", 0);
 		json_obj_close();
 	}
@@ -164,9 +261,12 @@ static int vpn_add(int argc, char **argv)
 
 static int vpn_set(int argc, char **argv)
 {
-	static const char *const keys[] = { "dev", "name", NULL };
-	enum { DEV, NAME };
-	const char *val[2];
+	static const char *const keys[] = {
+		"dev", "name", "mark", "out-mark", NULL
+	};
+	enum { DEV, NAME, MARK, OUT_MARK };
+	const char *val[4];
+	struct mark mark, out_mark;
 	struct nlmsghdr *nlh;
 	unsigned int ifindex = 0;
 	uint32_t id;
@@ -176,9 +276,11 @@ static int vpn_set(int argc, char **argv)
 	if (parse_vpn_id(argv[0], &id) ||
 	    parse_pairs(argc - 1, argv + 1, "vpn set", keys, val))
 		return EXIT_USAGE;
-	if (!val[DEV] && !val[NAME])
-		return usage_error("vpn set: nothing to set (dev DEV, name NAME)");
-	if (val[NAME] && parse_name(val[NAME], "VPN name"))
+	if (!val[DEV] && !val[NAME] && !val[MARK] && !val[OUT_MARK])
+		return usage_error("vpn set: nothing to set (dev DEV, mark MARK, out-mark MARK, name NAME)");
+	if ((val[NAME] && parse_name(val[NAME], "VPN name")) ||
+	    (val[MARK] && parse_mark(val[MARK], "mark", &mark)) ||
+	    (val[OUT_MARK] && parse_mark(val[OUT_MARK], "out-mark", &out_mark)))
 		return EXIT_USAGE;
 	if (val[DEV] && dev_index(val[DEV], &ifindex))
 		return EXIT_ERROR;
@@ -188,6 +290,10 @@ static int vpn_set(int argc, char **argv)
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (ifindex)
 		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
+	if (val[MARK])
+		mark_put(nlh, RNAT_A_VPN_MARK, &mark);
+	if (val[OUT_MARK])
+		mark_put(nlh, RNAT_A_VPN_OUT_MARK, &out_mark);
 	if (val[NAME])
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
 	if (nl_exec(nlh, NULL, NULL))

@@ -21,6 +21,28 @@ static void rnat_cfg_test_suite_exit(struct kunit_suite *suite)
 	rnat_table_module_exit();
 }
 
+/* A VPN on device @ifindex, without marks. */
+static int rnat_test_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
+			     const char *pool, int ifindex,
+			     struct netlink_ext_ack *extack)
+{
+	struct rnat_vpn_link link = { .ifindex = ifindex };
+
+	return rnat_cfg_vpn_add(cfg, id, name, pool, &link, extack);
+}
+
+/* Gives VPN @id device @ifindex and ingress mark @value/0xff. */
+static int rnat_test_link(struct rnat_cfg *cfg, u32 id, int ifindex,
+			  u32 value)
+{
+	struct rnat_vpn_link link = {
+		.ifindex = ifindex,
+		.mark = { .value = value, .mask = value ? 0xff : 0 },
+	};
+
+	return rnat_cfg_vpn_set_link(cfg, rnat_cfg_vpn(cfg, id), &link, NULL);
+}
+
 static struct rnat_cfg *rnat_test_cfg(struct kunit *test)
 {
 	const struct rnat_prefix east[] = {
@@ -39,10 +61,10 @@ static struct rnat_cfg *rnat_test_cfg(struct kunit *test)
 						ARRAY_SIZE(east), NULL), 0);
 	KUNIT_ASSERT_EQ(test, rnat_cfg_pool_add(cfg, "AWS_CAN_CENTRAL", &can, 1,
 						NULL), 0);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 1, "acme", "AWS_USA_EAST_1",
-					       11, NULL), 0);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 2, NULL, "AWS_USA_EAST_1",
-					       12, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 1, "acme", "AWS_USA_EAST_1",
+						11, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 2, NULL, "AWS_USA_EAST_1",
+						12, NULL), 0);
 	return cfg;
 }
 
@@ -130,8 +152,8 @@ static void rnat_cfg_test_pool_rules(struct kunit *test)
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_add(cfg, "", &inside, 1, NULL),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 7, "x\ty", "AWS_CAN_CENTRAL",
-					       17, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 7, "x\ty", "AWS_CAN_CENTRAL",
+						17, NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_USA_EAST_1", NULL),
 			-EBUSY);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_pool_del(cfg, "AWS_CAN_CENTRAL", NULL), 0);
@@ -146,17 +168,107 @@ static void rnat_cfg_test_vpn_rules(struct kunit *test)
 {
 	struct rnat_cfg *cfg = rnat_test_cfg(test);
 
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 1, "x", "AWS_CAN_CENTRAL",
-					       13, NULL), -EEXIST);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "acme", "AWS_CAN_CENTRAL",
-					       13, NULL), -EEXIST);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "y", "AWS_CAN_CENTRAL",
-					       11, NULL), -EEXIST);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_add(cfg, 3, "y", "NOPE", 13, NULL),
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 1, "x", "AWS_CAN_CENTRAL",
+						13, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 3, "acme", "AWS_CAN_CENTRAL",
+						13, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 3, "y", "AWS_CAN_CENTRAL",
+						11, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 3, "y", "NOPE", 13, NULL),
 			-ENOENT);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn_by_dev(cfg, 12),
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 12),
 			    rnat_cfg_vpn(cfg, 2));
 	KUNIT_EXPECT_EQ(test, cfg->nvpns, 2U);
+	rnat_cfg_free(cfg);
+}
+
+/* Which VPN a packet arriving on @ifindex with @mark belongs to: 0 none. */
+static u32 rnat_test_in(struct rnat_cfg *cfg, int ifindex, u32 mark)
+{
+	struct rnat_vpn *vpn;
+
+	rcu_read_lock();
+	vpn = rnat_cfg_vpn_in(cfg, ifindex, mark);
+	rcu_read_unlock();
+	return vpn ? vpn->id : 0;
+}
+
+/*
+ * VPNs 1 and 2 share device 20, told apart by marks 0x10 and 0x20 under
+ * mask 0xff; the device carries other traffic too. VPN 3 keeps device 13.
+ */
+static void rnat_cfg_test_marks_share_device(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_vpn_link link = { .ifindex = 20 };
+	struct rnat_vpn *vpn3;
+
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 3, NULL, "AWS_CAN_CENTRAL",
+						13, NULL), 0);
+	vpn3 = rnat_cfg_vpn(cfg, 3);
+	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 1, 20, 0x10), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 2, 20, 0x20), 0);
+	KUNIT_EXPECT_TRUE(test, rnat_dev_shared(rnat_cfg_dev(cfg, 20)));
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 12), NULL);
+	KUNIT_EXPECT_EQ(test, cfg->mark_mask, 0xffU);
+
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0xabc20), 2U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x30), 0U);
+	/* A mark counts only on its VPN's device... */
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 21, 0x10), 0U);
+	/* ...and a device that is one VPN's is its, whatever the mark. */
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 13, 0x10), 3U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 13, 0), 3U);
+
+	/* Rules: one mask, one VPN per mark, shared or own device. */
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 3, 20, 0x10), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 3, 20, 0), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 1, 13, 0x10), -EEXIST);
+	link.mark = (struct rnat_mark){ .value = 0x300, .mask = 0xf00 };
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_set_link(cfg, vpn3, &link, NULL),
+			-EINVAL);
+	link.mark = (struct rnat_mark){ .value = 0x130, .mask = 0xff };
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_set_link(cfg, vpn3, &link, NULL),
+			-EINVAL);
+	/* Nothing of the refused changes stuck. */
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 13, 0x10), 3U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), 1U);
+	KUNIT_EXPECT_EQ(test, cfg->nmarked, 2U);
+	KUNIT_EXPECT_EQ(test, xa_to_value(rnat_cfg_dev(cfg, 20)), 2UL);
+
+	/* VPN 3 joins device 20 with a mark; its own device is free again. */
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 3, 20, 0x30), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x30), 3U);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 13), NULL);
+	KUNIT_EXPECT_EQ(test, xa_to_value(rnat_cfg_dev(cfg, 20)), 3UL);
+	/* VPN 2 changes its mark, then leaves for a device of its own. */
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 2, 20, 0x40), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x20), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x40), 2U);
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 2, 12, 0), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x40), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 12, 0x40), 2U);
+	KUNIT_EXPECT_EQ(test, cfg->nmarked, 2U);
+
+	/* The device goes: both its VPNs lose it, the others stay. */
+	rnat_cfg_dev_gone(cfg, 20, NULL, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 20), NULL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->ifindex, 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 3)->ifindex, 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->mark.value, 0x10U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 12, 0), 2U);
+	/* A VPN alone on a device may drop its mark; then the device is its. */
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 1, 20, 0x10), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 1, 20, 0), 0);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 20), rnat_cfg_vpn(cfg, 1));
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), 1U);
+	/* The last marked VPN sets the mask; deleting VPNs frees the rest. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 3, NULL), 0);
+	KUNIT_EXPECT_EQ(test, cfg->nmarked, 0U);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&cfg->vpn_by_mark));
 	rnat_cfg_free(cfg);
 }
 
@@ -174,7 +286,7 @@ static void rnat_cfg_test_vpn_del_takes_mappings(struct kunit *test)
 					       NULL, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 6);
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn(cfg, 1), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn_by_dev(cfg, 11), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), NULL);
 	KUNIT_EXPECT_EQ(test, cfg->table.count, 5U);
 	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 5U);
 	rcu_read_lock();
@@ -222,8 +334,8 @@ static void rnat_cfg_test_blocks_merge(struct kunit *test)
 	struct rnat_block *b;
 	unsigned int i;
 
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_add(cfg, 3, NULL, "AWS_CAN_CENTRAL",
-					       13, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 3, NULL, "AWS_CAN_CENTRAL",
+						13, NULL), 0);
 	vpn = rnat_cfg_vpn(cfg, 3);
 	for (i = 0; i < 200; i++)
 		KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 3, i), i);
@@ -401,6 +513,7 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_conflicts),
 	KUNIT_CASE(rnat_cfg_test_pool_rules),
 	KUNIT_CASE(rnat_cfg_test_vpn_rules),
+	KUNIT_CASE(rnat_cfg_test_marks_share_device),
 	KUNIT_CASE(rnat_cfg_test_vpn_del_takes_mappings),
 	KUNIT_CASE(rnat_cfg_test_blocks_grow),
 	KUNIT_CASE(rnat_cfg_test_blocks_merge),

@@ -21,27 +21,30 @@ TUN_KEY_IN=0x2122232425262728292a2b2c2d2e2f3031323334
 TUN_AEAD='rfc4106(gcm(aes))'
 
 # xfrm_sa_cmds LOCAL REMOTE SPI_OUT SPI_IN KEY_OUT KEY_IN [SELECTOR...]:
-# `ip -b` lines for one side's two tunnel-mode SAs, both with if_id 2; the
-# selector (none by default) goes on the inbound one.
+# `ip -b` lines for one side's two tunnel-mode SAs, both with if_id and
+# reqid $XFRM_ID (2 by default); the selector (none by default, or any
+# other option such as output-mark) goes on the inbound one.
 xfrm_sa_cmds() {
 	local l=$1 r=$2 spi_out=$3 spi_in=$4 key_out=$5 key_in=$6
+	local id=${XFRM_ID:-2}
 	shift 6
-	echo "xfrm state add src $l dst $r proto esp spi $spi_out reqid 2" \
-		"mode tunnel if_id 2 aead $TUN_AEAD $key_out 128"
-	echo "xfrm state add src $r dst $l proto esp spi $spi_in reqid 2" \
-		"mode tunnel if_id 2 aead $TUN_AEAD $key_in 128 $*"
+	echo "xfrm state add src $l dst $r proto esp spi $spi_out reqid $id" \
+		"mode tunnel if_id $id aead $TUN_AEAD $key_out 128"
+	echo "xfrm state add src $r dst $l proto esp spi $spi_in reqid $id" \
+		"mode tunnel if_id $id aead $TUN_AEAD $key_in 128 $*"
 }
 
 # xfrm_pol_cmd DIR LOCAL REMOTE [SELECTOR...]: the `ip -b` line for a
-# policy of if_id 2 whose template is the tunnel LOCAL -> REMOTE (out) or
-# REMOTE -> LOCAL (in, fwd). The selector defaults to everything.
+# policy of if_id $XFRM_ID (2 by default) whose template is the tunnel
+# LOCAL -> REMOTE (out) or REMOTE -> LOCAL (in, fwd). The selector
+# defaults to everything.
 xfrm_pol_cmd() {
-	local dir=$1 l=$2 r=$3
+	local dir=$1 l=$2 r=$3 id=${XFRM_ID:-2}
 	shift 3
 	[ $# -gt 0 ] || set -- src 0.0.0.0/0 dst 0.0.0.0/0
 	[ "$dir" = out ] || { local t=$l; l=$r; r=$t; }
-	echo "xfrm policy add dir $dir $* if_id 2" \
-		"tmpl src $l dst $r proto esp reqid 2 mode tunnel"
+	echo "xfrm policy add dir $dir $* if_id $id" \
+		"tmpl src $l dst $r proto esp reqid $id mode tunnel"
 }
 
 # server NS NAME: TCP and UDP echo servers on port 7 answering
@@ -261,7 +264,14 @@ capture_start() {
 	done
 }
 capture_wait() {
-	wait "$CAPTURE_PID"
+	# Not `wait`: callers run this in a $(...) subshell, whose child
+	# tcpdump is not (and may linger unreaped once done).
+	local _
+	for _ in $(seq 310); do
+		[ -s "$CAPTURE" ] && break
+		kill -0 "$CAPTURE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	sed 's/^[0-9:.]* //' "$CAPTURE"
 	rm -f "$CAPTURE" "$CAPTURE.err"
 }

@@ -144,6 +144,42 @@ static void test_numbers(void)
 	      "number error message names the word and the range");
 }
 
+/* parse_mark() reads @word as @value/@mask, or (@mask < 0) rejects it. */
+static int mark_is(const char *word, uint32_t value, long long mask)
+{
+	struct mark m = { 7, 7 };
+	int err;
+
+	capture_begin();
+	err = parse_mark(word, "mark", &m);
+	capture_end();
+	if (mask < 0)
+		return err == -1 && m.value == 7 && m.mask == 7 &&
+		       err_has("Error: mark \"") && err_has(word);
+	return !err && m.value == value && m.mask == mask && !cap_err_len;
+}
+
+static void test_marks(void)
+{
+	CHECK(mark_is("0x10", 0x10, 0xffffffff), "hex mark, full mask");
+	CHECK(mark_is("16/240", 16, 240), "decimal mark and mask");
+	CHECK(mark_is("0x10/0xF0", 0x10, 0xf0), "hex mask, upper case digits");
+	CHECK(mark_is("0xffffffff", 0xffffffff, 0xffffffff), "largest mark");
+	CHECK(mark_is("0/0xff", 0, 0xff), "0 under a mask (clears bits)");
+	CHECK(mark_is("none", 0, 0), "none is mask 0");
+	CHECK(mark_is("0x110/0xf0", 0, -1), "bits outside the mask rejected");
+	CHECK(err_has("bits outside its mask"), "outside-mask message says so");
+	CHECK(mark_is("0x100000000", 0, -1), "33-bit mark rejected");
+	CHECK(mark_is("4294967296", 0, -1), "33-bit decimal mark rejected");
+	CHECK(mark_is("0x", 0, -1), "bare 0x rejected");
+	CHECK(mark_is("0x10/", 0, -1), "empty mask rejected");
+	CHECK(mark_is("/0xff", 0, -1), "empty value rejected");
+	CHECK(mark_is("0x10/0xff/1", 0, -1), "two slashes rejected");
+	CHECK(mark_is("-1", 0, -1), "negative mark rejected");
+	CHECK(mark_is("0x1g", 0, -1), "non-hex digit rejected");
+	CHECK(mark_is("", 0, -1), "empty mark rejected");
+}
+
 static void test_names(void)
 {
 	char name[RNAT_NAME_MAX + 1];
@@ -282,6 +318,7 @@ int main(void)
 {
 	test_prefixes();
 	test_numbers();
+	test_marks();
 	test_names();
 	test_keywords();
 	test_pairs();

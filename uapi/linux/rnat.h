@@ -41,6 +41,15 @@
  *          Prefixes of all pools in a namespace never overlap.
  * vpn:     one customer connection: an id, a name, the pool its NAT IPs come
  *          from and the network device its traffic arrives on and leaves by.
+ *          Several VPNs may share a device (an xfrm interface, or the
+ *          uplink of policy-based IPsec) if each has an ingress fwmark:
+ *          a packet arriving on the device is then a VPN's only if it
+ *          carries the VPN's mark (an xfrm state's output-mark sets it on
+ *          decryption), and one routed out of it only if its destination
+ *          is a NAT IP of a VPN of the device; other traffic on it passes
+ *          untouched. A VPN may also have an egress fwmark, set on its
+ *          packets after translation (what selects its xfrm policy on an
+ *          xfrm interface, whose lookup comes after).
  *          Its NAT IPs lie in its NAT blocks: aligned prefixes of its pool
  *          reserved for it, so that one route per block steers traffic to
  *          its device. Its first block is one address; each new block is
@@ -86,22 +95,38 @@
  *    RNAT_A_IFINDEX: NLA_U32, optional: the VPN's device. Packets arriving
  *        on it are the VPN's ingress; packets routed out of it its egress.
  *        Without it the VPN carries no traffic until RNAT_CMD_VPN_SET.
+ *    RNAT_A_VPN_MARK: NLA_NESTED, optional: the ingress fwmark, a mark:
+ *        RNAT_MARK_A_VALUE: NLA_U32, required, non-zero, no bits outside
+ *            the mask
+ *        RNAT_MARK_A_MASK: NLA_U32, optional (default 0xffffffff)
+ *        A packet carries it if (its mark & MASK) == VALUE. Every VPN's
+ *        ingress mark in a namespace has the same mask (one lookup per
+ *        packet) and its own value. A mask of 0 means no mark.
+ *    RNAT_A_VPN_OUT_MARK: NLA_NESTED, optional: the egress fwmark, a mark
+ *        as above (VALUE may be 0): a translated packet into the VPN leaves
+ *        with (mark & ~MASK) | VALUE. A mask of 0 means none.
  *    RNAT_A_VPN_BLOCKS: optional, NAT blocks to reserve for the VPN at once,
  *        as listed in RNAT_CMD_VPN_GET replies (how a saved state restores
  *        its blocks exactly); each must be free and inside the pool.
- *    Errors: EEXIST (id, name or device already used by a VPN, a block
- *            overlaps another's), ENOENT (no such pool), ENODEV (no such
- *            device), EINVAL (a block outside the pool).
+ *    Errors: EEXIST (id, name or ingress mark already used by a VPN; the
+ *            device already a VPN's without marks, or shared by VPNs with
+ *            marks and this one has none; a block overlaps another's),
+ *            ENOENT (no such pool), ENODEV (no such device), EINVAL (a
+ *            block outside the pool, a mark with bits outside its mask, an
+ *            ingress mark of 0 or with another mask than the others').
  *
- * RNAT_CMD_VPN_SET: changes a VPN's device, name or both, all or nothing.
+ * RNAT_CMD_VPN_SET: changes a VPN's device, name, marks or any of them, all
+ *    or nothing.
  *    RNAT_A_VPN_ID: required
- *    RNAT_A_IFINDEX, RNAT_A_VPN_NAME: at least one, as in RNAT_CMD_VPN_NEW.
+ *    RNAT_A_IFINDEX, RNAT_A_VPN_NAME, RNAT_A_VPN_MARK, RNAT_A_VPN_OUT_MARK:
+ *        at least one, as in RNAT_CMD_VPN_NEW (a mark with mask 0 removes
+ *        the mark).
  *    A VPN whose device is unregistered (deleted, or moved to another
  *    namespace) keeps its mappings and blocks but has no device: its traffic
  *    stops and replies leave RNAT_A_IFINDEX out, until this command gives it
  *    one. A new device with the old index is never taken for the VPN's.
- *    Errors: ENOENT (no such VPN), ENODEV, EEXIST (device or name used by
- *            another VPN), EINVAL (neither given, bad name).
+ *    Errors: ENOENT (no such VPN), ENODEV, EEXIST and EINVAL as in
+ *            RNAT_CMD_VPN_NEW, EINVAL (nothing given, bad name).
  *
  * RNAT_CMD_VPN_DEL: deletes a VPN and all its mappings.
  *    RNAT_A_VPN_ID: required
@@ -111,8 +136,9 @@
  *
  * RNAT_CMD_VPN_GET: with RNAT_A_VPN_ID, that VPN; as a dump, all VPNs in id
  *    order. Each reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
- *    RNAT_A_IFINDEX (unless it has no device), RNAT_A_VPN_MAPPINGS: NLA_U32,
- *    and
+ *    RNAT_A_IFINDEX (unless it has no device), RNAT_A_VPN_MARK and
+ *    RNAT_A_VPN_OUT_MARK (if it has them, both members),
+ *    RNAT_A_VPN_MAPPINGS: NLA_U32, and
  *    RNAT_A_VPN_BLOCKS: NLA_NESTED, its NAT blocks in address order, each
  *        entry a prefix as in RNAT_A_POOL_PREFIXES. rnatctl keeps one route
  *        per block (protocol "rnat") pointing at the VPN's device.
@@ -284,6 +310,8 @@ enum rnat_attr {
 	RNAT_A_FILTER_REAL,
 	RNAT_A_WANT_STATS,
 	RNAT_A_MAP_STATS,
+	RNAT_A_VPN_MARK,
+	RNAT_A_VPN_OUT_MARK,
 	__RNAT_A_MAX
 };
 
@@ -297,6 +325,15 @@ enum rnat_prefix_attr {
 };
 
 #define RNAT_PREFIX_A_MAX (__RNAT_PREFIX_A_MAX - 1)
+
+enum rnat_mark_attr {
+	RNAT_MARK_A_UNSPEC,
+	RNAT_MARK_A_VALUE,
+	RNAT_MARK_A_MASK,
+	__RNAT_MARK_A_MAX
+};
+
+#define RNAT_MARK_A_MAX (__RNAT_MARK_A_MAX - 1)
 
 enum rnat_stats_attr {
 	RNAT_STATS_A_UNSPEC,
