@@ -6,6 +6,7 @@
  */
 
 #include <linux/netlink.h>
+#include <linux/stringhash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -27,6 +28,7 @@ struct rnat_cfg *rnat_cfg_alloc(void)
 	xa_init(&cfg->vpns);
 	xa_init(&cfg->vpn_by_dev);
 	xa_init(&cfg->vpn_by_mark);
+	hash_init(cfg->vpn_names);
 	mt_init(&cfg->blocks);
 	return cfg;
 }
@@ -150,12 +152,17 @@ int rnat_cfg_pool_del(struct rnat_cfg *cfg, const char *name,
 	return 0;
 }
 
+static u32 rnat_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
 static bool rnat_cfg_vpn_name_used(struct rnat_cfg *cfg, const char *name)
 {
 	struct rnat_vpn *vpn;
-	unsigned long id;
 
-	xa_for_each(&cfg->vpns, id, vpn)
+	hash_for_each_possible(cfg->vpn_names, vpn, name_node,
+			       rnat_name_hash(name))
 		if (!strcmp(vpn->name, name))
 			return true;
 	return false;
@@ -338,7 +345,9 @@ int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		NL_SET_ERR_MSG_FMT(extack, "VPN name %s is already used", name);
 		return -EEXIST;
 	}
+	hash_del(&vpn->name_node);
 	strscpy(vpn->name, name, sizeof(vpn->name));
+	hash_add(cfg->vpn_names, &vpn->name_node, rnat_name_hash(vpn->name));
 	return 0;
 }
 
@@ -386,6 +395,7 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 		xa_erase(&cfg->vpns, id);
 		goto free;
 	}
+	hash_add(cfg->vpn_names, &vpn->name_node, rnat_name_hash(vpn->name));
 	pool->nvpns++;
 	cfg->nvpns++;
 	return 0;
@@ -465,6 +475,7 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 	n = rnat_cfg_map_flush(cfg, vpn);
 	rnat_cfg_vpn_set_link(cfg, vpn, &(struct rnat_vpn_link){}, NULL);
 	xa_erase(&cfg->vpns, id);
+	hash_del(&vpn->name_node);
 	vpn->pool->nvpns--;
 	cfg->nvpns--;
 	kfree_rcu(vpn, rcu);

@@ -8,6 +8,7 @@
 #ifndef _RNAT_CFG_H
 #define _RNAT_CFG_H
 
+#include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
 #include <linux/skbuff.h>
@@ -46,6 +47,7 @@ struct rnat_vpn {
 	unsigned int nmaps;
 	struct list_head blocks;	/* its NAT blocks, by address */
 	u32 held;			/* addresses in its blocks */
+	struct hlist_node name_node;	/* in rnat_cfg.vpn_names */
 	char name[RNAT_NAME_MAX];
 	struct rcu_head rcu;
 };
@@ -54,6 +56,7 @@ struct rnat_cfg {
 	struct rnat_table table;
 	struct list_head pools;
 	struct xarray vpns;		/* by id */
+	DECLARE_HASHTABLE(vpn_names, 10);	/* by name */
 	/*
 	 * By ifindex: the VPN whose device it is, or xa_mk_value(n): n VPNs
 	 * with ingress marks share it.

@@ -458,6 +458,13 @@ static int rnat_parse_mark(struct genl_info *info, int attr,
 	m->value = nla_get_u32(tb[RNAT_MARK_A_VALUE]);
 	m->mask = tb[RNAT_MARK_A_MASK] ? nla_get_u32(tb[RNAT_MARK_A_MASK]) :
 					 U32_MAX;
+	if (m->value & ~m->mask) {
+		NL_SET_ERR_MSG_FMT(info->extack, "%s 0x%x has bits outside its mask 0x%x",
+				   attr == RNAT_A_VPN_MARK ? "mark" : "egress mark",
+				   m->value, m->mask);
+		NL_SET_BAD_ATTR(info->extack, info->attrs[attr]);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -612,7 +619,7 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	if (!err)
 		err = rnat_cfg_vpn_set_link(cfg, vpn, &link, info->extack);
 	if (err && name)
-		strscpy(vpn->name, old, sizeof(vpn->name));
+		rnat_cfg_vpn_rename(cfg, vpn, old, NULL);
 	if (!err)
 		rnat_notify(rn, info, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
 out:

@@ -179,6 +179,20 @@ static void rnat_cfg_test_vpn_rules(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 12),
 			    rnat_cfg_vpn(cfg, 2));
 	KUNIT_EXPECT_EQ(test, cfg->nvpns, 2U);
+	/* Names are unique across renames and deletions. */
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_rename(cfg, rnat_cfg_vpn(cfg, 1),
+						  "zeta", NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 3, "acme", "AWS_CAN_CENTRAL",
+						13, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_rename(cfg, rnat_cfg_vpn(cfg, 2),
+						  "zeta", NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_rename(cfg, rnat_cfg_vpn(cfg, 2),
+						  "vpn2", NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 4, "zeta", "AWS_CAN_CENTRAL",
+						14, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 5, "acme", "AWS_CAN_CENTRAL",
+						15, NULL), -EEXIST);
 	rnat_cfg_free(cfg);
 }
 

@@ -44,8 +44,10 @@ CMD = dict(POOL_NEW=1, POOL_DEL=2, POOL_GET=3, VPN_NEW=4, VPN_DEL=5,
 A = dict(POOL=1, POOL_PREFIXES=2, POOL_SIZE=3, POOL_USED=4, VPN_ID=5,
          VPN_NAME=6, VPN_MAPPINGS=7, IFINDEX=8, MAP_REAL=9, MAP_NAT=10,
          MAP_PLEN=11, STATS=12, POOL_OWNED=13, VPN_BLOCKS=14, FILTER_NAT=15,
-         FILTER_REAL=16, WANT_STATS=17, MAP_STATS=18)
+         FILTER_REAL=16, WANT_STATS=17, MAP_STATS=18, VPN_MARK=19,
+         VPN_OUT_MARK=20)
 PREFIX_ADDR, PREFIX_LEN = 1, 2
+MARK_VALUE, MARK_MASK = 1, 2
 
 
 def attr(kind, payload):
@@ -229,6 +231,19 @@ refused('a dump filter needs an address and a length', 'MAP_GET',
 refused('a dump filter prefix shorter than /8 is out of range', 'MAP_GET',
         [prefix(A['FILTER_NAT'], '10.0.0.0', 7)], errno.ERANGE,
         'out of range', flags=NLM_F_DUMP)
+refused('a mark needs a value', 'VPN_NEW',
+        [vpn1, string(A['POOL'], 'P'),
+         attr(A['VPN_MARK'] | NLA_F_NESTED, u32(MARK_MASK, 0xff))],
+        errno.EINVAL, 'a mark needs a value', at=2)
+refused('a mark of the wrong size is refused', 'VPN_NEW',
+        [vpn1, string(A['POOL'], 'P'),
+         attr(A['VPN_OUT_MARK'] | NLA_F_NESTED, u8(MARK_VALUE, 1))],
+        errno.EINVAL, 'invalid attribute length')
+refused('a mark with bits outside its mask is refused', 'VPN_NEW',
+        [vpn1, string(A['POOL'], 'P'),
+         attr(A['VPN_MARK'] | NLA_F_NESTED,
+              u32(MARK_VALUE, 0x130) + u32(MARK_MASK, 0xff))],
+        errno.EINVAL, 'mark 0x130 has bits outside its mask 0xff', at=2)
 refused('map flush of a VPN that does not exist', 'MAP_FLUSH',
         [u32(A['VPN_ID'], 77)], errno.ENOENT, 'no VPN 77')
 
