@@ -180,12 +180,12 @@ static void rnat_table_test_many(struct kunit *test)
  */
 static void rnat_table_test_counters(struct kunit *test)
 {
-	struct rnat_map *m = rnat_map_alloc(1, in_aton("10.1.0.0"),
-					    in_aton("10.162.0.0"), 32);
+	struct rnat_table *table = rnat_test_table(test);
 	struct sk_buff *skb = alloc_skb(1600, GFP_KERNEL);
 	struct rnat_map_totals t;
+	struct rnat_map *m;
 
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	m = rnat_test_add(test, table, 1, "10.1.0.0", "10.162.0.0", 32);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, skb);
 	rnat_map_totals(m, &t);
 	KUNIT_EXPECT_EQ(test, t.last_used, 0UL);
@@ -224,7 +224,7 @@ static void rnat_table_test_counters(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_UNREACH], 1U);
 	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_TIME_EXCEEDED], 1U);
 	kfree_skb(skb);
-	rnat_map_free(m);
+	rnat_table_destroy(table);
 }
 
 static struct kunit_case rnat_table_test_cases[] = {
