@@ -34,12 +34,21 @@ int rnat_table_init(struct rnat_table *t)
 	int err;
 
 	memset(t, 0, sizeof(*t));
+	t->counters = rnat_counters_create();
+	if (!t->counters)
+		return -ENOMEM;
 	err = rhashtable_init(&t->by_real, &rnat_real_params);
 	if (err)
-		return err;
+		goto err_counters;
 	err = rhashtable_init(&t->by_nat, &rnat_nat_params);
 	if (err)
-		rhashtable_destroy(&t->by_real);
+		goto err_real;
+	return 0;
+
+err_real:
+	rhashtable_destroy(&t->by_real);
+err_counters:
+	rnat_counters_destroy(t->counters);
 	return err;
 }
 
@@ -52,23 +61,17 @@ void rnat_table_destroy(struct rnat_table *t)
 {
 	rhashtable_destroy(&t->by_nat);
 	rhashtable_free_and_destroy(&t->by_real, rnat_map_free_cb, NULL);
+	/* Released mappings may still hold slots: the last one frees them. */
+	rnat_counters_destroy(t->counters);
 }
 
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 {
 	struct rnat_map *m;
-	int cpu;
 
 	m = kmem_cache_zalloc(rnat_map_cache, GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return NULL;
-	m->pcpu = alloc_percpu_gfp(struct rnat_map_pcpu, GFP_KERNEL_ACCOUNT);
-	if (!m->pcpu) {
-		kmem_cache_free(rnat_map_cache, m);
-		return NULL;
-	}
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(m->pcpu, cpu)->syncp);
 	m->real.addr = real & rnat_plen_mask(plen);
 	m->real.vpn_id = vpn_id;
 	m->real.plen = plen;
@@ -78,8 +81,25 @@ struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 
 void rnat_map_free(struct rnat_map *m)
 {
-	free_percpu(m->pcpu);
+	if (m->pcpu)
+		rnat_counters_put(m->pcpu);
 	kmem_cache_free(rnat_map_cache, m);
+}
+
+/* Before @m can be found: the packet path counts whatever it finds. */
+static int rnat_map_get_counters(struct rnat_table *t, struct rnat_map *m)
+{
+	if (WARN_ON_ONCE(m->pcpu))
+		return -EINVAL;
+	m->pcpu = rnat_counters_get(t->counters);
+	return m->pcpu ? 0 : -ENOMEM;
+}
+
+/* Gives back the counters of a mapping that could not be linked. */
+static void rnat_map_put_counters(struct rnat_map *m)
+{
+	rnat_counters_put(m->pcpu);
+	m->pcpu = NULL;
 }
 
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
@@ -144,19 +164,26 @@ int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
 
 	if (WARN_ON_ONCE(rnat_plen_slot(m->real.plen) >= RNAT_PLEN_SLOTS))
 		return -EINVAL;
+	err = rnat_map_get_counters(t, m);
+	if (err)
+		return err;
 	err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
 					    rnat_real_params);
 	if (err)
-		return err;
+		goto err_counters;
 	err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
 					    rnat_nat_params);
 	if (err) {
 		rhashtable_remove_fast(&t->by_real, &m->real_node,
 				       rnat_real_params);
-		return err;
+		goto err_counters;
 	}
 	rnat_table_count(t, m, 1);
 	return 0;
+
+err_counters:
+	rnat_map_put_counters(m);
+	return err;
 }
 
 void rnat_table_remove(struct rnat_table *t, struct rnat_map *m)
@@ -175,11 +202,14 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 	if (WARN_ON_ONCE(old_real && old_real == old_nat))
 		return -EINVAL;
 	/* Insertions can fail: they go first, while nothing has changed. */
+	err = rnat_map_get_counters(t, m);
+	if (err)
+		return err;
 	if (!old_nat) {
 		err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
 						    rnat_nat_params);
 		if (err)
-			return err;
+			goto err_counters;
 	}
 	if (!old_real) {
 		err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
@@ -188,7 +218,7 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 			if (!old_nat)
 				rhashtable_remove_fast(&t->by_nat, &m->nat_node,
 						       rnat_nat_params);
-			return err;
+			goto err_counters;
 		}
 	}
 	/* Same keys: a bucket's pointer swaps, readers see one or the other. */
@@ -212,6 +242,10 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 	}
 	rnat_table_count(t, m, 1);
 	return 0;
+
+err_counters:
+	rnat_map_put_counters(m);
+	return err;
 }
 
 static struct rnat_map *__rnat_find_real(const struct rnat_table *t,

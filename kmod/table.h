@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <linux/u64_stats_sync.h>
 
+#include "counters.h"
+
 /* Mappings span at most 2^16 addresses: prefix lengths 16..32. */
 #define RNAT_PLEN_SLOTS 17
 
@@ -23,13 +25,6 @@ struct rnat_real_key {
 	__be32 addr;	/* masked to plen */
 	u32 vpn_id;
 	u32 plen;
-};
-
-/* A mapping's two directions: from its VPN, and into it. */
-enum rnat_dir {
-	RNAT_DIR_IN,
-	RNAT_DIR_OUT,
-	RNAT_DIRS
 };
 
 /* The ICMP errors counted per mapping, by what they mean to an operator. */
@@ -42,18 +37,12 @@ enum rnat_icmp_class {
 	RNAT_ICMP_OTHER = RNAT_ICMP_CLASSES	/* not counted */
 };
 
-/* Per CPU, so that no packet writes a cache line another CPU uses. */
-struct rnat_map_pcpu {
-	u64_stats_t packets[RNAT_DIRS];
-	u64_stats_t bytes[RNAT_DIRS];
-	struct u64_stats_sync syncp;
-};
-
 struct rnat_map {
 	struct rhash_head real_node;
 	struct rhash_head nat_node;
 	struct rnat_real_key real;
 	__be32 nat;	/* masked to real.plen */
+	/* A slot of the table's counters, from the insertion on. */
 	struct rnat_map_pcpu __percpu *pcpu;
 	/*
 	 * jiffies (never 0) when it last translated a packet: written at most
@@ -80,13 +69,17 @@ struct rnat_table {
 	unsigned long plens;
 	unsigned int plen_count[RNAT_PLEN_SLOTS];
 	unsigned int count;
+	struct rnat_counters *counters;
 };
 
 int rnat_table_init(struct rnat_table *t);
 /* Frees every mapping at once; the caller has waited for readers. */
 void rnat_table_destroy(struct rnat_table *t);
 
-/* Writers hold the namespace's mutex. */
+/*
+ * Writers hold the namespace's mutex. A mapping gets its packet counters
+ * from the table it is inserted in: counting needs a linked mapping.
+ */
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen);
 void rnat_map_free(struct rnat_map *m);
 int rnat_table_insert(struct rnat_table *t, struct rnat_map *m);

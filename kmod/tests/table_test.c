@@ -180,12 +180,12 @@ static void rnat_table_test_many(struct kunit *test)
  */
 static void rnat_table_test_counters(struct kunit *test)
 {
-	struct rnat_map *m = rnat_map_alloc(1, in_aton("10.1.0.0"),
-					    in_aton("10.162.0.0"), 32);
+	struct rnat_table *table = rnat_test_table(test);
 	struct sk_buff *skb = alloc_skb(1600, GFP_KERNEL);
 	struct rnat_map_totals t;
+	struct rnat_map *m;
 
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	m = rnat_test_add(test, table, 1, "10.1.0.0", "10.162.0.0", 32);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, skb);
 	rnat_map_totals(m, &t);
 	KUNIT_EXPECT_EQ(test, t.last_used, 0UL);
@@ -224,7 +224,148 @@ static void rnat_table_test_counters(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_UNREACH], 1U);
 	KUNIT_EXPECT_EQ(test, t.icmp[RNAT_DIR_OUT][RNAT_ICMP_TIME_EXCEEDED], 1U);
 	kfree_skb(skb);
+	rnat_table_destroy(table);
+}
+
+/* Counts on every CPU, as packets would, without the packet path's locking. */
+static void rnat_test_count_everywhere(struct rnat_map *m)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct rnat_map_pcpu *c = per_cpu_ptr(m->pcpu, cpu);
+
+		u64_stats_add(&c->packets[RNAT_DIR_IN], 1);
+		u64_stats_add(&c->bytes[RNAT_DIR_OUT], 100);
+	}
+}
+
+/* A slot's address on the first CPU, to compare slots. */
+static struct rnat_map_pcpu *rnat_test_slot(const struct rnat_map *m)
+{
+	return per_cpu_ptr(m->pcpu, cpumask_first(cpu_possible_mask));
+}
+
+static unsigned int rnat_test_chunks(struct rnat_table *t)
+{
+	unsigned int n;
+
+	spin_lock_bh(&t->counters->lock);
+	n = t->counters->chunks;
+	spin_unlock_bh(&t->counters->lock);
+	return n;
+}
+
+/* A slot given back and taken again starts from zero, on every CPU. */
+static void rnat_table_test_counters_reused(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map_totals totals;
+	struct rnat_map_pcpu *slot;
+	struct rnat_map *m;
+
+	m = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	rnat_test_count_everywhere(m);
+	rnat_map_totals(m, &totals);
+	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN],
+			(u64)num_possible_cpus());
+	slot = rnat_test_slot(m);
+	rnat_table_remove(t, m);
+	rcu_barrier();
+	m = rnat_test_add(test, t, 1, "10.1.0.1", "10.162.0.1", 32);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_slot(m), slot);
+	rnat_map_totals(m, &totals);
+	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
+	KUNIT_EXPECT_EQ(test, totals.bytes[RNAT_DIR_OUT], 0ULL);
+
+	/* A failed insertion gives its slot back. */
+	m = rnat_map_alloc(1, in_aton("10.1.0.1"), in_aton("10.162.0.2"), 32);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	KUNIT_EXPECT_EQ(test, rnat_table_insert(t, m), -EEXIST);
+	KUNIT_EXPECT_TRUE(test, !m->pcpu);
 	rnat_map_free(m);
+	m = rnat_test_add(test, t, 1, "10.1.0.2", "10.162.0.2", 32);
+	rnat_map_totals(m, &totals);
+	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 1U);
+	rnat_table_destroy(t);
+}
+
+/*
+ * Mappings across several chunks: every one has its own slot; chunks left
+ * empty are freed but one, and slots freed in the middle are taken first.
+ */
+static void rnat_table_test_counters_chunks(struct kunit *test)
+{
+	const u32 n = 3 * RNAT_COUNTERS_SLOTS + 5;
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map_totals totals;
+	struct rnat_map **maps;
+	u32 i, j;
+
+	maps = kunit_kcalloc(test, n, sizeof(*maps), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps);
+	for (i = 0; i < n; i++) {
+		maps[i] = rnat_map_alloc(1, htonl(0x0a010000 + i),
+					 htonl(0x0a990000 + i), 32);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
+		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
+		rnat_test_count_everywhere(maps[i]);
+	}
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			KUNIT_ASSERT_PTR_NE(test, rnat_test_slot(maps[i]),
+					    rnat_test_slot(maps[j]));
+
+	/* Every other mapping goes: no chunk empties. */
+	for (i = 0; i < n; i += 2)
+		rnat_table_remove(t, maps[i]);
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
+	/* Their slots come back, zeroed, before a new chunk is made. */
+	for (i = 0; i < n; i += 2) {
+		maps[i] = rnat_map_alloc(2, htonl(0x0a010000 + i),
+					 htonl(0x0a980000 + i), 32);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
+		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
+		rnat_map_totals(maps[i], &totals);
+		KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
+	}
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
+
+	/* All gone: one empty chunk is kept. */
+	for (i = 0; i < n; i++)
+		rnat_table_remove(t, maps[i]);
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 1U);
+	KUNIT_EXPECT_EQ(test, t->counters->empty, 1U);
+	for (i = 0; i < 2 * RNAT_COUNTERS_SLOTS; i++) {
+		maps[i] = rnat_map_alloc(1, htonl(0x0a010000 + i),
+					 htonl(0x0a990000 + i), 32);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
+		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 2U);
+	KUNIT_EXPECT_EQ(test, t->counters->empty, 0U);
+	rnat_table_destroy(t);
+}
+
+/*
+ * The table goes while mappings wait for their grace period: their slots
+ * outlive it, and the last one frees the rest (kmemleak would tell).
+ */
+static void rnat_table_test_counters_outlive_table(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_map *m1, *m2;
+
+	m1 = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	m2 = rnat_test_add(test, t, 1, "10.1.0.1", "10.162.0.1", 32);
+	rnat_table_remove(t, m1);
+	rnat_table_destroy(t);
+	rcu_barrier();
+	KUNIT_EXPECT_PTR_NE(test, m1, m2);
 }
 
 static struct kunit_case rnat_table_test_cases[] = {
@@ -236,6 +377,9 @@ static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_remove),
 	KUNIT_CASE(rnat_table_test_many),
 	KUNIT_CASE(rnat_table_test_counters),
+	KUNIT_CASE(rnat_table_test_counters_reused),
+	KUNIT_CASE(rnat_table_test_counters_chunks),
+	KUNIT_CASE(rnat_table_test_counters_outlive_table),
 	{}
 };
 
