@@ -683,7 +683,8 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 	}
 	err = rnat_table_insert(&cfg->table, m);
 	if (err) {
-		rnat_map_free(m);
+		/* It may have been in one index for a moment: readers first. */
+		rnat_map_release(m);
 		goto release;
 	}
 	vpn->nmaps++;
@@ -736,8 +737,9 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 	err = m ? rnat_table_replace(&cfg->table, m, old_real, old_nat) :
 		  -ENOMEM;
 	if (err) {
+		/* It may have been in one index for a moment: readers first. */
 		if (m)
-			rnat_map_free(m);
+			rnat_map_release(m);
 		if (b) {
 			rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
 			rnat_block_put(cfg, b, rnat_prefix_size(&p));
