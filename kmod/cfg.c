@@ -168,13 +168,6 @@ static bool rnat_cfg_vpn_name_used(struct rnat_cfg *cfg, const char *name)
 	return false;
 }
 
-void rnat_cfg_vpn_link(const struct rnat_vpn *vpn, struct rnat_vpn_link *link)
-{
-	link->ifindex = vpn->ifindex;
-	link->mark = vpn->mark;
-	link->out_mark = vpn->out_mark;
-}
-
 static bool rnat_mark_valid(const struct rnat_mark *m, const char *what,
 			    struct netlink_ext_ack *extack)
 {
@@ -202,7 +195,7 @@ static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		NL_SET_ERR_MSG(extack, "mark 0 would match unmarked packets: use a non-zero mark");
 		return -EINVAL;
 	}
-	if (marked && cfg->nmarked > !!vpn->mark.mask &&
+	if (marked && cfg->nmarked > !!vpn->link.mark.mask &&
 	    link->mark.mask != cfg->mark_mask) {
 		NL_SET_ERR_MSG_FMT(extack, "VPN marks are told apart under mask 0x%x, not 0x%x",
 				   cfg->mark_mask, link->mark.mask);
@@ -225,7 +218,7 @@ static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		return -EEXIST;
 	}
 	/* Shared: fine for a marked VPN, or if @vpn is its only user. */
-	if (!marked && !(vpn->ifindex == link->ifindex &&
+	if (!marked && !(vpn->link.ifindex == link->ifindex &&
 			 xa_to_value(dev) == 1)) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "device %d is shared by VPNs with marks: VPN %u needs one",
@@ -254,11 +247,11 @@ int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			  const struct rnat_vpn_link *link,
 			  struct netlink_ext_ack *extack)
 {
-	bool was_marked = vpn->mark.mask, marked = link->mark.mask;
+	bool was_marked = vpn->link.mark.mask, marked = link->mark.mask;
 	bool new_mark = marked && (!was_marked ||
-				   link->mark.value != vpn->mark.value);
+				   link->mark.value != vpn->link.mark.value);
 	u32 old_mask = cfg->mark_mask;
-	int old = vpn->ifindex, err;
+	int old = vpn->link.ifindex, err;
 	void *dev;
 
 	err = rnat_cfg_link_check(cfg, vpn, link, extack);
@@ -295,11 +288,11 @@ int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			xa_erase(&cfg->vpn_by_dev, old);
 	}
 	if (was_marked && (!marked || new_mark))
-		xa_erase(&cfg->vpn_by_mark, vpn->mark.value);
+		xa_erase(&cfg->vpn_by_mark, vpn->link.mark.value);
 	cfg->nmarked += (int)marked - (int)was_marked;
-	WRITE_ONCE(vpn->ifindex, link->ifindex);
-	vpn->mark = link->mark;
-	WRITE_ONCE(vpn->out_mark, link->out_mark);
+	WRITE_ONCE(vpn->link.ifindex, link->ifindex);
+	vpn->link.mark = link->mark;
+	WRITE_ONCE(vpn->link.out_mark, link->out_mark);
 	return 0;
 
 undo_mark:
@@ -323,9 +316,9 @@ void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
 	if (!dev)
 		return;
 	xa_for_each(&cfg->vpns, id, vpn) {
-		if (vpn->ifindex != ifindex)
+		if (vpn->link.ifindex != ifindex)
 			continue;
-		rnat_cfg_vpn_link(vpn, &link);
+		link = vpn->link;
 		link.ifindex = 0;
 		/* Letting go of a device allocates nothing: cannot fail. */
 		WARN_ON_ONCE(rnat_cfg_vpn_set_link(cfg, vpn, &link, NULL));

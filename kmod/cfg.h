@@ -40,9 +40,7 @@ struct rnat_vpn_link {
 
 struct rnat_vpn {
 	u32 id;
-	int ifindex;
-	struct rnat_mark mark;
-	struct rnat_mark out_mark;
+	struct rnat_vpn_link link;	/* the packet path reads it */
 	struct rnat_pool *pool;
 	unsigned int nmaps;
 	struct list_head blocks;	/* its NAT blocks, by address */
@@ -110,7 +108,7 @@ static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
 	if (!rnat_dev_shared(vpn))
 		return vpn;
 	vpn = xa_load(&cfg->vpn_by_mark, mark & READ_ONCE(cfg->mark_mask));
-	return vpn && READ_ONCE(vpn->ifindex) == ifindex ? vpn : NULL;
+	return vpn && READ_ONCE(vpn->link.ifindex) == ifindex ? vpn : NULL;
 }
 
 /* Sets the bits of @mark in @skb's fwmark. */
@@ -125,8 +123,6 @@ static inline void rnat_mark_apply(const struct rnat_mark *mark,
 int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 		     const char *pool, const struct rnat_vpn_link *link,
 		     struct netlink_ext_ack *extack);
-/* What rnat_cfg_vpn_set_link() would be given to change nothing. */
-void rnat_cfg_vpn_link(const struct rnat_vpn *vpn, struct rnat_vpn_link *link);
 /*
  * Gives @vpn a new device (0: none; its traffic then stops, its mappings
  * stay) and marks, all or nothing. Fails if another VPN has the device,

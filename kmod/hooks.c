@@ -121,7 +121,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 		/* Only what is routed to a NAT IP of a VPN of the device. */
 		m = rnat_table_lookup_nat(&cfg->table, ip_hdr(skb)->daddr);
 		vpn = m ? rnat_cfg_vpn(cfg, m->real.vpn_id) : NULL;
-		if (!vpn || READ_ONCE(vpn->ifindex) != state->out->ifindex)
+		if (!vpn || READ_ONCE(vpn->link.ifindex) != state->out->ifindex)
 			return NF_ACCEPT;
 	}
 	err = rnat_pkt_parse(skb, &pkt);
@@ -145,7 +145,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_DADDR,
 				  rnat_map_to_real(m, pkt.daddr), inner_to)))
 		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
-	rnat_mark_apply(&vpn->out_mark, skb);
+	rnat_mark_apply(&vpn->link.out_mark, skb);
 	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
 	rnat_map_count(m, RNAT_DIR_OUT, skb);
 	if (unlikely(inner))

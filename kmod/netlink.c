@@ -478,9 +478,10 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	if (nla_put_u32(skb, RNAT_A_VPN_ID, vpn->id) ||
 	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
 	    nla_put_string(skb, RNAT_A_POOL, vpn->pool->name) ||
-	    (vpn->ifindex && nla_put_u32(skb, RNAT_A_IFINDEX, vpn->ifindex)) ||
-	    rnat_put_mark(skb, RNAT_A_VPN_MARK, &vpn->mark) ||
-	    rnat_put_mark(skb, RNAT_A_VPN_OUT_MARK, &vpn->out_mark) ||
+	    (vpn->link.ifindex &&
+	     nla_put_u32(skb, RNAT_A_IFINDEX, vpn->link.ifindex)) ||
+	    rnat_put_mark(skb, RNAT_A_VPN_MARK, &vpn->link.mark) ||
+	    rnat_put_mark(skb, RNAT_A_VPN_OUT_MARK, &vpn->link.out_mark) ||
 	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
@@ -608,7 +609,7 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
-	rnat_cfg_vpn_link(vpn, &link);
+	link = vpn->link;
 	err = rnat_parse_link(info, &link);
 	if (err)
 		goto out;

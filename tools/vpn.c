@@ -82,23 +82,32 @@ int vpn_marks_check(const struct nlattr **tb)
 	       mark_get(tb[RNAT_A_VPN_OUT_MARK], &m);
 }
 
-/* " KEY VALUE[/MASK]" as vpn add takes it, or {"value":,"mask":} in JSON. */
+/*
+ * " KEY VALUE[/MASK]" as vpn add takes it, or {"value":,"mask":} in JSON;
+ * nothing for no mark.
+ */
+static void mark_show(const char *key, const struct mark *m)
+{
+	if (!m->mask)
+		return;
+	if (out_json()) {
+		json_obj_open(key);
+		json_uint("value", m->value);
+		json_uint("mask", m->mask);
+		json_obj_close();
+	} else if (m->mask == UINT32_MAX) {
+		out_printf(" %s 0x%x", key, m->value);
+	} else {
+		out_printf(" %s 0x%x/0x%x", key, m->value, m->mask);
+	}
+}
+
 static void mark_print(const struct nlattr *attr, const char *key)
 {
 	struct mark m;
 
-	if (mark_get(attr, &m) || !m.mask)
-		return;
-	if (out_json()) {
-		json_obj_open(key);
-		json_uint("value", m.value);
-		json_uint("mask", m.mask);
-		json_obj_close();
-	} else if (m.mask == UINT32_MAX) {
-		out_printf(" %s 0x%x", key, m.value);
-	} else {
-		out_printf(" %s 0x%x/0x%x", key, m.value, m.mask);
-	}
+	if (!mark_get(attr, &m))
+		mark_show(key, &m);
 }
 
 void vpn_marks_print(const struct nlattr **tb)
@@ -241,18 +250,8 @@ static int vpn_add(int argc, char **argv)
 		} else {
 			json_null("dev");
 		}
-		if (mark.mask) {
-			json_obj_open("mark");
-			json_uint("value", mark.value);
-			json_uint("mask", mark.mask);
-			json_obj_close();
-		}
-		if (out_mark.mask) {
-			json_obj_open("out-mark");
-			json_uint("value", out_mark.value);
-			json_uint("mask", out_mark.mask);
-			json_obj_close();
-		}
+		mark_show("mark", &mark);
+		mark_show("out-mark", &out_mark);
 		json_uint("mappings", 0);
 		json_obj_close();
 	}

@@ -270,9 +270,9 @@ static void rnat_cfg_test_marks_share_device(struct kunit *test)
 	/* The device goes: both its VPNs lose it, the others stay. */
 	rnat_cfg_dev_gone(cfg, 20, NULL, NULL);
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 20), NULL);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->ifindex, 0);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 3)->ifindex, 0);
-	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->mark.value, 0x10U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->link.ifindex, 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 3)->link.ifindex, 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 1)->link.mark.value, 0x10U);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 12, 0), 2U);
 	/* A VPN alone on a device may drop its mark; then the device is its. */
 	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 1, 20, 0x10), 0);
