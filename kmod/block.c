@@ -31,12 +31,7 @@ static void rnat_block_link(struct rnat_vpn *vpn, struct rnat_block *b)
 	list_add_tail(&b->node, &vpn->blocks);
 }
 
-/*
- * Folds @b and its buddy into their parent while both belong to the same VPN
- * and the parent lies inside one pool prefix: fewer blocks, fewer routes.
- */
-static struct rnat_block *rnat_block_merge(struct rnat_cfg *cfg,
-					   struct rnat_block *b)
+struct rnat_block *rnat_block_merge(struct rnat_cfg *cfg, struct rnat_block *b)
 {
 	while (b->pfx.plen > RNAT_POOL_PLEN_MIN) {
 		u32 size = rnat_prefix_size(&b->pfx);
@@ -87,7 +82,7 @@ struct rnat_block *rnat_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	}
 	rnat_block_link(vpn, b);
 	vpn->held += rnat_prefix_size(p);
-	return rnat_block_merge(cfg, b);
+	return b;
 }
 
 struct rnat_block *rnat_block_grow(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -114,7 +109,7 @@ struct rnat_block *rnat_block_grow(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	return b;
 }
 
-static void rnat_block_free(struct rnat_cfg *cfg, struct rnat_block *b)
+void rnat_block_del(struct rnat_cfg *cfg, struct rnat_block *b)
 {
 	rnat_pool_release(b->vpn->pool, RNAT_POOL_OWNED, &b->pfx);
 	b->vpn->held -= rnat_prefix_size(&b->pfx);
@@ -127,7 +122,7 @@ void rnat_block_put(struct rnat_cfg *cfg, struct rnat_block *b, u32 nr)
 {
 	b->used -= nr;
 	if (!b->used)
-		rnat_block_free(cfg, b);
+		rnat_block_del(cfg, b);
 }
 
 void rnat_block_flush(struct rnat_cfg *cfg, struct rnat_vpn *vpn)
@@ -135,5 +130,5 @@ void rnat_block_flush(struct rnat_cfg *cfg, struct rnat_vpn *vpn)
 	struct rnat_block *b, *tmp;
 
 	list_for_each_entry_safe(b, tmp, &vpn->blocks, node)
-		rnat_block_free(cfg, b);
+		rnat_block_del(cfg, b);
 }

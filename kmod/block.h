@@ -31,15 +31,29 @@ struct rnat_block *rnat_block_of(struct rnat_cfg *cfg, u32 addr);
 
 /*
  * Gives @vpn the block @p, whose addresses the caller has already set in the
- * pool's owned bitmap. Returns the block now holding @p (a merge may have
- * grown a neighbour instead), or an ERR_PTR.
+ * pool's owned bitmap. Returns the new block, or an ERR_PTR. It stays apart
+ * from its neighbours until rnat_block_merge(), so that a change that fails
+ * later can take it back with rnat_block_del().
  */
 struct rnat_block *rnat_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 				  const struct rnat_prefix *p);
 
-/* Takes a new block for @vpn that can hold a /@plen: size by the growth rule. */
+/*
+ * Folds @b and its buddy into their parent while both belong to the same VPN
+ * and the parent lies inside one pool prefix: fewer blocks, fewer routes.
+ * Returns the block now holding @b's addresses.
+ */
+struct rnat_block *rnat_block_merge(struct rnat_cfg *cfg, struct rnat_block *b);
+
+/*
+ * Takes a new block for @vpn that can hold a /@plen: size by the growth rule.
+ * Not merged yet, as rnat_block_add().
+ */
 struct rnat_block *rnat_block_grow(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 				   u8 plen);
+
+/* Gives block @b back to the pool, whatever it holds. */
+void rnat_block_del(struct rnat_cfg *cfg, struct rnat_block *b);
 
 /* @nr addresses of @b were unmapped; frees @b when none is left. */
 void rnat_block_put(struct rnat_cfg *cfg, struct rnat_block *b, u32 nr);

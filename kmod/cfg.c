@@ -13,6 +13,20 @@
 #include "cfg.h"
 #include "compat.h"
 
+static struct workqueue_struct *rnat_cfg_wq;
+
+int rnat_cfg_module_init(void)
+{
+	rnat_cfg_wq = alloc_workqueue("rnat_cfg", 0, 0);
+	return rnat_cfg_wq ? 0 : -ENOMEM;
+}
+
+void rnat_cfg_module_exit(void)
+{
+	rcu_barrier();		/* queue_rcu_work() waits through call_rcu() */
+	destroy_workqueue(rnat_cfg_wq);	/* drains it */
+}
+
 struct rnat_cfg *rnat_cfg_alloc(void)
 {
 	struct rnat_cfg *cfg;
@@ -53,6 +67,18 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 	list_for_each_entry_safe(pool, tmp, &cfg->pools, list)
 		rnat_pool_destroy(pool);
 	kfree(cfg);
+}
+
+static void rnat_cfg_free_work(struct work_struct *work)
+{
+	rnat_cfg_free(container_of(to_rcu_work(work), struct rnat_cfg,
+				   free_work));
+}
+
+void rnat_cfg_free_later(struct rnat_cfg *cfg)
+{
+	INIT_RCU_WORK(&cfg->free_work, rnat_cfg_free_work);
+	queue_rcu_work(rnat_cfg_wq, &cfg->free_work);
 }
 
 /* Names appear in text output: no spaces, quotes or control characters. */
@@ -208,7 +234,7 @@ static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		return -EEXIST;
 	}
 	dev = link->ifindex ? rnat_cfg_dev(cfg, link->ifindex) : NULL;
-	if (!dev || dev == vpn)
+	if (!dev || dev == vpn || dev == RNAT_DEV_FENCED)
 		return 0;
 	if (!rnat_dev_shared(dev)) {
 		other = dev;
@@ -218,8 +244,8 @@ static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		return -EEXIST;
 	}
 	/* Shared: fine for a marked VPN, or if @vpn is its only user. */
-	if (!marked && !(vpn->link.ifindex == link->ifindex &&
-			 xa_to_value(dev) == 1)) {
+	if (!marked && xa_to_value(dev) &&
+	    !(vpn->link.ifindex == link->ifindex && xa_to_value(dev) == 1)) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "device %d is shared by VPNs with marks: VPN %u needs one",
 				   link->ifindex, vpn->id);
@@ -230,7 +256,8 @@ static int rnat_cfg_link_check(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 
 /*
  * The device entry @ifindex holds for its users after @vpn starts (@delta 1,
- * with or without a mark) or stops (-1) using it.
+ * with or without a mark) or stops (-1) using it. A device a VPN leaves is
+ * fenced, never free: only its unregistration ends the entry.
  */
 static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
 			    int delta)
@@ -238,9 +265,8 @@ static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
 	unsigned long n = rnat_dev_shared(dev) ? xa_to_value(dev) : 0;
 
 	if (!marked)
-		return delta > 0 ? vpn : NULL;
-	n += delta;
-	return n ? xa_mk_value(n) : NULL;
+		return delta > 0 ? vpn : RNAT_DEV_FENCED;
+	return xa_mk_value(n + delta);
 }
 
 int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -280,12 +306,11 @@ int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			 marked ? xa_mk_value(1) : vpn, GFP_KERNEL_ACCOUNT);
 	}
 	if (old && old != link->ifindex) {
+		/* Overwrites an entry: allocates nothing. */
 		dev = rnat_cfg_dev(cfg, old);
-		dev = rnat_dev_entry(dev, vpn, was_marked, -1);
-		if (dev)
-			xa_store(&cfg->vpn_by_dev, old, dev, GFP_KERNEL_ACCOUNT);
-		else
-			xa_erase(&cfg->vpn_by_dev, old);
+		xa_store(&cfg->vpn_by_dev, old,
+			 rnat_dev_entry(dev, vpn, was_marked, -1),
+			 GFP_KERNEL_ACCOUNT);
 	}
 	if (was_marked && (!marked || new_mark))
 		xa_erase(&cfg->vpn_by_mark, vpn->link.mark.value);
@@ -303,9 +328,9 @@ undo_mask:
 	return err;
 }
 
-void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
-		       void (*changed)(void *arg, struct rnat_vpn *vpn),
-		       void *arg)
+void *rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
+			void (*changed)(void *arg, struct rnat_vpn *vpn),
+			void *arg)
 {
 	struct rnat_vpn_link link;
 	struct rnat_vpn *vpn;
@@ -314,7 +339,7 @@ void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
 
 	dev = rnat_cfg_dev(cfg, ifindex);
 	if (!dev)
-		return;
+		return NULL;
 	xa_for_each(&cfg->vpns, id, vpn) {
 		if (vpn->link.ifindex != ifindex)
 			continue;
@@ -327,6 +352,40 @@ void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
 		if (!rnat_dev_shared(dev))
 			break;
 	}
+	/* No packet can use the index any more: the fence goes too. */
+	xa_erase(&cfg->vpn_by_dev, ifindex);
+	return dev;
+}
+
+int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old)
+{
+	unsigned long ifindex;
+	void *dev;
+	int err;
+
+	/* Room first, so that nothing is half done when memory runs out. */
+	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
+		if (rnat_cfg_dev(new, ifindex))
+			continue;
+		err = xa_reserve(&new->vpn_by_dev, ifindex, GFP_KERNEL_ACCOUNT);
+		if (err) {
+			/* Releases only what is still a bare reservation. */
+			xa_for_each(&old->vpn_by_dev, ifindex, dev)
+				xa_release(&new->vpn_by_dev, ifindex);
+			return err;
+		}
+	}
+	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
+		if (rnat_cfg_dev(new, ifindex))
+			continue;
+		xa_store(&new->vpn_by_dev, ifindex,
+			 rnat_dev_shared(dev) ? xa_mk_value(0) : RNAT_DEV_FENCED,
+			 GFP_KERNEL_ACCOUNT);
+	}
+	/* A shared device's fence drops the marks under the old mask. */
+	if (!new->nmarked)
+		new->mark_mask = old->mark_mask;
+	return 0;
 }
 
 int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -381,20 +440,21 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	}
 
 	err = xa_insert(&cfg->vpns, id, vpn, GFP_KERNEL_ACCOUNT);
-	if (err)
-		goto free;
+	if (err) {
+		kfree(vpn);
+		return err;
+	}
 	err = rnat_cfg_vpn_set_link(cfg, vpn, link, extack);
 	if (err) {
 		xa_erase(&cfg->vpns, id);
-		goto free;
+		/* The packet path may have found it by id meanwhile. */
+		kfree_rcu(vpn, rcu);
+		return err;
 	}
 	hash_add(cfg->vpn_names, &vpn->name_node, rnat_name_hash(vpn->name));
 	pool->nvpns++;
 	cfg->nvpns++;
 	return 0;
-free:
-	kfree(vpn);
-	return err;
 }
 
 int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -426,31 +486,44 @@ int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		rnat_pool_release(vpn->pool, RNAT_POOL_OWNED, p);
 		return PTR_ERR(b);
 	}
+	rnat_block_merge(cfg, b);
 	return 0;
 }
 
-/* Every mapping of @vpn lies in its blocks. */
+/*
+ * Every mapping of @vpn lies in its blocks, and every address of a block
+ * that is used in the pool is one of its mappings'. Blocks may be empty
+ * (reserved by a restore): each is searched.
+ */
 unsigned int rnat_cfg_map_flush(struct rnat_cfg *cfg, struct rnat_vpn *vpn)
 {
+	struct rnat_block *b, *tmp;
 	unsigned int n = 0;
 
-	while (vpn->nmaps && !list_empty(&vpn->blocks)) {
-		struct rnat_block *b = list_first_entry(&vpn->blocks,
-							struct rnat_block, node);
-		s64 addr = rnat_pool_first_set(vpn->pool, RNAT_POOL_USED,
-					       &b->pfx);
-		struct rnat_map *m = NULL;
+	list_for_each_entry_safe(b, tmp, &vpn->blocks, node) {
+		struct rnat_prefix pfx = b->pfx;
+		u32 used = b->used;	/* b goes with its last mapping */
 
-		if (addr >= 0) {
-			rcu_read_lock();
-			m = rnat_table_lookup_nat(&cfg->table, htonl(addr));
-			rcu_read_unlock();
+		while (used) {
+			s64 addr = rnat_pool_first_set(vpn->pool,
+						       RNAT_POOL_USED, &pfx);
+			struct rnat_map *m = NULL;
+
+			if (addr >= 0) {
+				rcu_read_lock();
+				m = rnat_table_lookup_nat(&cfg->table,
+							  htonl(addr));
+				rcu_read_unlock();
+			}
+			if (WARN_ON_ONCE(!m || m->real.vpn_id != vpn->id))
+				break;
+			used -= rnat_prefix_size(&(struct rnat_prefix){
+				.plen = rnat_map_plen(m) });
+			rnat_cfg_map_del(cfg, m);
+			n++;
 		}
-		if (WARN_ON_ONCE(!m))
-			break;
-		rnat_cfg_map_del(cfg, m);
-		n++;
 	}
+	WARN_ON_ONCE(vpn->nmaps);
 	rnat_block_flush(cfg, vpn);
 	return n;
 }
@@ -465,7 +538,9 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", id);
 		return -ENOENT;
 	}
+	WRITE_ONCE(vpn->dead, true);
 	n = rnat_cfg_map_flush(cfg, vpn);
+	/* Its device stays fenced: see rnat_dev_entry(). */
 	rnat_cfg_vpn_set_link(cfg, vpn, &(struct rnat_vpn_link){}, NULL);
 	xa_erase(&cfg->vpns, id);
 	hash_del(&vpn->name_node);
@@ -493,10 +568,14 @@ static void rnat_cfg_nat_owner(struct rnat_cfg *cfg, struct rnat_pool *pool,
 		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4 is already in use", &nat);
 }
 
-/* Takes @p, given by the operator, for @vpn: inside one of its blocks, or free. */
+/*
+ * Takes @p, given by the operator, for @vpn: inside one of its blocks, or
+ * free (*@created: a new block, not merged with its neighbours yet).
+ */
 static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 					     struct rnat_vpn *vpn,
 					     const struct rnat_prefix *p,
+					     bool *created,
 					     struct netlink_ext_ack *extack)
 {
 	struct rnat_pool *pool = vpn->pool, *other;
@@ -521,6 +600,7 @@ static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 		b = rnat_block_add(cfg, vpn, p);
 		if (IS_ERR(b))
 			rnat_pool_release(pool, RNAT_POOL_OWNED, p);
+		*created = !IS_ERR(b);
 		return b;
 	}
 	b = rnat_block_of(cfg, owned);
@@ -543,10 +623,14 @@ static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 	return b;
 }
 
-/* The lowest free /@plen in @vpn's blocks, growing them if they are full. */
+/*
+ * The lowest free /@plen in @vpn's blocks, growing them if they are full
+ * (*@created: a new block, not merged with its neighbours yet).
+ */
 static struct rnat_block *rnat_cfg_nat_alloc(struct rnat_cfg *cfg,
 					     struct rnat_vpn *vpn, u8 plen,
 					     struct rnat_prefix *p,
+					     bool *created,
 					     struct netlink_ext_ack *extack)
 {
 	struct rnat_pool *pool = vpn->pool;
@@ -568,10 +652,52 @@ static struct rnat_block *rnat_cfg_nat_alloc(struct rnat_cfg *cfg,
 		return b;
 	}
 	if (WARN_ON_ONCE(rnat_pool_alloc(pool, RNAT_POOL_USED, &b->pfx, plen, p))) {
-		rnat_block_put(cfg, b, 0);
+		rnat_block_del(cfg, b);
 		return ERR_PTR(-ENOSPC);
 	}
+	*created = true;
 	return b;
+}
+
+/*
+ * A mapping of @vpn_id whose real prefix overlaps @real/@plen with another
+ * length, or NULL: a VPN's real prefixes never overlap, or an address would
+ * have two NAT IPs. One lookup per shorter length in use, and one per
+ * sub-prefix of each longer one (at most 2^16: mappings are /16 or longer);
+ * a gateway of /32 mappings only does none.
+ */
+static struct rnat_map *rnat_cfg_real_overlap(struct rnat_cfg *cfg,
+					      u32 vpn_id, __be32 real,
+					      u8 plen)
+{
+	unsigned long plens = cfg->table.plens;
+	struct rnat_map *m;
+	unsigned int slot;
+	u32 i;
+
+	for_each_set_bit(slot, &plens, RNAT_PLEN_SLOTS) {
+		u8 other = 32 - slot;
+
+		if (other == plen)
+			continue;
+		if (other < plen) {
+			m = rnat_table_find_real(&cfg->table, vpn_id, real,
+						 other);
+			if (m)
+				return m;
+			continue;
+		}
+		for (i = 0; i < BIT(other - plen); i++) {
+			m = rnat_table_find_real(&cfg->table, vpn_id,
+						 real | htonl(i << (32 - other)),
+						 other);
+			if (m)
+				return m;
+			if (!(i % 1024))
+				cond_resched();
+		}
+	}
+	return NULL;
 }
 
 /* The VPN a MAP_NEW names, once its prefixes are known to be well formed. */
@@ -581,6 +707,7 @@ static struct rnat_vpn *rnat_cfg_map_check(struct rnat_cfg *cfg, u32 vpn_id,
 					   struct netlink_ext_ack *extack)
 {
 	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, vpn_id);
+	struct rnat_map *m;
 
 	if (!vpn) {
 		NL_SET_ERR_MSG_FMT(extack, "no VPN %u", vpn_id);
@@ -596,25 +723,48 @@ static struct rnat_vpn *rnat_cfg_map_check(struct rnat_cfg *cfg, u32 vpn_id,
 				   nat, plen);
 		return ERR_PTR(-EINVAL);
 	}
+	m = rnat_cfg_real_overlap(cfg, vpn_id, real, plen);
+	if (m) {
+		NL_SET_ERR_MSG_FMT(extack, "%pI4/%u overlaps %pI4/%u, mapped in VPN %u to %pI4",
+				   &real, plen, &m->real.addr, rnat_map_plen(m),
+				   vpn_id, &m->nat);
+		return ERR_PTR(-EEXIST);
+	}
 	return vpn;
+}
+
+/*
+ * Gives back NAT prefix @p, taken for a mapping that could not be made, as
+ * if it had never been taken: a reserved empty block stays, a new one goes.
+ */
+static void rnat_cfg_nat_untake(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+				struct rnat_block *b,
+				const struct rnat_prefix *p, bool created)
+{
+	rnat_pool_release(vpn->pool, RNAT_POOL_USED, p);
+	b->used -= rnat_prefix_size(p);
+	if (created)
+		rnat_block_del(cfg, b);
 }
 
 /* Takes the NAT prefix @p, named by the operator, for a mapping of @vpn. */
 static struct rnat_block *rnat_cfg_nat_take(struct rnat_cfg *cfg,
 					    struct rnat_vpn *vpn,
 					    const struct rnat_prefix *p,
+					    bool *created,
 					    struct netlink_ext_ack *extack)
 {
 	struct rnat_block *b;
 	int err;
 
-	b = rnat_cfg_nat_claim(cfg, vpn, p, extack);
+	b = rnat_cfg_nat_claim(cfg, vpn, p, created, extack);
 	if (IS_ERR(b))
 		return b;
 	err = rnat_pool_claim(vpn->pool, RNAT_POOL_USED, p);
 	if (err) {
 		rnat_cfg_nat_owner(cfg, vpn->pool, p, extack);
-		rnat_block_put(cfg, b, 0);
+		if (*created)
+			rnat_block_del(cfg, b);
 		return ERR_PTR(err);
 	}
 	b->used += rnat_prefix_size(p);
@@ -642,6 +792,7 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		     struct netlink_ext_ack *extack)
 {
 	struct rnat_prefix p = { .plen = plen };
+	bool created = false;
 	struct rnat_block *b;
 	struct rnat_vpn *vpn;
 	struct rnat_map *m;
@@ -659,11 +810,11 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 
 	if (nat) {
 		p.base = ntohl(*nat);
-		b = rnat_cfg_nat_take(cfg, vpn, &p, extack);
+		b = rnat_cfg_nat_take(cfg, vpn, &p, &created, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 	} else {
-		b = rnat_cfg_nat_alloc(cfg, vpn, plen, &p, extack);
+		b = rnat_cfg_nat_alloc(cfg, vpn, plen, &p, &created, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 		b->used += rnat_prefix_size(&p);
@@ -681,12 +832,14 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 		goto release;
 	}
 	vpn->nmaps++;
+	/* Only now that nothing can fail: merging cannot be undone. */
+	if (created)
+		rnat_block_merge(cfg, b);
 	if (out)
 		*out = m;
 	return 0;
 release:
-	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
-	rnat_block_put(cfg, b, rnat_prefix_size(&p));
+	rnat_cfg_nat_untake(cfg, vpn, b, &p, created);
 	return err;
 }
 
@@ -698,6 +851,7 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 	struct rnat_prefix p = { .base = nat ? ntohl(*nat) : 0, .plen = plen };
 	struct rnat_map *old_real, *old_nat = NULL, *m;
 	struct rnat_block *b = NULL;
+	bool created = false;
 	struct rnat_vpn *vpn;
 	int err;
 
@@ -722,7 +876,7 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 	}
 	/* A NAT prefix that stays mapped keeps its bits and its block. */
 	if (!old_nat) {
-		b = rnat_cfg_nat_take(cfg, vpn, &p, extack);
+		b = rnat_cfg_nat_take(cfg, vpn, &p, &created, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 	}
@@ -733,13 +887,13 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 		/* It may have been in one index for a moment: readers first. */
 		if (m)
 			rnat_map_release(m);
-		if (b) {
-			rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
-			rnat_block_put(cfg, b, rnat_prefix_size(&p));
-		}
+		if (b)
+			rnat_cfg_nat_untake(cfg, vpn, b, &p, created);
 		return err;
 	}
 	vpn->nmaps++;
+	if (created)
+		rnat_block_merge(cfg, b);
 	if (old_real)
 		rnat_cfg_map_unaccount(cfg, vpn, old_real);
 	if (old_nat)

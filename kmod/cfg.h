@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/maple_tree.h>
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "block.h"
@@ -45,6 +46,11 @@ struct rnat_vpn {
 	unsigned int nmaps;
 	struct list_head blocks;	/* its NAT blocks, by address */
 	u32 held;			/* addresses in its blocks */
+	/*
+	 * Set before the VPN is unlinked: a packet that found it earlier and
+	 * then finds a mapping of a new VPN with the same id must not use it.
+	 */
+	bool dead;
 	struct hlist_node name_node;	/* in rnat_cfg.vpn_names */
 	char name[RNAT_NAME_MAX];
 	struct rcu_head rcu;
@@ -57,7 +63,10 @@ struct rnat_cfg {
 	DECLARE_HASHTABLE(vpn_names, 10);	/* by name */
 	/*
 	 * By ifindex: the VPN whose device it is, or xa_mk_value(n): n VPNs
-	 * with ingress marks share it.
+	 * with ingress marks share it (0: they are gone, but packets with a
+	 * mark under the mask are still dropped), or RNAT_DEV_FENCED: its VPN
+	 * is gone and it forwards nothing. A device that carried a VPN keeps
+	 * an entry until it is unregistered: it never passes untranslated.
 	 */
 	struct xarray vpn_by_dev;
 	struct xarray vpn_by_mark;	/* by ingress mark value */
@@ -65,11 +74,31 @@ struct rnat_cfg {
 	unsigned int nmarked;		/* VPNs with an ingress mark */
 	struct maple_tree blocks;	/* VPN NAT blocks, by address range */
 	unsigned int nvpns;
+	struct rcu_work free_work;	/* rnat_cfg_free_later() */
 };
+
+/* The device entry of a VPN-less device that carried an unmarked VPN. */
+#define RNAT_DEV_FENCE_VALUE	(LONG_MAX >> 1)
+#define RNAT_DEV_FENCED		xa_mk_value(RNAT_DEV_FENCE_VALUE)
+/* What rnat_cfg_vpn_in() returns for a packet that must be dropped. */
+#define RNAT_VPN_FENCED		((struct rnat_vpn *)RNAT_DEV_FENCED)
 
 struct rnat_cfg *rnat_cfg_alloc(void);
 /* Frees everything at once: no reader may still see @cfg. */
 void rnat_cfg_free(struct rnat_cfg *cfg);
+/*
+ * Frees @cfg, unpublished, once readers are done, without waiting for them:
+ * a writer holding genl_mutex must not wait a grace period.
+ */
+void rnat_cfg_free_later(struct rnat_cfg *cfg);
+int rnat_cfg_module_init(void);
+/* Waits for every rnat_cfg_free_later(). */
+void rnat_cfg_module_exit(void);
+/*
+ * Before @new replaces @old: every device @old fences or gives a VPN, and
+ * @new does not, is fenced in @new. All or nothing (-ENOMEM).
+ */
+int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old);
 
 struct rnat_pool *rnat_cfg_pool(struct rnat_cfg *cfg, const char *name);
 /* The pool whose prefixes hold @addr (host byte order), or NULL. */
@@ -86,8 +115,9 @@ static inline struct rnat_vpn *rnat_cfg_vpn(struct rnat_cfg *cfg, u32 id)
 }
 
 /*
- * The packet path's first question about a device: NULL if no VPN uses it,
- * else its VPN, or (rnat_dev_shared()) a mark of VPNs sharing it.
+ * The packet path's first question about a device: NULL if no VPN uses it
+ * or ever did, else its VPN, or (rnat_dev_shared()) a mark of VPNs sharing
+ * it, or RNAT_DEV_FENCED.
  */
 static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 {
@@ -96,19 +126,27 @@ static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 
 static inline bool rnat_dev_shared(const void *dev)
 {
-	return xa_is_value(dev);
+	return xa_is_value(dev) && dev != RNAT_DEV_FENCED;
 }
 
-/* The VPN a packet arriving on @ifindex with fwmark @mark comes from. */
+/*
+ * The VPN a packet arriving on @ifindex with fwmark @mark comes from, NULL
+ * if it is none's, or RNAT_VPN_FENCED if it must be dropped: its device's
+ * VPN is gone, or on a shared device it has a mark (under the mask, which
+ * belongs to rnat) that no VPN of the device has.
+ */
 static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
 					       int ifindex, u32 mark)
 {
 	struct rnat_vpn *vpn = rnat_cfg_dev(cfg, ifindex);
 
-	if (!rnat_dev_shared(vpn))
+	if (likely(!xa_is_value(vpn)) || vpn == RNAT_VPN_FENCED)
 		return vpn;
-	vpn = xa_load(&cfg->vpn_by_mark, mark & READ_ONCE(cfg->mark_mask));
-	return vpn && READ_ONCE(vpn->link.ifindex) == ifindex ? vpn : NULL;
+	mark &= READ_ONCE(cfg->mark_mask);
+	vpn = xa_load(&cfg->vpn_by_mark, mark);
+	if (vpn && READ_ONCE(vpn->link.ifindex) == ifindex)
+		return vpn;
+	return mark ? RNAT_VPN_FENCED : NULL;
 }
 
 /* Sets the bits of @mark in @skb's fwmark. */
@@ -131,10 +169,13 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			  const struct rnat_vpn_link *link,
 			  struct netlink_ext_ack *extack);
-/* Every VPN using device @ifindex loses it (the device is going away). */
-void rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
-		       void (*changed)(void *arg, struct rnat_vpn *vpn),
-		       void *arg);
+/*
+ * Every VPN using device @ifindex loses it (the device is going away), and
+ * its entry goes. Returns the entry it had (NULL: it never carried a VPN).
+ */
+void *rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
+			void (*changed)(void *arg, struct rnat_vpn *vpn),
+			void *arg);
 int rnat_cfg_vpn_rename(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			const char *name, struct netlink_ext_ack *extack);
 /*

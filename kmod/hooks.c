@@ -19,7 +19,16 @@
  *
  * A device VPNs share (told apart by ingress marks) may carry other traffic
  * too: on ingress only packets with a VPN's mark are that VPN's, on egress
- * only those routed to a NAT IP of a VPN of the device; the rest passes.
+ * only those routed to a NAT IP of a VPN of the device; the rest passes,
+ * but for a packet marked (under the VPN mask) with a mark no VPN of the
+ * device has, or routed to another VPN's NAT IP: dropped.
+ *
+ * Fail closed: a device that carries or carried a VPN never passes what
+ * rnat cannot translate. Its VPN deleted, moved or replaced by a restore,
+ * the device stays fenced (every packet dropped, both ways) until it is
+ * unregistered or a VPN takes it again; IPv6 on a VPN's device is dropped
+ * (hooks of their own); and while a namespace has anything to guard, the
+ * module cannot be unloaded (the hooks hold a reference to it).
  *
  * ICMP errors have their embedded header translated with the same mapping
  * rules, the other way round, and are counted by kind on the mapping of the
@@ -29,7 +38,9 @@
  * bytes, a last-used time written at most once a jiffy).
  */
 
+#include <linux/module.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <net/icmp.h>
 
 #include "hooks.h"
@@ -57,6 +68,18 @@ static unsigned int rnat_parse_error(struct rnat_net *rn, int err)
 	}
 }
 
+/*
+ * @vpn, found before its mapping, was deleted meanwhile: the mapping may be
+ * a new VPN's with the same id, on another device. The deletion marks the
+ * VPN dead before the id can be reused, so reading the mark after the
+ * mapping tells.
+ */
+static bool rnat_vpn_gone(const struct rnat_vpn *vpn)
+{
+	smp_rmb();	/* the mapping's lookup, then the mark */
+	return READ_ONCE(vpn->dead);
+}
+
 static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
@@ -71,6 +94,8 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
 	if (!vpn)
 		return NF_ACCEPT;
+	if (unlikely(vpn == RNAT_VPN_FENCED))
+		return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 	err = rnat_pkt_parse(skb, &pkt);
 	if (unlikely(err))
 		return rnat_parse_error(rn, err);
@@ -91,6 +116,8 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 		to = inner_to;
 	else
 		return rnat_drop(rn, RNAT_STAT_DROP_IN_UNMAPPED);
+	if (unlikely(rnat_vpn_gone(vpn)))
+		return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 
 	if (unlikely(rnat_rewrite(skb, &pkt, RNAT_SADDR, to, inner_to)))
 		return rnat_drop(rn, RNAT_STAT_DROP_NOMEM);
@@ -117,12 +144,17 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	vpn = rnat_cfg_dev(cfg, state->out->ifindex);
 	if (!vpn)
 		return NF_ACCEPT;
-	if (unlikely(rnat_dev_shared(vpn))) {
+	if (unlikely(xa_is_value(vpn))) {
+		if (vpn == RNAT_VPN_FENCED)
+			return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 		/* Only what is routed to a NAT IP of a VPN of the device. */
 		m = rnat_table_lookup_nat(&cfg->table, ip_hdr(skb)->daddr);
-		vpn = m ? rnat_cfg_vpn(cfg, m->real.vpn_id) : NULL;
-		if (!vpn || READ_ONCE(vpn->link.ifindex) != state->out->ifindex)
+		if (!m)
 			return NF_ACCEPT;
+		/* Another VPN's NAT IP never leaves untranslated. */
+		vpn = rnat_cfg_vpn(cfg, m->real.vpn_id);
+		if (!vpn || READ_ONCE(vpn->link.ifindex) != state->out->ifindex)
+			return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
 	}
 	err = rnat_pkt_parse(skb, &pkt);
 	if (unlikely(err))
@@ -134,6 +166,8 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
 		return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
 	}
+	if (unlikely(rnat_vpn_gone(vpn)))
+		return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 	if (unlikely(pkt.icmp_error)) {
 		/* The embedded packet came from this VPN: its source. */
 		inner = rnat_table_lookup_nat(&cfg->table, pkt.inner_saddr);
@@ -155,6 +189,36 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+#if IS_ENABLED(CONFIG_IPV6)
+/*
+ * rnat translates IPv4 only: IPv6 on a VPN's device (or marked as a VPN's
+ * on a shared one) is dropped both ways, never forwarded untranslated.
+ */
+static unsigned int rnat_ingress6(void *priv, struct sk_buff *skb,
+				  const struct nf_hook_state *state)
+{
+	struct rnat_net *rn = priv;
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+
+	if (!rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark))
+		return NF_ACCEPT;
+	return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
+}
+
+static unsigned int rnat_egress6(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct rnat_net *rn = priv;
+	void *dev = rnat_cfg_dev(rcu_dereference(rn->cfg),
+				 state->out->ifindex);
+
+	/* A shared device carries other traffic: IPv6 is never a VPN's. */
+	if (!dev || rnat_dev_shared(dev))
+		return NF_ACCEPT;
+	return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
+}
+#endif
+
 void rnat_hooks_init(struct rnat_net *rn)
 {
 	rn->hook_ops[0] = (struct nf_hook_ops) {
@@ -171,11 +235,36 @@ void rnat_hooks_init(struct rnat_net *rn)
 		.hooknum = NF_INET_POST_ROUTING,
 		.priority = RNAT_PRI_EGRESS,
 	};
+#if IS_ENABLED(CONFIG_IPV6)
+	rn->hook_ops[2] = (struct nf_hook_ops) {
+		.hook = rnat_ingress6,
+		.priv = rn,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NF_IP6_PRI_RAW_BEFORE_DEFRAG - 1,
+	};
+	rn->hook_ops[3] = (struct nf_hook_ops) {
+		.hook = rnat_egress6,
+		.priv = rn,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = NF_IP6_PRI_LAST - 1,
+	};
+#endif
+}
+
+/* Whether the namespace has a VPN, a fenced device or a name to fence. */
+static bool rnat_hooks_wanted(struct rnat_net *rn)
+{
+	struct rnat_cfg *cfg = rnat_net_cfg(rn);
+
+	return cfg->nvpns || !xa_empty(&cfg->vpn_by_dev) ||
+	       !list_empty(&rn->fence_names);
 }
 
 int rnat_hooks_sync(struct rnat_net *rn)
 {
-	return rnat_hooks_set(rn, rnat_net_cfg(rn)->nvpns > 0);
+	return rnat_hooks_set(rn, rnat_hooks_wanted(rn));
 }
 
 int rnat_hooks_set(struct rnat_net *rn, bool want)
@@ -185,13 +274,19 @@ int rnat_hooks_set(struct rnat_net *rn, bool want)
 	if (want == rn->hooked)
 		return 0;
 	if (want) {
+		/* Unloading now would leave what the hooks guard open. */
+		if (!try_module_get(THIS_MODULE))
+			return -ENODEV;
 		err = nf_register_net_hooks(rn->net, rn->hook_ops,
 					    ARRAY_SIZE(rn->hook_ops));
-		if (err)
+		if (err) {
+			module_put(THIS_MODULE);
 			return err;
+		}
 	} else {
 		nf_unregister_net_hooks(rn->net, rn->hook_ops,
 					ARRAY_SIZE(rn->hook_ops));
+		module_put(THIS_MODULE);
 	}
 	rn->hooked = want;
 	return 0;

@@ -18,9 +18,12 @@ static int __init rnat_init(void)
 	err = rnat_table_module_init();
 	if (err)
 		return err;
-	err = rnat_netns_init();
+	err = rnat_cfg_module_init();
 	if (err)
 		goto err_table;
+	err = rnat_netns_init();
+	if (err)
+		goto err_cfg;
 	err = rnat_genl_init();
 	if (err)
 		goto err_netns;
@@ -28,6 +31,8 @@ static int __init rnat_init(void)
 
 err_netns:
 	rnat_netns_exit();
+err_cfg:
+	rnat_cfg_module_exit();
 err_table:
 	rnat_table_module_exit();
 	return err;
@@ -37,6 +42,7 @@ static void __exit rnat_exit(void)
 {
 	rnat_genl_exit();
 	rnat_netns_exit();
+	rnat_cfg_module_exit();
 	rnat_table_module_exit();
 }
 

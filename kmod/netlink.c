@@ -1230,8 +1230,9 @@ static int rnat_restore_begin(struct sk_buff *skb, struct genl_info *info)
 		err = -EBUSY;
 	} else {
 		rn->staging = rnat_cfg_alloc();
-		rn->staging_portid = info->snd_portid;
-		if (!rn->staging)
+		if (rn->staging)
+			WRITE_ONCE(rn->staging_portid, info->snd_portid);
+		else
 			err = -ENOMEM;
 	}
 	mutex_unlock(&rn->lock);
@@ -1251,7 +1252,9 @@ static struct rnat_cfg *rnat_restore_own(struct rnat_net *rn,
 /*
  * The packet path reads rn->cfg once per packet, so it sees the old
  * configuration or the new one, never a mix. Counters live in rn and carry
- * on. The old configuration is freed once no packet can be using it.
+ * on. Devices the old one guards and the new one does not stay fenced. The
+ * old configuration is freed once no packet can be using it, without
+ * waiting for that here.
  */
 static int rnat_restore_commit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -1261,18 +1264,24 @@ static int rnat_restore_commit(struct sk_buff *skb, struct genl_info *info)
 
 	if (!new)
 		goto out;
+	old = rnat_net_cfg(rn);
+	err = rnat_cfg_fence_carry(new, old);
+	if (err) {
+		NL_SET_ERR_MSG(info->extack, "no memory to keep the old VPN devices fenced");
+		goto out;
+	}
 	/* Hooks first: the new VPNs must not pass untranslated. */
-	err = new->nvpns ? rnat_hooks_set(rn, true) : 0;
+	err = new->nvpns || !xa_empty(&new->vpn_by_dev) ?
+	      rnat_hooks_set(rn, true) : 0;
 	if (err) {
 		NL_SET_ERR_MSG(info->extack, "cannot register netfilter hooks");
 		goto out;
 	}
-	old = rnat_net_cfg(rn);
 	rcu_assign_pointer(rn->cfg, new);
 	rn->staging = NULL;
+	WRITE_ONCE(rn->staging_portid, 0);
 	rnat_hooks_sync(rn);
-	synchronize_net();
-	rnat_cfg_free(old);
+	rnat_cfg_free_later(old);
 	rnat_notify(rn, NULL, RNAT_CMD_RESTORE_COMMIT, rnat_fill_nothing, NULL);
 out:
 	mutex_unlock(&rn->lock);
@@ -1287,6 +1296,7 @@ static int rnat_restore_abort(struct sk_buff *skb, struct genl_info *info)
 	if (staged) {
 		rnat_cfg_free(staged);
 		rn->staging = NULL;
+		WRITE_ONCE(rn->staging_portid, 0);
 	}
 	mutex_unlock(&rn->lock);
 	return staged ? 0 : -EINVAL;

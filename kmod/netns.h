@@ -2,7 +2,8 @@
 /*
  * Per network namespace state: the configuration the packet path reads, the
  * mutex its writers share, the netfilter hooks (registered only while the
- * namespace has a VPN) and the packet counters.
+ * namespace has a VPN or a device to fence), the names of departed VPN
+ * devices and the packet counters.
  */
 
 #ifndef _RNAT_NETNS_H
@@ -25,6 +26,7 @@ enum rnat_stat {
 	RNAT_STAT_DROP_MALFORMED,	/* too short or odd to translate */
 	RNAT_STAT_DROP_REDIRECT,	/* ICMP redirects never cross the edge */
 	RNAT_STAT_DROP_NOMEM,		/* could not make the headers writable */
+	RNAT_STAT_DROP_FENCED,		/* a VPN's device, not translatable */
 	RNAT_STAT_MAX
 };
 
@@ -32,14 +34,25 @@ struct rnat_stats {
 	u64 count[RNAT_STAT_MAX];
 };
 
+/*
+ * A VPN's device was unregistered: a device registered under its name (the
+ * tunnel re-created) is fenced from the start, before it can come up.
+ */
+struct rnat_fence_name {
+	struct list_head node;
+	bool shared;			/* by marked VPNs: fence marks only */
+	char name[IFNAMSIZ];
+};
+
 struct rnat_net {
 	struct net *net;
 	struct mutex lock;		/* serialises every writer */
 	struct rnat_cfg __rcu *cfg;
 	struct rnat_cfg *staging;	/* a restore being built, or NULL */
-	u32 staging_portid;		/* the socket building it */
-	struct nf_hook_ops hook_ops[2];
+	u32 staging_portid;		/* the socket building it, 0: none */
+	struct nf_hook_ops hook_ops[2 + 2 * IS_ENABLED(CONFIG_IPV6)];
 	bool hooked;
+	struct list_head fence_names;	/* of struct rnat_fence_name */
 	struct rnat_stats __percpu *stats;
 };
 

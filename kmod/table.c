@@ -95,13 +95,6 @@ static int rnat_map_get_counters(struct rnat_table *t, struct rnat_map *m)
 	return m->pcpu ? 0 : -ENOMEM;
 }
 
-/* Gives back the counters of a mapping that could not be linked. */
-static void rnat_map_put_counters(struct rnat_map *m)
-{
-	rnat_counters_put(m->pcpu);
-	m->pcpu = NULL;
-}
-
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
 {
 	unsigned int start;
@@ -167,22 +160,27 @@ int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
 	err = rnat_map_get_counters(t, m);
 	if (err)
 		return err;
+	/* Before it can be found, so the lookups try its length. */
+	rnat_table_count(t, m, 1);
 	err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
 					    rnat_real_params);
 	if (err)
-		goto err_counters;
+		goto err_count;
 	err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
 					    rnat_nat_params);
 	if (err) {
 		rhashtable_remove_fast(&t->by_real, &m->real_node,
 				       rnat_real_params);
-		goto err_counters;
+		goto err_count;
 	}
-	rnat_table_count(t, m, 1);
 	return 0;
 
-err_counters:
-	rnat_map_put_counters(m);
+err_count:
+	/*
+	 * Its counters stay: a packet may have found it in by_real and be
+	 * counting on them. rnat_map_release() gives them back.
+	 */
+	rnat_table_count(t, m, -1);
 	return err;
 }
 
@@ -205,11 +203,16 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 	err = rnat_map_get_counters(t, m);
 	if (err)
 		return err;
+	/*
+	 * Counted first: were an old mapping of the same length uncounted
+	 * first, the length's bit would clear and lookups miss meanwhile.
+	 */
+	rnat_table_count(t, m, 1);
 	if (!old_nat) {
 		err = rhashtable_lookup_insert_fast(&t->by_nat, &m->nat_node,
 						    rnat_nat_params);
 		if (err)
-			goto err_counters;
+			goto err_count;
 	}
 	if (!old_real) {
 		err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
@@ -218,7 +221,7 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 			if (!old_nat)
 				rhashtable_remove_fast(&t->by_nat, &m->nat_node,
 						       rnat_nat_params);
-			goto err_counters;
+			goto err_count;
 		}
 	}
 	/* Same keys: a bucket's pointer swaps, readers see one or the other. */
@@ -240,11 +243,11 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 				       rnat_nat_params);
 		rnat_table_count(t, old_real, -1);
 	}
-	rnat_table_count(t, m, 1);
 	return 0;
 
-err_counters:
-	rnat_map_put_counters(m);
+err_count:
+	/* As in rnat_table_insert(): the counters go with rnat_map_release(). */
+	rnat_table_count(t, m, -1);
 	return err;
 }
 

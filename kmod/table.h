@@ -8,9 +8,11 @@
 #define _RNAT_TABLE_H
 
 #include <linux/atomic.h>
+#include <linux/bottom_half.h>
 #include <linux/icmp.h>
 #include <linux/jiffies.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/rhashtable-types.h>
 #include <linux/skbuff.h>
 #include <linux/types.h>
@@ -82,6 +84,10 @@ void rnat_table_destroy(struct rnat_table *t);
  */
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen);
 void rnat_map_free(struct rnat_map *m);
+/*
+ * On failure @m may have been visible for a moment: the caller frees it with
+ * rnat_map_release(), never at once.
+ */
 int rnat_table_insert(struct rnat_table *t, struct rnat_map *m);
 /* Unlinks m and frees it after an RCU grace period. */
 void rnat_table_remove(struct rnat_table *t, struct rnat_map *m);
@@ -89,7 +95,8 @@ void rnat_table_remove(struct rnat_table *t, struct rnat_map *m);
  * Links @m in the place of @old_real (its VPN and real prefix) and of
  * @old_nat (its NAT prefix), either of which may be NULL, and unlinks them
  * from their other index: a lookup meanwhile finds an old mapping or @m,
- * never none. The caller frees the old ones with rnat_map_release().
+ * never none. The caller frees the old ones with rnat_map_release(), and
+ * @m too if this fails.
  */
 int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 		       struct rnat_map *old_real, struct rnat_map *old_nat);
@@ -128,18 +135,29 @@ static inline __be32 rnat_map_to_real(const struct rnat_map *m, __be32 nat)
 	return m->real.addr | (nat & ~rnat_plen_mask(m->real.plen));
 }
 
-/* Counts @skb, just translated by @m, on this CPU. */
+/*
+ * Counts @skb, just translated by @m, on this CPU. Forwarded packets come
+ * in softirq context; locally generated ones reach POSTROUTING in process
+ * context, preemptible and with softirqs on: those keep softirqs (the other
+ * writers of this CPU's slot) off while they write, as nft's counter does.
+ */
 static inline void rnat_map_count(struct rnat_map *m, enum rnat_dir dir,
 				  const struct sk_buff *skb)
 {
-	struct rnat_map_pcpu *c = this_cpu_ptr(m->pcpu);
 	unsigned long now = jiffies ?: 1;
+	bool task = !in_softirq();
+	struct rnat_map_pcpu *c;
 
+	if (unlikely(task))
+		local_bh_disable();
+	c = this_cpu_ptr(m->pcpu);
 	u64_stats_update_begin(&c->syncp);
 	u64_stats_add(&c->packets[dir],
 		      skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1);
 	u64_stats_add(&c->bytes[dir], skb->len);
 	u64_stats_update_end(&c->syncp);
+	if (unlikely(task))
+		local_bh_enable();
 	if (READ_ONCE(m->last_used) != now)
 		WRITE_ONCE(m->last_used, now);
 }

@@ -156,9 +156,14 @@ static void rnat_l4_update(struct sk_buff *skb, u8 protocol, unsigned int off,
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 		uh = (struct udphdr *)(skb->data + off);
-		/* A zero UDP checksum means "none" and stays so. */
-		if (!uh->check && protocol == IPPROTO_UDP &&
-		    skb->ip_summed != CHECKSUM_PARTIAL)
+		/*
+		 * A zero UDP checksum means "none" and stays so, also under
+		 * CHECKSUM_PARTIAL: a partial UDP checksum is never 0 (the
+		 * pseudo-header sum is not), so there the offload is for an
+		 * inner header (VXLAN, Geneve without outer checksum), as
+		 * nf_nat's udp_manip_pkt() reads it too.
+		 */
+		if (!uh->check && protocol == IPPROTO_UDP)
 			break;
 		inet_proto_csum_replace4(&uh->check, skb, from, to, true);
 		if (!uh->check)

@@ -196,7 +196,12 @@ static void rnat_cfg_test_vpn_rules(struct kunit *test)
 	rnat_cfg_free(cfg);
 }
 
-/* Which VPN a packet arriving on @ifindex with @mark belongs to: 0 none. */
+#define RNAT_TEST_DROP U32_MAX
+
+/*
+ * Which VPN a packet arriving on @ifindex with @mark belongs to: 0 none,
+ * RNAT_TEST_DROP if it must be dropped (fenced).
+ */
 static u32 rnat_test_in(struct rnat_cfg *cfg, int ifindex, u32 mark)
 {
 	struct rnat_vpn *vpn;
@@ -204,6 +209,8 @@ static u32 rnat_test_in(struct rnat_cfg *cfg, int ifindex, u32 mark)
 	rcu_read_lock();
 	vpn = rnat_cfg_vpn_in(cfg, ifindex, mark);
 	rcu_read_unlock();
+	if (vpn == RNAT_VPN_FENCED)
+		return RNAT_TEST_DROP;
 	return vpn ? vpn->id : 0;
 }
 
@@ -230,7 +237,9 @@ static void rnat_cfg_test_marks_share_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), 1U);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0xabc20), 2U);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0), 0U);
-	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x30), 0U);
+	/* A mark under the mask that no VPN of the device has: dropped. */
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x30), RNAT_TEST_DROP);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x100), 0U);
 	/* A mark counts only on its VPN's device... */
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 21, 0x10), 0U);
 	/* ...and a device that is one VPN's is its, whatever the mark. */
@@ -253,17 +262,18 @@ static void rnat_cfg_test_marks_share_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cfg->nmarked, 2U);
 	KUNIT_EXPECT_EQ(test, xa_to_value(rnat_cfg_dev(cfg, 20)), 2UL);
 
-	/* VPN 3 joins device 20 with a mark; its own device is free again. */
+	/* VPN 3 joins device 20 with a mark; its own device is fenced. */
 	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 3, 20, 0x30), 0);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x30), 3U);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 13), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 13), RNAT_DEV_FENCED);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 13, 0), RNAT_TEST_DROP);
 	KUNIT_EXPECT_EQ(test, xa_to_value(rnat_cfg_dev(cfg, 20)), 3UL);
 	/* VPN 2 changes its mark, then leaves for a device of its own. */
 	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 2, 20, 0x40), 0);
-	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x20), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x20), RNAT_TEST_DROP);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x40), 2U);
 	KUNIT_EXPECT_EQ(test, rnat_test_link(cfg, 2, 12, 0), 0);
-	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x40), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x40), RNAT_TEST_DROP);
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 12, 0x40), 2U);
 	KUNIT_EXPECT_EQ(test, cfg->nmarked, 2U);
 
@@ -300,7 +310,7 @@ static void rnat_cfg_test_vpn_del_takes_mappings(struct kunit *test)
 					       NULL, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 6);
 	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_vpn(cfg, 1), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), RNAT_DEV_FENCED);
 	KUNIT_EXPECT_EQ(test, cfg->table.count, 5U);
 	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 5U);
 	rcu_read_lock();
@@ -522,6 +532,162 @@ static void rnat_cfg_test_map_flush(struct kunit *test)
 	rnat_cfg_free(cfg);
 }
 
+/*
+ * Fail closed: a device whose VPN is deleted, moved or replaced by a restore
+ * stays fenced (every packet dropped) until it is unregistered or a VPN
+ * takes it; a shared device keeps dropping the marks under the mask.
+ */
+static void rnat_cfg_test_fences(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test), *new;
+
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 3, NULL, "AWS_CAN_CENTRAL",
+						20, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 3, 20, 0x10), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 11, 0), RNAT_TEST_DROP);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 3, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), RNAT_TEST_DROP);
+	/* Re-created on the same device: it is the VPN's again. */
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 1, NULL, "AWS_CAN_CENTRAL",
+						11, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 11, 0), 1U);
+	/* A VPN without a mark may take a shared device nobody uses. */
+	KUNIT_EXPECT_EQ(test, rnat_test_vpn_add(cfg, 4, NULL, "AWS_CAN_CENTRAL",
+						20, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0), 4U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 4, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x100), RNAT_TEST_DROP);
+	/* VPN 6 shares device 22 alone, and goes. */
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 6, NULL, "AWS_CAN_CENTRAL",
+						0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 6, 22, 0x20), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 6, NULL), 0);
+
+	/* A restore without them keeps the devices of the old state fenced. */
+	new = rnat_test_cfg(test);
+	KUNIT_EXPECT_EQ(test, rnat_test_link(new, 2, 13, 0), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_fence_carry(new, cfg), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 11, 0), 1U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 12, 0), RNAT_TEST_DROP);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 13, 0), 2U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 20, 0x100), RNAT_TEST_DROP);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 22, 0x20), RNAT_TEST_DROP);
+	KUNIT_EXPECT_EQ(test, rnat_test_in(new, 22, 0x100), 0U);
+
+	/* Unregistered: the entry goes, a new device of the index is free. */
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev_gone(new, 12, NULL, NULL),
+			    RNAT_DEV_FENCED);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(new, 12), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev_gone(new, 12, NULL, NULL),
+			    NULL);
+	rnat_cfg_free(new);
+	rnat_cfg_free(cfg);
+}
+
+/*
+ * A VPN whose first block is empty (reserved by a restore) and a mapping in
+ * its second: deleting the VPN takes the mapping too. It used to stay in
+ * the tables under the deleted VPN.
+ */
+static void rnat_cfg_test_flush_empty_first_block(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_prefix blocks[] = {
+		{ .base = ntohl(in_aton("10.160.0.0")), .plen = 24 },
+		{ .base = ntohl(in_aton("10.160.2.0")), .plen = 24 },
+	};
+	__be32 nat = in_aton("10.160.2.7");
+	struct rnat_vpn *vpn;
+
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 5, NULL, "AWS_CAN_CENTRAL",
+						15, NULL), 0);
+	vpn = rnat_cfg_vpn(cfg, 5);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[0], NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[1], NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 5, in_aton("10.9.0.1"), 32,
+					       &nat, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 5, NULL), 1);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.160.2.7"), NULL);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_CAN_CENTRAL")->count[RNAT_POOL_USED],
+			0U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_pool(cfg, "AWS_CAN_CENTRAL")->count[RNAT_POOL_OWNED],
+			0U);
+	rnat_cfg_free(cfg);
+}
+
+/* Puts a mapping in the table behind the configuration's back. */
+static void rnat_test_plant(struct kunit *test, struct rnat_cfg *cfg,
+			    const char *nat, u8 plen)
+{
+	struct rnat_map *m;
+
+	m = rnat_map_alloc(99, in_aton("10.99.0.0"), in_aton(nat), plen);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+	KUNIT_ASSERT_EQ(test, rnat_table_insert(&cfg->table, m), 0);
+}
+
+/*
+ * A map add that fails at its last step (the table refuses the insertion)
+ * leaves the blocks as they were: a reserved empty block stays, and a new
+ * block neither stays nor has grown into its reserved neighbour.
+ */
+static void rnat_cfg_test_failed_add_undone(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_prefix blocks[] = {
+		{ .base = ntohl(in_aton("10.160.0.0")), .plen = 24 },
+		{ .base = ntohl(in_aton("10.160.3.0")), .plen = 24 },
+	};
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_CAN_CENTRAL");
+	__be32 nat = in_aton("10.160.0.9"), nat24 = in_aton("10.160.2.0");
+	struct rnat_vpn *vpn;
+
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 5, NULL, "AWS_CAN_CENTRAL",
+						15, NULL), 0);
+	vpn = rnat_cfg_vpn(cfg, 5);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[0], NULL), 0);
+	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[1], NULL), 0);
+	rnat_test_plant(test, cfg, "10.160.0.9", 32);
+	rnat_test_plant(test, cfg, "10.160.2.0", 24);
+
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 5, in_aton("10.9.0.1"), 32,
+					       &nat, NULL, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 5, in_aton("10.9.1.0"), 24,
+					       &nat24, NULL, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(vpn), 2U);
+	KUNIT_EXPECT_EQ(test, vpn->held, 512U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 512U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_USED], 0U);
+	KUNIT_EXPECT_EQ(test, vpn->nmaps, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_block_of(cfg, ntohl(in_aton("10.160.2.0"))),
+			    NULL);
+	rnat_cfg_free(cfg);
+}
+
+/* A VPN's real prefixes do not overlap: an address has one NAT IP. */
+static void rnat_cfg_test_real_overlap(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.0"), 24,
+					       NULL, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.5"), 32,
+					       NULL, NULL, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.0.0"), 16,
+					       NULL, NULL, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.5"), 32,
+					       NULL, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 2, in_aton("10.1.0.0"), 24,
+					       NULL, NULL, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_add(cfg, 1, in_aton("10.1.1.0"), 24,
+					       NULL, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, cfg->table.count, 3U);
+	rnat_cfg_free(cfg);
+}
+
 static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_seed_example),
 	KUNIT_CASE(rnat_cfg_test_conflicts),
@@ -536,6 +702,10 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_replace_takes_nat),
 	KUNIT_CASE(rnat_cfg_test_replace_noop_and_refused),
 	KUNIT_CASE(rnat_cfg_test_map_flush),
+	KUNIT_CASE(rnat_cfg_test_fences),
+	KUNIT_CASE(rnat_cfg_test_flush_empty_first_block),
+	KUNIT_CASE(rnat_cfg_test_failed_add_undone),
+	KUNIT_CASE(rnat_cfg_test_real_overlap),
 	{}
 };
 

@@ -3,6 +3,7 @@
 
 #include <kunit/test.h>
 #include <linux/inet.h>
+#include <linux/kthread.h>
 
 #ifndef KUNIT_EXPECT_ADDR_EQ
 /* Compares a __be32 with a dotted quad, in host order for readable output. */
@@ -278,12 +279,18 @@ static void rnat_table_test_counters_reused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
 	KUNIT_EXPECT_EQ(test, totals.bytes[RNAT_DIR_OUT], 0ULL);
 
-	/* A failed insertion gives its slot back. */
-	m = rnat_map_alloc(1, in_aton("10.1.0.1"), in_aton("10.162.0.2"), 32);
+	/*
+	 * A failed insertion keeps its slot until its release's grace period:
+	 * it was in by_real for a moment, and a packet may be counting on it.
+	 * Then the slot is free again.
+	 */
+	m = rnat_map_alloc(1, in_aton("10.1.0.9"), in_aton("10.162.0.1"), 32);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
 	KUNIT_EXPECT_EQ(test, rnat_table_insert(t, m), -EEXIST);
-	KUNIT_EXPECT_TRUE(test, !m->pcpu);
-	rnat_map_free(m);
+	KUNIT_EXPECT_TRUE(test, m->pcpu);
+	KUNIT_EXPECT_EQ(test, t->plen_count[0], 1U);
+	rnat_map_release(m);
+	rcu_barrier();
 	m = rnat_test_add(test, t, 1, "10.1.0.2", "10.162.0.2", 32);
 	rnat_map_totals(m, &totals);
 	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
@@ -368,6 +375,63 @@ static void rnat_table_test_counters_outlive_table(struct kunit *test)
 	KUNIT_EXPECT_PTR_NE(test, m1, m2);
 }
 
+struct rnat_test_reader {
+	struct rnat_table *t;
+	__be32 nat;
+	unsigned long lookups;
+	unsigned long misses;
+};
+
+static int rnat_test_reader_fn(void *arg)
+{
+	struct rnat_test_reader *r = arg;
+
+	while (!kthread_should_stop()) {
+		rcu_read_lock();
+		if (!rnat_table_lookup_nat(r->t, r->nat))
+			r->misses++;
+		rcu_read_unlock();
+		if (!(++r->lookups % 256))
+			cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * A lookup running beside replacements of the only mapping of its length
+ * always finds the old mapping or the new one. The new one used to be
+ * counted after the old one was uncounted: for a moment no mapping of the
+ * length was in use and lookups skipped it.
+ */
+static void rnat_table_test_replace_never_misses(struct kunit *test)
+{
+	struct rnat_table *t = rnat_test_table(test);
+	struct rnat_test_reader r = { .t = t, .nat = in_aton("10.162.0.0") };
+	struct task_struct *reader;
+	struct rnat_map *cur, *m;
+	int i;
+
+	cur = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
+	reader = kthread_run(rnat_test_reader_fn, &r, "rnat_test_reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(reader));
+	for (i = 1; i <= 20000; i++) {
+		m = rnat_map_alloc(1, htonl(0x0a010000 + i % 2), r.nat, 32);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
+		KUNIT_ASSERT_EQ(test, rnat_table_replace(t, m, NULL, cur), 0);
+		rnat_map_release(cur);
+		cur = m;
+		if (!(i % 64))
+			cond_resched();
+	}
+	kthread_stop(reader);
+	kunit_info(test, "%lu lookups beside 20000 replacements, %lu missed\n",
+		   r.lookups, r.misses);
+	KUNIT_EXPECT_EQ(test, r.misses, 0UL);
+	KUNIT_EXPECT_EQ(test, t->count, 1U);
+	rcu_barrier();
+	rnat_table_destroy(t);
+}
+
 static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_both_directions),
 	KUNIT_CASE(rnat_table_test_vpns_are_separate),
@@ -375,6 +439,7 @@ static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_prefix_offsets),
 	KUNIT_CASE(rnat_table_test_most_specific_wins),
 	KUNIT_CASE(rnat_table_test_remove),
+	KUNIT_CASE(rnat_table_test_replace_never_misses),
 	KUNIT_CASE(rnat_table_test_many),
 	KUNIT_CASE(rnat_table_test_counters),
 	KUNIT_CASE(rnat_table_test_counters_reused),

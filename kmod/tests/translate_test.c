@@ -111,10 +111,12 @@ static unsigned int rnat_test_l4(const struct rnat_test_pkt *p, u8 *l4,
 	case IPPROTO_UDPLITE:
 		uh = (struct udphdr *)l4;
 		cov = p->protocol == IPPROTO_UDP ? len : sizeof(*uh);
+		if (p->zero_udp_csum)
+			break;
 		if (p->partial)
 			uh->check = ~csum_tcpudp_magic(saddr, daddr, len,
 						       p->protocol, 0);
-		else if (!p->zero_udp_csum)
+		else
 			uh->check = csum_tcpudp_magic(saddr, daddr, len,
 						      p->protocol,
 						      csum_partial(l4, cov, 0)) ?:
@@ -780,6 +782,13 @@ static const struct rnat_test_case rnat_test_checksum_partial[] = {
 	{ "UDP source, IP options",
 	  { RNAT_TEST_IN(IPPROTO_UDP), .payload = 51, .optlen = 4 },
 	  RNAT_TEST_INGRESS, .ip_summed = CHECKSUM_PARTIAL },
+	/*
+	 * A zero UDP checksum under CHECKSUM_PARTIAL: the offload is for an
+	 * inner header (VXLAN without outer checksum). The zero stays.
+	 */
+	{ "UDP without checksum, offload for an inner header",
+	  { RNAT_TEST_OUT(IPPROTO_UDP), .payload = 51, .zero_udp_csum = true },
+	  RNAT_TEST_EGRESS, .ip_summed = CHECKSUM_PARTIAL },
 };
 
 KUNIT_ARRAY_PARAM(rnat_test_checksum_partial, rnat_test_checksum_partial,

@@ -251,6 +251,12 @@
  *        RNAT_STATS_A_DROP_MALFORMED: too short or odd to translate safely
  *        RNAT_STATS_A_DROP_REDIRECT: ICMP redirects never cross the edge
  *        RNAT_STATS_A_DROP_NOMEM: headers could not be made writable
+ *        RNAT_STATS_A_DROP_FENCED: on a device that carries or carried a
+ *            VPN, what rnat cannot translate: IPv6, any packet on a device
+ *            whose VPN is gone (fenced until the device is unregistered or
+ *            a VPN takes it), a packet on a shared device with a mark under
+ *            the VPN mask that no VPN of the device has, a packet whose VPN
+ *            was deleted while it was being translated
  */
 
 #ifndef _UAPI_LINUX_RNAT_H
@@ -345,6 +351,7 @@ enum rnat_stats_attr {
 	RNAT_STATS_A_DROP_MALFORMED,
 	RNAT_STATS_A_DROP_REDIRECT,
 	RNAT_STATS_A_DROP_NOMEM,
+	RNAT_STATS_A_DROP_FENCED,
 	__RNAT_STATS_A_MAX
 };
 
