@@ -173,7 +173,7 @@ rnat save >"$TMPDIR/saved"
 expect "save is valid JSON with -j" bash -c "$RNATCTL -n $NS -j save | python3 -m json.tool"
 expect "vpn 3's blocks are saved" grep -q '^vpn add 3 pool AWS_USA_EAST_1 dev wg3 name vpn3 blocks ' "$TMPDIR/saved"
 ip netns del "$NS"
-expect "rmmod rnat (for a reload)" rmmod rnat
+expect "rmmod rnat (for a reload)" unload_rnat
 expect "insmod rnat again" insmod "$MODULE"
 ip netns add "$NS"
 for d in wg1 wg3; do
@@ -185,5 +185,5 @@ expect_eq "save after the replay prints the same" "$(cat "$TMPDIR/saved")" "$(rn
 
 cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

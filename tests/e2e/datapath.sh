@@ -562,5 +562,5 @@ has "firewall: the rules looking for NAT IPs did count ($(sum_counter nat) packe
 
 seed_cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

@@ -29,6 +29,18 @@ cli_setup() {
 	done
 }
 
+# unload_rnat: rmmod rnat, once deleted namespaces are gone: the module
+# refuses to unload while a namespace has VPNs or fenced devices, and a
+# deleted namespace is cleaned up in the background (10 s at most).
+unload_rnat() {
+	local i
+	for i in $(seq 50); do
+		rmmod rnat 2>/dev/null && return 0
+		nap 0.2
+	done
+	rmmod rnat
+}
+
 # expect NAME COMMAND...: passes when COMMAND succeeds; shows its output if not.
 expect() {
 	local name=$1 out

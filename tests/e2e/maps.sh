@@ -148,5 +148,5 @@ n "$NS" python3 tests/e2e/policy.py || E2E_FAILED=1
 
 cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

@@ -18,8 +18,7 @@
 # Checked with real traffic: each NAT IP reaches its own customer and each
 # customer reaches core as its own NAT IP; the counters land on the right
 # mappings; without the out-mark the packet finds no policy (so the mark is
-# what steers); a packet with no VPN's mark passes untouched (the device may
-# carry other traffic); the rules (one VPN per mark, one mask, a shared
+# what steers); a packet with a mark no VPN has is dropped; the rules (one VPN per mark, one mask, a shared
 # device needs marks) refuse bad changes and leave the state as it was;
 # save -> restore keeps the marks.
 #
@@ -151,18 +150,19 @@ expect_fail "without its out-mark, core cannot reach vpn4" \
 expect "vpn set 4 out-mark 0x40/0xf0 again" rnat vpn set 4 out-mark 0x40/0xf0
 expect "with it, core reaches vpn4 again" n core ping -c 1 -W 5 "$NAT4"
 
-# A packet on the shared device that carries no VPN's mark is not rnat's:
-# it passes untouched (here: vpn4's, while VPN 4 wants mark 0x50).
+# A packet on the shared device whose mark (under the VPN mask) no VPN of
+# the device has is a stale or spoofed one: the SA of a VPN that is gone or
+# changed (here: vpn4's SA marks 0x40 while VPN 4 wants 0x50). It is
+# dropped, never forwarded with its real source.
 expect "vpn set 4 mark 0x50/0xf0 (what vpn4's SA does not set)" \
 	rnat vpn set 4 mark 0x50/0xf0
 translated=$(stat in_translated)
+fenced=$(stat drop_fenced)
 capture_start core c0 "icmp[icmptype] == icmp-echo"
 n vpn4 ping -c 1 -W 1 10.200.0.1 >/dev/null 2>&1
-expect_eq "it reaches core untranslated, from 10.1.0.0" \
-	"IP 10.1.0.0 > 10.200.0.1: ICMP echo request" \
-	"$(capture_wait | sed 's/, id .*//')"
-expect_eq "and rnat neither translated nor dropped it" "$translated 0" \
-	"$(stat in_translated) $(stat drop_in_unmapped)"
+expect_eq "it does not reach core" "" "$(capture_wait | sed 's/, id .*//')"
+expect_eq "rnat dropped it as fenced, translated nothing" \
+	"$translated $((fenced + 1))" "$(stat in_translated) $(stat drop_fenced)"
 expect "vpn set 4 mark 0x40/0xf0 again" rnat vpn set 4 mark 0x40/0xf0
 expect_eq "TCP vpn4 -> core is translated again" "$NAT4" \
 	"$(n vpn4 timeout 10 socat -t 5 -T 5 - TCP:10.200.0.1:8 </dev/null)"

@@ -67,7 +67,7 @@ expect_eq "restoring the same state keeps it" "" "$(rnat save | diff - "$work/sa
 
 # Module reload: everything is gone, restore brings it back exactly.
 ip netns del "$NS"
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 expect "insmod rnat again" insmod "$MODULE"
 namespace
 t=$(date +%s%N)
@@ -80,5 +80,5 @@ expect_eq "every VPN's blocks are routed again" \
 	"$(n "$NS" ip route show proto 82 | grep -c ' dev d')"
 
 ip netns del "$NS"
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

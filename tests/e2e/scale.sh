@@ -126,5 +126,5 @@ expect_eq "no rnat routes left but the pool's 4 unreachable ones" "4 0" \
 
 cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

@@ -150,5 +150,5 @@ expect_eq "and changes nothing" "vpn 1 name acme" "$(rnat vpn show 1 | cut -d' '
 
 seed_cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"

@@ -249,5 +249,5 @@ ip -n gw link set xfrm2 mtu 1400
 
 tun_cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"
