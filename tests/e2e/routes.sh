@@ -30,8 +30,16 @@ rnat_routes() {
 }
 # What the state asks for: "BLOCK DEV" for every block of a VPN with a device.
 wanted_routes() {
-	rnat -j vpn show | jq -r '.[] | select(.dev) | .dev as $d |
-		(.blocks // [])[] | (if test("/") then . else . + "/32" end) + " " + $d' | sort
+	rnat -j vpn show | python3 -c '
+import json, sys
+for v in json.load(sys.stdin):
+    for b in v.get("blocks", []) if v["dev"] else []:
+        print(b if "/" in b else b + "/32", v["dev"])' | sort
+}
+live_vpns() {
+	rnat -j vpn show | python3 -c '
+import json, sys
+print(" ".join(str(v["vpn"]) for v in json.load(sys.stdin)))'
 }
 
 # --- Someone else's route where a block wants one --------------------------
@@ -74,6 +82,28 @@ expect_eq "rnat's route went with VPN 1, the operator's (metric 100) stayed" \
 	"$(rnat_routes)|$(n "$NS" ip -o route show 10.153.0.0/24 | sed 's/  */ /g; s/ $//')"
 n "$NS" ip route del 10.153.0.0/24 via 192.0.2.1 metric 100
 
+# --- A sync that read the state before another run changed it --------------
+# strace holds "map add"'s sync between its reading rnat's state (the block
+# of VPN 2 on d2) and reading the routes, by delaying its netlink sends from
+# the 5th on (family, map add, VPN dump, pool dump: then the route dump and
+# the adds), while "vpn del 2" runs to its end. Unserialised, map add then
+# routes the block to d2, the device of a VPN that is gone; serialised,
+# vpn del's sync waits for it and takes the route away.
+expect "setup: VPN 2 on d2" rnat vpn add 2 pool EAST dev d2
+strace -f -o /dev/null -e trace=sendto \
+	-e inject=sendto:delay_enter=3000000:when=5+ \
+	"$RNATCTL" -n "$NS" map add vpn 2 real 10.1.0.0 >"$TMPDIR/slow" 2>&1 &
+slow=$!
+for i in $(seq 50); do
+	rnat map show vpn 2 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+expect "vpn del 2 while map add's sync is held" rnat vpn del 2
+wait "$slow"
+expect_eq "map add succeeded" "vpn 2 real 10.1.0.0 nat 10.153.0.0 pool EAST" \
+	"$(cat "$TMPDIR/slow")"
+expect_eq "no route is left to the deleted VPN's device" "" "$(rnat_routes)"
+
 # --- Concurrent rnatctl runs ------------------------------------------------
 # Each worker adds its VPN with a few mappings and deletes it, over and
 # over; odd workers end with their VPN deleted, even ones with it in place.
@@ -101,8 +131,7 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 expect_eq "no worker reported an error" "" "$(cat "$TMPDIR"/w* | grep -v '^Warning: device')"
 expect_eq "the even workers' VPNs live, the odd ones' are gone" \
-	"$(seq 2 2 "$WORKERS" | tr '\n' ' ')" \
-	"$(rnat -j vpn show | jq -r '.[].vpn' | sort -n | tr '\n' ' ')"
+	"$(seq 2 2 "$WORKERS" | tr '\n' ' ' | sed 's/ $//')" "$(live_vpns)"
 want=$(wanted_routes)
 have=$(rnat_routes)
 expect_eq "every rnat route leads to the device of the live VPN owning its block, every block has one" \
