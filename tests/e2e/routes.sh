@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.." || exit 1
 MODULE=${1:?usage: routes.sh MODULE.ko}
 NS=routes
 WORKERS=${WORKERS:-8}
-ROUNDS=${ROUNDS:-12}
+ROUNDS=${ROUNDS:-6}
 devs=(up0)
 for k in $(seq "$WORKERS"); do devs+=("d$k"); done
 cli_setup "$MODULE" "${devs[@]}"
