@@ -3,8 +3,9 @@
 #
 # rnatctl annotate follows changes: one annotate runs on a pipe while NAT
 # IPs are deleted, handed to another VPN, replaced, flushed, their VPN
-# renamed or deleted, and the whole state restored; each line fed after a
-# change names the current owner or none.
+# renamed or deleted, the whole state restored, and more changes made than
+# its socket holds; each line fed after a change names the current owner or
+# none.
 #
 # Usage: tests/e2e/annotate.sh MODULE.ko    (prints ok/not ok lines)
 
@@ -34,7 +35,7 @@ line() {
 	local i got
 	echo "$2" >&3
 	lines=$((lines + 1))
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		(($(wc -l <"$TMPDIR/out") >= lines)) && break
 		sleep 0.05
 	done
@@ -84,6 +85,17 @@ expect "200 mappings added, 100 deleted (one batch)" rnat -b "$TMPDIR/burst"
 line "after a burst of changes, each NAT IP as the last change left it" \
 	"l 10.153.2.0 10.153.2.1 10.153.2.198 10.153.2.199" \
 	"l 10.153.2.0 10.153.2.1 [umbrella 10.4.0.1] 10.153.2.198 10.153.2.199 [umbrella 10.4.0.199]"
+# More changes than the events socket holds while annotate is stopped: the
+# overflow makes it read everything again.
+for i in $(seq 0 5999); do
+	echo "map add vpn 3 real 10.5.$((i / 256)).$((i % 256)) nat 10.153.$((16 + i / 256)).$((i % 256))"
+done >"$TMPDIR/flood"
+kill -STOP "$annotate"
+expect "6000 mappings added while annotate is stopped" rnat -b "$TMPDIR/flood"
+kill -CONT "$annotate"
+line "after more changes than its socket held, every one is known" \
+	"m 10.153.16.0 10.153.39.111 10.153.39.112" \
+	"m 10.153.16.0 [umbrella 10.5.0.0] 10.153.39.111 [umbrella 10.5.23.111] 10.153.39.112"
 
 exec 3>&-
 wait "$annotate"
