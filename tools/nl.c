@@ -510,6 +510,16 @@ int nl_listen(nl_event_cb cb)
 	}
 }
 
+uint16_t nl_family(void)
+{
+	return family;
+}
+
+uint32_t nl_events_group(void)
+{
+	return events_group;
+}
+
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb)
 {
 	int err;

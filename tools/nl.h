@@ -66,6 +66,12 @@ bool nl_changed(void);
 typedef int (*nl_event_cb)(uint8_t cmd, uint16_t flags,
 			   const struct nlattr **tb);
 int nl_listen(nl_event_cb cb);
+/*
+ * After nl_need(): the rnat family's id and its "events" group's (0 if the
+ * module has none), for a socket of one's own (annotate's).
+ */
+uint16_t nl_family(void);
+uint32_t nl_events_group(void);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);
 /* For reply callbacks: records "malformed @what from the kernel". */

@@ -7,12 +7,25 @@
  * route. After a command that changed rnat's state, routes_sync() reads the
  * blocks and pools from the module and the routes from the kernel and adds
  * or deletes the difference, so it also repairs routes someone removed.
+ *
+ * Only routes of protocol RNAT_RTPROT are rnat's: they alone are ever
+ * deleted, and a route is added with NLM_F_EXCL, so one of anyone else's at
+ * the same destination and metric (an operator's static route, a routing
+ * daemon's) is never replaced; it is left as it is, with a warning naming
+ * its owner. Syncs in one network namespace run one at a time, each reading
+ * the state afresh under a lock (flock(2) on the namespace itself), so two
+ * rnatctl runs cannot interleave a read of the state with the other's
+ * change and leave a route the state no longer asks for.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/file.h>
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -30,6 +43,9 @@ struct route {
 	uint8_t type;		/* RTN_UNICAST or RTN_UNREACHABLE */
 	uint32_t oif;
 	uint32_t metric;
+	/* Someone else's route (struct routes' foreign): its nexthop, owner. */
+	uint32_t gateway;
+	uint8_t protocol;
 };
 
 /*
@@ -55,7 +71,7 @@ static int routes_add(struct routes *rs, uint32_t addr, uint8_t len,
 		rs->r = r;
 		rs->cap = cap;
 	}
-	rs->r[rs->n++] = (struct route){ addr, len, type, oif, metric };
+	rs->r[rs->n++] = (struct route){ addr, len, type, oif, metric, 0, 0 };
 	return 0;
 }
 
@@ -110,9 +126,41 @@ static int want_pool(const struct nlattr **tb, void *data)
 	return want_prefixes(data, tb[RNAT_A_POOL_PREFIXES], RTN_UNREACHABLE, 0);
 }
 
-/* The kernel's side: routes of protocol RNAT_RTPROT in the main table. */
+/*
+ * The first route of the sorted @rs to @addr/@len with @metric: the place a
+ * route takes in the kernel's table (IPv4 refuses a second one there with
+ * NLM_F_EXCL, whatever its type or nexthop), or NULL.
+ */
+static const struct route *routes_slot(const struct routes *rs, uint32_t addr,
+				       uint8_t len, uint32_t metric)
+{
+	size_t lo = 0, hi = rs->n, mid;
+	const struct route *r;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		r = &rs->r[mid];
+		if (ntohl(r->addr) < ntohl(addr) ||
+		    (r->addr == addr && r->len < len))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rs->n && rs->r[lo].addr == addr && rs->r[lo].len == len;
+	     lo++)
+		if (rs->r[lo].metric == metric)
+			return &rs->r[lo];
+	return NULL;
+}
+
+/*
+ * The kernel's side: routes of protocol RNAT_RTPROT in the main table, and
+ * anyone else's there that stand where rnat wants one of its own.
+ */
 struct have_ctx {
 	struct routes *rs;
+	const struct routes *want;
+	struct routes *foreign;
 	int err;
 };
 
@@ -131,23 +179,36 @@ static int have_route(const struct nlmsghdr *nlh, void *data)
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1] = {};
 	struct have_ctx *ctx = data;
-	uint32_t table;
+	uint32_t table, addr, oif, metric;
+	struct routes *rs = ctx->rs;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
-	    rtm->rtm_family != AF_INET || rtm->rtm_protocol != RNAT_RTPROT)
+	    rtm->rtm_family != AF_INET)
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*rtm), have_attr, tb);
 	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) :
 		rtm->rtm_table;
 	if (table != RT_TABLE_MAIN)
 		return MNL_CB_OK;
-	ctx->err = routes_add(ctx->rs,
-			      tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0,
-			      rtm->rtm_dst_len, rtm->rtm_type,
-			      tb[RTA_OIF] ? mnl_attr_get_u32(tb[RTA_OIF]) : 0,
-			      tb[RTA_PRIORITY] ?
-			      mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0);
+	addr = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0;
+	oif = tb[RTA_OIF] ? mnl_attr_get_u32(tb[RTA_OIF]) : 0;
+	metric = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
+	if (rtm->rtm_protocol != RNAT_RTPROT) {
+		/* Only a route in the place of one of ours matters. */
+		if (rtm->rtm_tos ||
+		    !routes_slot(ctx->want, addr, rtm->rtm_dst_len, metric))
+			return MNL_CB_OK;
+		rs = ctx->foreign;
+	}
+	ctx->err = routes_add(rs, addr, rtm->rtm_dst_len, rtm->rtm_type, oif,
+			      metric);
+	if (!ctx->err && rs == ctx->foreign) {
+		rs->r[rs->n - 1].protocol = rtm->rtm_protocol;
+		if (tb[RTA_GATEWAY])
+			rs->r[rs->n - 1].gateway =
+				mnl_attr_get_u32(tb[RTA_GATEWAY]);
+	}
 	return ctx->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
@@ -200,6 +261,83 @@ static struct nlmsghdr *rtnl_request(uint16_t type, uint16_t flags,
 	return nlh;
 }
 
+/* Who put a route there, as iproute2's rt_protos names them. */
+static const char *proto_name(uint8_t proto, char *buf, size_t size)
+{
+	static const char *const names[] = {
+		[RTPROT_REDIRECT] = "redirect", [RTPROT_KERNEL] = "kernel",
+		[RTPROT_BOOT] = "boot", [RTPROT_STATIC] = "static",
+		[RTPROT_RA] = "ra", [RTPROT_ZEBRA] = "zebra",
+		[RTPROT_BIRD] = "bird", [RTPROT_DHCP] = "dhcp",
+		[RTPROT_BABEL] = "babel", [RTPROT_BGP] = "bgp",
+		[RTPROT_ISIS] = "isis", [RTPROT_OSPF] = "ospf",
+		[RTPROT_RIP] = "rip", [RTPROT_EIGRP] = "eigrp",
+	};
+
+	if (proto < sizeof(names) / sizeof(names[0]) && names[proto])
+		return names[proto];
+	snprintf(buf, size, "%u", proto);
+	return buf;
+}
+
+/* A device's name, or its index if it is gone since. */
+static const char *if_name(uint32_t oif, char *buf)
+{
+	if (!if_indextoname(oif, buf))
+		snprintf(buf, IF_NAMESIZE, "%u", oif);
+	return buf;
+}
+
+/*
+ * Someone else's route stands where rnat wants @r (at @foreign if the dump
+ * saw it): it stays, and rnat's does not go in. A warning, not an error:
+ * rnat's own state is as asked, only the routing is the owner's.
+ */
+static void route_foreign(const struct route *r, const struct route *foreign)
+{
+	char pfx[PREFIX_STRLEN], gw[PREFIX_STRLEN], proto[4];
+	char what[IF_NAMESIZE + 16], odev[IF_NAMESIZE + 8];
+	char name[IF_NAMESIZE];
+	const char *type = "";
+
+	format_prefix(pfx, r->addr, r->len, true);
+	if (r->type == RTN_UNICAST)
+		snprintf(what, sizeof(what), "route to %s",
+			 if_name(r->oif, name));
+	else
+		snprintf(what, sizeof(what), "unreachable route");
+	if (!foreign) {
+		pr_warn("route %s: a route not rnat's appeared there meanwhile: left as it is, rnat's %s not added",
+			pfx, what);
+		return;
+	}
+	if (foreign->oif)
+		snprintf(odev, sizeof(odev), " dev %s",
+			 if_name(foreign->oif, name));
+	switch (foreign->type) {
+	case RTN_UNICAST:
+		break;
+	case RTN_BLACKHOLE:
+		type = " blackhole";
+		break;
+	case RTN_UNREACHABLE:
+		type = " unreachable";
+		break;
+	case RTN_PROHIBIT:
+		type = " prohibit";
+		break;
+	default:
+		type = " (not unicast)";
+		break;
+	}
+	pr_warn("route %s is not rnat's (proto %s%s%s%s%s): left as it is, rnat's %s not added",
+		pfx, proto_name(foreign->protocol, proto, sizeof(proto)), type,
+		foreign->gateway ? " via " : "",
+		foreign->gateway ?
+		format_prefix(gw, foreign->gateway, 32, false) : "",
+		foreign->oif ? odev : "", what);
+}
+
 static int route_change(uint16_t type, uint16_t flags, const struct route *r)
 {
 	char buf[256], pfx[PREFIX_STRLEN], dev[IF_NAMESIZE];
@@ -215,10 +353,14 @@ static int route_change(uint16_t type, uint16_t flags, const struct route *r)
 	 * ones: "rnatctl route sync" once it is up (see rnatctl.8).
 	 */
 	if (err == -ENETDOWN && type == RTM_NEWROUTE) {
-		if (!if_indextoname(r->oif, dev))
-			snprintf(dev, sizeof(dev), "%u", r->oif);
 		pr_warn("device %s is down: route %s waits for \"rnatctl route sync\"",
-			dev, format_prefix(pfx, r->addr, r->len, true));
+			if_name(r->oif, dev),
+			format_prefix(pfx, r->addr, r->len, true));
+		return 0;
+	}
+	/* Added with NLM_F_EXCL: never in the place of anyone else's. */
+	if (err == -EEXIST && type == RTM_NEWROUTE) {
+		route_foreign(r, NULL);
 		return 0;
 	}
 	if (err)
@@ -229,9 +371,10 @@ static int route_change(uint16_t type, uint16_t flags, const struct route *r)
 	return err;
 }
 
-static int routes_read(struct routes *want, struct routes *have)
+static int routes_read(struct routes *want, struct routes *have,
+		       struct routes *foreign)
 {
-	struct have_ctx ctx = { have, 0 };
+	struct have_ctx ctx = { have, want, foreign, 0 };
 	struct nlmsghdr *nlh;
 	int err;
 
@@ -246,6 +389,7 @@ static int routes_read(struct routes *want, struct routes *have)
 		       nl_strerror(err));
 		return err;
 	}
+	qsort(want->r, want->n, sizeof(*want->r), route_cmp);
 	nlh = rtnl_request(RTM_GETROUTE, NLM_F_DUMP, NULL, rtbuf);
 	err = rtnl_talk(nlh, have_route, &ctx);
 	if (err || ctx.err) {
@@ -253,8 +397,8 @@ static int routes_read(struct routes *want, struct routes *have)
 		       strerror(-(err ? err : ctx.err)));
 		return err ? err : ctx.err;
 	}
-	qsort(want->r, want->n, sizeof(*want->r), route_cmp);
 	qsort(have->r, have->n, sizeof(*have->r), route_cmp);
+	qsort(foreign->r, foreign->n, sizeof(*foreign->r), route_cmp);
 	return 0;
 }
 
@@ -263,27 +407,58 @@ static bool routes_have(const struct routes *rs, const struct route *r)
 	return rs->n && bsearch(r, rs->r, rs->n, sizeof(*r), route_cmp);
 }
 
-/* Deletes what is no longer wanted, then adds what is missing. */
-static int routes_apply(const struct routes *want, const struct routes *have)
+/*
+ * Deletes what is no longer wanted, then adds what is missing where no one
+ * else's route stands.
+ */
+static int routes_apply(const struct routes *want, const struct routes *have,
+			const struct routes *foreign)
 {
+	const struct route *r, *f;
 	size_t i;
 	int err = 0;
 
 	for (i = 0; i < have->n && !err; i++)
 		if (!routes_have(want, &have->r[i]))
 			err = route_change(RTM_DELROUTE, 0, &have->r[i]);
-	for (i = 0; i < want->n && !err; i++)
-		if (!routes_have(have, &want->r[i]))
+	for (i = 0; i < want->n && !err; i++) {
+		r = &want->r[i];
+		if (routes_have(have, r))
+			continue;
+		f = routes_slot(foreign, r->addr, r->len, r->metric);
+		if (f)
+			route_foreign(r, f);
+		else
 			err = route_change(RTM_NEWROUTE,
-					   NLM_F_CREATE | NLM_F_REPLACE,
-					   &want->r[i]);
+					   NLM_F_CREATE | NLM_F_EXCL, r);
+	}
 	return err;
+}
+
+/*
+ * Waits until no other rnatctl syncs routes in this network namespace: an
+ * flock(2) on the namespace's own inode, which every process in it opens
+ * as /proc/self/ns/net, however it entered it (-n, ip netns exec). The
+ * lock goes with the descriptor. -1 if it cannot be had (then the sync
+ * runs unserialised, with a warning).
+ */
+static int routes_lock(void)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && !flock(fd, LOCK_EX))
+		return fd;
+	pr_warn("routes: cannot lock /proc/self/ns/net (%s): syncing without serialising with other rnatctl runs",
+		strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 int routes_sync(void)
 {
-	struct routes want = {}, have = {};
-	int err;
+	struct routes want = {}, have = {}, foreign = {};
+	int err, lock;
 
 	if (nl_need())
 		return EXIT_ERROR;
@@ -296,12 +471,17 @@ int routes_sync(void)
 		return EXIT_ERROR;
 	}
 	rtseq = time(NULL);
-	err = routes_read(&want, &have);
+	/* Read under the lock: what the state asks for when nobody else adds. */
+	lock = routes_lock();
+	err = routes_read(&want, &have, &foreign);
 	if (!err)
-		err = routes_apply(&want, &have);
+		err = routes_apply(&want, &have, &foreign);
+	if (lock >= 0)
+		close(lock);
 	mnl_socket_close(rtnl);
 	free(want.r);
 	free(have.r);
+	free(foreign.r);
 	return err ? EXIT_ERROR : 0;
 }
 

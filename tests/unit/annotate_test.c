@@ -3,8 +3,10 @@
  * Unit tests of "rnatctl annotate" without the kernel (tools/annotate.c):
  * which dotted quads count as addresses, where the annotation goes, prefix
  * mappings by offset, VPNs without a known name, unknown addresses, several
- * addresses per line, a last line without newline, very long lines, and
- * the table built from dump replies made here with libmnl.
+ * addresses per line, a last line without newline, very long lines, the
+ * table built from dump replies made here with libmnl, and kept current by
+ * events (deleted, moved, flushed, renamed, replayed, many), also while a
+ * stream runs.
  */
 
 #include <arpa/inet.h>
@@ -90,7 +92,8 @@ static void test_find(void)
 	const struct annot_map *m;
 
 	m = annot_find(&table, ntohl(inet_addr("10.162.0.1")));
-	CHECK(m && m->vpn == 2 && m->name && !strcmp(m->name, "vpn2"),
+	CHECK(m && m->vpn == 2 && annot_vpn_name(&table, m->vpn) &&
+	      !strcmp(annot_vpn_name(&table, m->vpn), "vpn2"),
 	      "find: a /32 with its VPN's name");
 	m = annot_find(&table, ntohl(inet_addr("10.153.1.255")));
 	CHECK(m && m->vpn == 1 && m->len == 24, "find: the last address of a /24");
@@ -101,7 +104,8 @@ static void test_find(void)
 	CHECK(!annot_find(&table, 0), "find: below every mapping");
 	CHECK(!annot_find(&table, 0xffffffff), "find: above every mapping");
 	m = annot_find(&table, ntohl(inet_addr("10.153.0.77")));
-	CHECK(m && m->vpn == 9 && !m->name, "find: a VPN without a name");
+	CHECK(m && m->vpn == 9 && !annot_vpn_name(&table, m->vpn),
+	      "find: a VPN without a name");
 	CHECK(annot_add_map(&table, 1, inet_addr("10.1.0.1"),
 			    inet_addr("10.162.0.0"), 24) == -EINVAL &&
 	      annot_add_map(&table, 1, 0, 0, 33) == -EINVAL,
@@ -245,7 +249,7 @@ static char *stream(const char *in, size_t len, int *err)
 	if (!fi || !fo || fwrite(in, 1, len, fi) != len || fflush(fi) ||
 	    lseek(fileno(fi), 0, SEEK_SET))
 		abort();
-	*err = annot_stream(&table, fileno(fi), fo);
+	*err = annot_stream(&table, fileno(fi), fo, NULL);
 	fclose(fi);
 	fclose(fo);
 	return out;
@@ -317,7 +321,7 @@ static void test_pipe(void)
 	fo = fdopen(out[1], "w");
 	if (!fo)
 		abort();
-	err = annot_stream(&table, in[0], fo);
+	err = annot_stream(&table, in[0], fo, NULL);
 	fclose(fo);
 	close(in[0]);
 	waitpid(pid, &status, 0);
@@ -366,7 +370,7 @@ static void test_stream(void)
 	out = NULL;
 	fo = open_memstream(&out, &i);
 	fd = open(".", O_RDONLY | O_DIRECTORY);
-	CHECK(fo && fd >= 0 && annot_stream(&table, fd, fo) == 1 &&
+	CHECK(fo && fd >= 0 && annot_stream(&table, fd, fo, NULL) == 1 &&
 	      errno == EISDIR, "stream: a read error is reported as one");
 	fclose(fo);
 	free(out);
@@ -454,6 +458,221 @@ static void test_replies(void)
 	annot_free(&t);
 }
 
+/* An event as the kernel multicasts it, applied to @t: its status. */
+static int event(struct annot_table *t, uint8_t cmd, uint32_t vpn,
+		 const char *real, const char *nat, int len, const char *name)
+{
+	const struct nlattr *tb[RNAT_A_MAX + 1];
+	char buf[512];
+	struct nlmsghdr *nlh = reply(buf);
+
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, vpn);
+	if (real)
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, inet_addr(real));
+	if (nat)
+		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, inet_addr(nat));
+	if (len)
+		mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, len);
+	if (name)
+		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, name);
+	if (nl_parse_reply(nlh, tb))
+		return -EPROTO;
+	return annot_event(t, cmd, 0, tb);
+}
+
+/* annot_line() of @in with @t, as a string (freed by the next call). */
+static const char *annotate_with(const struct annot_table *t, const char *in)
+{
+	static char *buf;
+	size_t n;
+	FILE *f;
+
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &n);
+	if (!f || annot_line(t, in, strlen(in), f))
+		abort();
+	fclose(f);
+	return buf;
+}
+
+static void event_case(const struct annot_table *t, const char *in,
+		       const char *want, const char *name)
+{
+	const char *got = annotate_with(t, in);
+
+	if (strcmp(got, want))
+		printf("#   got  \"%s\"\n#   want \"%s\"\n", got, want);
+	CHECK(!strcmp(got, want), name);
+}
+
+/* The table the events keep current: never an owner that is no more. */
+static void test_events(void)
+{
+	struct annot_table t = { 0 };
+	const char *line = "a 10.162.0.1 b 10.162.0.2 c 10.153.1.7 d 10.157.0.3\n";
+	char addr[32];
+	int i, ok;
+
+	if (annot_add_vpn(&t, 1, "acme") || annot_add_vpn(&t, 2, "globex") ||
+	    annot_add_map(&t, 1, inet_addr("10.1.0.1"), inet_addr("10.162.0.1"), 32) ||
+	    annot_add_map(&t, 2, inet_addr("10.1.0.2"), inet_addr("10.162.0.2"), 32) ||
+	    annot_add_map(&t, 1, inet_addr("192.168.0.0"), inet_addr("10.153.1.0"), 24) ||
+	    annot_finish(&t))
+		abort();
+	event_case(&t, line, "a 10.162.0.1 [acme 10.1.0.1] b 10.162.0.2 [globex 10.1.0.2] "
+		   "c 10.153.1.7 [acme 192.168.0.7] d 10.157.0.3\n", "events: the table as read");
+
+	CHECK(!event(&t, RNAT_CMD_MAP_DEL, 2, "10.1.0.2", "10.162.0.2", 0, NULL),
+	      "events: map del applies");
+	event_case(&t, line, "a 10.162.0.1 [acme 10.1.0.1] b 10.162.0.2 "
+		   "c 10.153.1.7 [acme 192.168.0.7] d 10.157.0.3\n",
+		   "events: a deleted NAT IP is no longer annotated");
+	CHECK(!event(&t, RNAT_CMD_MAP_NEW, 1, "10.9.0.9", "10.162.0.2", 0, NULL),
+	      "events: map add applies");
+	event_case(&t, line, "a 10.162.0.1 [acme 10.1.0.1] b 10.162.0.2 [acme 10.9.0.9] "
+		   "c 10.153.1.7 [acme 192.168.0.7] d 10.157.0.3\n",
+		   "events: a NAT IP handed to another VPN names the new owner");
+
+	/* A replace: its old mappings go first, as the kernel announces it. */
+	CHECK(!event(&t, RNAT_CMD_MAP_DEL, 1, "10.1.0.1", "10.162.0.1", 0, NULL) &&
+	      !event(&t, RNAT_CMD_MAP_NEW, 2, "10.1.0.1", "10.162.0.1", 0, NULL),
+	      "events: a replace applies");
+	event_case(&t, "10.162.0.1\n", "10.162.0.1 [globex 10.1.0.1]\n",
+		   "events: a replaced mapping names its new VPN");
+
+	/* A /24 of the table read gives way to a /32 inside it. */
+	CHECK(!event(&t, RNAT_CMD_MAP_DEL, 1, "192.168.0.0", "10.153.1.0", 24, NULL) &&
+	      !event(&t, RNAT_CMD_MAP_NEW, 2, "10.5.0.0", "10.153.1.9", 32, NULL),
+	      "events: a prefix mapping deleted, a /32 added inside");
+	event_case(&t, "10.153.1.7 10.153.1.9\n", "10.153.1.7 10.153.1.9 [globex 10.5.0.0]\n",
+		   "events: the deleted prefix's addresses are unmapped");
+
+	/* Replayed events (they arrived while the table was read) change nothing. */
+	CHECK(!event(&t, RNAT_CMD_MAP_NEW, 2, "10.5.0.0", "10.153.1.9", 32, NULL) &&
+	      !event(&t, RNAT_CMD_MAP_DEL, 1, "192.168.0.0", "10.153.1.0", 24, NULL) &&
+	      !event(&t, RNAT_CMD_MAP_DEL, 7, "10.0.0.7", "10.100.0.7", 32, NULL),
+	      "events: replays and unknown mappings apply");
+	event_case(&t, line, "a 10.162.0.1 [globex 10.1.0.1] b 10.162.0.2 [acme 10.9.0.9] "
+		   "c 10.153.1.7 d 10.157.0.3\n", "events: replays change nothing");
+
+	/* VPN names come and go with the VPN. */
+	CHECK(!event(&t, RNAT_CMD_VPN_SET, 2, NULL, NULL, 0, "initech") &&
+	      !event(&t, RNAT_CMD_VPN_NEW, 3, NULL, NULL, 0, "hooli") &&
+	      !event(&t, RNAT_CMD_MAP_NEW, 3, "10.1.0.3", "10.157.0.3", 0, NULL),
+	      "events: vpn set, vpn add and its mapping apply");
+	event_case(&t, line, "a 10.162.0.1 [initech 10.1.0.1] b 10.162.0.2 [acme 10.9.0.9] "
+		   "c 10.153.1.7 d 10.157.0.3 [hooli 10.1.0.3]\n",
+		   "events: a renamed VPN's new name, a new VPN's mapping");
+
+	/* A flush takes the VPN's mappings, read or added since. */
+	CHECK(!event(&t, RNAT_CMD_MAP_FLUSH, 2, NULL, NULL, 0, NULL),
+	      "events: map flush applies");
+	event_case(&t, line, "a 10.162.0.1 b 10.162.0.2 [acme 10.9.0.9] "
+		   "c 10.153.1.7 d 10.157.0.3 [hooli 10.1.0.3]\n",
+		   "events: a flushed VPN's mappings are unmapped");
+	CHECK(!event(&t, RNAT_CMD_VPN_DEL, 1, NULL, NULL, 0, NULL) &&
+	      !event(&t, RNAT_CMD_VPN_NEW, 1, NULL, NULL, 0, NULL) &&
+	      !event(&t, RNAT_CMD_MAP_NEW, 1, "10.1.0.2", "10.162.0.1", 0, NULL),
+	      "events: vpn del, vpn add without a name, its mapping");
+	event_case(&t, line, "a 10.162.0.1 [vpn 1 10.1.0.2] b 10.162.0.2 "
+		   "c 10.153.1.7 d 10.157.0.3 [hooli 10.1.0.3]\n",
+		   "events: a deleted VPN's mappings and name are gone");
+
+	CHECK(event(&t, RNAT_CMD_MAP_NEW, 1, "10.1.0.2", NULL, 0, NULL) == -EPROTO &&
+	      event(&t, RNAT_CMD_MAP_NEW, 1, "10.1.0.1", "10.162.0.0", 24, NULL) == -EPROTO,
+	      "events: a malformed mapping event is refused");
+	CHECK(event(&t, RNAT_CMD_RESTORE_COMMIT, 0, NULL, NULL, 0, NULL) == ANNOT_RELOAD,
+	      "events: a restore asks for a reload");
+	CHECK(!event(&t, RNAT_CMD_POOL_DEL, 0, NULL, NULL, 0, NULL),
+	      "events: pool events change nothing");
+
+	/* Many: several merges of what the events added into the table. */
+	ok = 1;
+	for (i = 0; i < 3 * ANNOT_ADDED_MAX + 5 && ok; i++) {
+		snprintf(addr, sizeof(addr), "10.170.%d.%d", i / 256, i % 256);
+		ok = !event(&t, RNAT_CMD_MAP_NEW, 3, addr, addr, 0, NULL);
+		if (ok && i % 2) {
+			snprintf(addr, sizeof(addr), "10.170.%d.%d", (i - 1) / 256,
+				 (i - 1) % 256);
+			ok = !event(&t, RNAT_CMD_MAP_DEL, 3, addr, addr, 0, NULL);
+		}
+	}
+	CHECK(ok, "events: 12,293 added, half deleted");
+	event_case(&t, "10.170.0.1 10.170.0.2 10.170.47.255 10.170.48.2 10.170.48.4\n",
+		   "10.170.0.1 [hooli 10.170.0.1] 10.170.0.2 10.170.47.255 [hooli 10.170.47.255] "
+		   "10.170.48.2 10.170.48.4 [hooli 10.170.48.4]\n",
+		   "events: after merges, each address as the last event left it");
+	event_case(&t, line, "a 10.162.0.1 [vpn 1 10.1.0.2] b 10.162.0.2 "
+		   "c 10.153.1.7 d 10.157.0.3 [hooli 10.1.0.3]\n",
+		   "events: after merges, the rest as before");
+	annot_free(&t);
+}
+
+/* The source annot_stream() polls: a pipe; each byte on it is one event. */
+static int fake_update(struct annot_table *t, void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+
+	while (read(fd, &c, 1) == 1)
+		if (event(t, RNAT_CMD_MAP_DEL, 1, "10.1.0.0", "10.162.0.0", 0, NULL))
+			return -1;
+	return errno == EAGAIN ? 0 : -1;
+}
+
+/*
+ * A stream whose table changes between two lines: the second line sees
+ * the change, whether it was announced while the stream waited for input
+ * or in the same moment as the line came.
+ */
+static void test_stream_events(void)
+{
+	struct annot_table t = { 0 };
+	int in[2], ev[2], err;
+	struct annot_source src = { .update = fake_update, .arg = &ev[0] };
+	char *out = NULL;
+	size_t n;
+	FILE *fo;
+	pid_t pid;
+
+	if (annot_add_vpn(&t, 1, "acme") ||
+	    annot_add_map(&t, 1, inet_addr("10.1.0.0"), inet_addr("10.162.0.0"), 32) ||
+	    annot_finish(&t) || pipe(in) || pipe(ev) ||
+	    fcntl(ev[0], F_SETFL, O_NONBLOCK))
+		abort();
+	src.fd = ev[0];
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (!pid) {
+		close(in[0]);
+		close(ev[0]);
+		if (write(in[1], "x 10.162.0.0\n", 13) != 13)
+			_exit(1);
+		usleep(100000);
+		/* The change, then a line about it, as a log would have it. */
+		if (write(ev[1], "d", 1) != 1 ||
+		    write(in[1], "y 10.162.0.0\n", 13) != 13)
+			_exit(1);
+		_exit(0);
+	}
+	close(in[1]);
+	close(ev[1]);
+	fo = open_memstream(&out, &n);
+	err = annot_stream(&t, in[0], fo, &src);
+	fclose(fo);
+	waitpid(pid, NULL, 0);
+	CHECK(!err && out && !strcmp(out, "x 10.162.0.0 [acme 10.1.0.0]\ny 10.162.0.0\n"),
+	      "stream: a change announced before a line is applied to it");
+	if (out && strcmp(out, "x 10.162.0.0 [acme 10.1.0.0]\ny 10.162.0.0\n"))
+		printf("#   got \"%s\"\n", out);
+	free(out);
+	close(in[0]);
+	close(ev[0]);
+	annot_free(&t);
+}
+
 static void test_empty_table(void)
 {
 	struct annot_table empty = { 0 };
@@ -509,6 +728,8 @@ int main(void)
 	test_stream();
 	test_empty_table();
 	test_replies();
+	test_events();
+	test_stream_events();
 	test_usage();
 	annot_free(&table);
 	return unit_exit();
