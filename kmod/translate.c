@@ -9,6 +9,7 @@
  * of them stay correct.
  */
 
+#include <linux/dccp.h>
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
@@ -33,6 +34,8 @@ static unsigned int rnat_l4_csum_len(u8 protocol)
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 		return sizeof(struct udphdr);
+	case IPPROTO_DCCP:
+		return offsetofend(struct dccp_hdr, dccph_checksum);
 	case IPPROTO_ICMP:
 		return sizeof(struct icmphdr);
 	default:
@@ -145,6 +148,7 @@ int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
 static void rnat_l4_update(struct sk_buff *skb, u8 protocol, unsigned int off,
 			   __be32 from, __be32 to)
 {
+	struct dccp_hdr *dh;
 	struct udphdr *uh;
 	struct tcphdr *th;
 
@@ -152,6 +156,12 @@ static void rnat_l4_update(struct sk_buff *skb, u8 protocol, unsigned int off,
 	case IPPROTO_TCP:
 		th = (struct tcphdr *)(skb->data + off);
 		inet_proto_csum_replace4(&th->check, skb, from, to, true);
+		break;
+	case IPPROTO_DCCP:
+		/* Like TCP's, it covers the pseudo-header (RFC 4340 9.1). */
+		dh = (struct dccp_hdr *)(skb->data + off);
+		inet_proto_csum_replace4(&dh->dccph_checksum, skb, from, to,
+					 true);
 		break;
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
@@ -205,6 +215,13 @@ static void rnat_rewrite_inner(struct sk_buff *skb, const struct rnat_pkt *pkt,
 		check = th->check;
 		csum_replace4(&check, from, to);
 		rnat_icmp_csum_set(&icmph->checksum, &th->check, check);
+	} else if (pkt->inner_l4_len && pkt->inner_protocol == IPPROTO_DCCP) {
+		struct dccp_hdr *dh = l4;
+
+		check = dh->dccph_checksum;
+		csum_replace4(&check, from, to);
+		rnat_icmp_csum_set(&icmph->checksum, &dh->dccph_checksum,
+				   check);
 	} else if (pkt->inner_l4_len) {
 		struct udphdr *uh = l4;
 

@@ -230,8 +230,9 @@ static void rnat_cfg_test_marks_share_device(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 1, 20, 0x10), 0);
 	KUNIT_ASSERT_EQ(test, rnat_test_link(cfg, 2, 20, 0x20), 0);
 	KUNIT_EXPECT_TRUE(test, rnat_dev_shared(rnat_cfg_dev(cfg, 20)));
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 12), NULL);
+	/* Their old devices are fenced. */
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 11), RNAT_DEV_FENCED);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_cfg_dev(cfg, 12), RNAT_DEV_FENCED);
 	KUNIT_EXPECT_EQ(test, cfg->mark_mask, 0xffU);
 
 	KUNIT_EXPECT_EQ(test, rnat_test_in(cfg, 20, 0x10), 1U);
