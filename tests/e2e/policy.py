@@ -217,6 +217,14 @@ refused('a pool name without its NUL is refused', 'POOL_GET',
 refused('a pool name of 32 bytes is too long', 'POOL_DEL',
         [string(A['POOL'], 'x' * 32)], errno.EINVAL,
         'Attribute failed policy validation', at=0)
+# A leading '#' would make saved commands comments when read back.
+pool_list = attr(A['POOL_PREFIXES'] | NLA_F_NESTED, prefix(1, '10.99.0.0', 16))
+refused('a pool name beginning with # is refused', 'POOL_NEW',
+        [string(A['POOL'], '#a'), pool_list], errno.EINVAL,
+        "pool name cannot begin with '#'")
+refused('a VPN name beginning with # is refused', 'VPN_SET',
+        [vpn1, string(A['VPN_NAME'], '#v')], errno.EINVAL,
+        "VPN name cannot begin with '#'")
 refused('map new without a real address names what is missing', 'MAP_NEW',
         [vpn1], errno.EINVAL, 'missing real address')
 refused('a lookup given a dump filter is refused', 'MAP_GET',
