@@ -81,7 +81,11 @@ void rnat_cfg_free_later(struct rnat_cfg *cfg)
 	queue_rcu_work(rnat_cfg_wq, &cfg->free_work);
 }
 
-/* Names appear in text output: no spaces, quotes or control characters. */
+/*
+ * Names appear in text output, as one word of a command that can be read
+ * back: no spaces, quotes or control characters, and no leading '#' (which
+ * starts a comment there).
+ */
 static bool rnat_name_valid(const char *name, const char *what,
 			    struct netlink_ext_ack *extack)
 {
@@ -89,6 +93,10 @@ static bool rnat_name_valid(const char *name, const char *what,
 
 	if (!*name) {
 		NL_SET_ERR_MSG_FMT(extack, "%s name is empty", what);
+		return false;
+	}
+	if (*name == '#') {
+		NL_SET_ERR_MSG_FMT(extack, "%s name cannot begin with '#'", what);
 		return false;
 	}
 	for (c = name; *c; c++) {

@@ -80,7 +80,7 @@ static const struct nla_policy rnat_vpn_new_policy[RNAT_A_MAX + 1] = {
 static const struct nla_policy rnat_vpn_set_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
 	[RNAT_A_VPN_NAME] = RNAT_NAME_POLICY,
-	[RNAT_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[RNAT_A_IFINDEX] = { .type = NLA_U32 },	/* 0: no device */
 	[RNAT_A_VPN_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
 	[RNAT_A_VPN_OUT_MARK] = NLA_POLICY_NESTED(rnat_mark_policy),
 };
@@ -138,15 +138,15 @@ static struct rnat_net *rnat_lock(struct genl_info *info)
 	return rn;
 }
 
-/* Sends the one-object reply that @fill writes. */
-static int rnat_reply(struct genl_info *info, u8 cmd,
-		      int (*fill)(struct sk_buff *, const void *),
-		      const void *obj)
+/* Sends the one-object reply that @fill writes in @size bytes. */
+static int rnat_reply_size(struct genl_info *info, u8 cmd, size_t size,
+			   int (*fill)(struct sk_buff *, const void *),
+			   const void *obj)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = genlmsg_new(size, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &rnat_genl_family, 0, cmd);
@@ -158,21 +158,64 @@ static int rnat_reply(struct genl_info *info, u8 cmd,
 	return genlmsg_reply(msg, info);
 }
 
+static int rnat_reply(struct genl_info *info, u8 cmd,
+		      int (*fill)(struct sk_buff *, const void *),
+		      const void *obj)
+{
+	return rnat_reply_size(info, cmd, NLMSG_GOODSIZE, fill, obj);
+}
+
 /*
- * Announces a change to the "events" group as a message of the command that
- * made it; with nobody listening it costs nothing. Called under rn->lock, so
- * events leave in the order the changes were made.
- */
-/*
+ * Every change is announced to the "events" group as a message of the
+ * command that made it; with nobody listening it costs nothing. Called
+ * under rn->lock, so events leave in the order the changes were made.
+ *
  * Is anyone to hear of a change? Not while a restore is being built (it is
- * announced once, when committed), nor with nobody in the group.
+ * announced once, when committed), nor with nobody in the group. A change
+ * of the live configuration moves its generation either way.
  */
 static bool rnat_notify_wanted(struct rnat_net *rn, struct genl_info *info)
 {
 	if (info && rnat_req_cfg(rn, info) != rnat_net_cfg(rn))
 		return false;
+	rnat_net_changed(rn);
 	return genl_has_listeners(&rnat_genl_family, rn->net,
 				  RNAT_MCGRP_EVENTS);
+}
+
+/*
+ * An event that cannot be sent is never lost in silence: every listener's
+ * socket gets ENOBUFS, as when its buffer overflows, and knows to resync.
+ */
+static void rnat_notify_lost(struct rnat_net *rn)
+{
+	genl_set_err(&rnat_genl_family, rn->net, 0, RNAT_MCGRP_EVENTS,
+		     ENOBUFS);
+}
+
+/* Sends one event message that @fill writes; false if it could not. */
+static bool rnat_notify_send(struct rnat_net *rn, u8 cmd, u16 flags,
+			     int (*fill)(struct sk_buff *, const void *),
+			     const void *obj)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto lost;
+	hdr = genlmsg_put(msg, 0, 0, &rnat_genl_family, flags, cmd);
+	if (!hdr || fill(msg, obj)) {
+		nlmsg_free(msg);
+		goto lost;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&rnat_genl_family, rn->net, msg, 0,
+				RNAT_MCGRP_EVENTS, GFP_KERNEL);
+	return true;
+lost:
+	rnat_notify_lost(rn);
+	return false;
 }
 
 static void rnat_notify_flags(struct rnat_net *rn, struct genl_info *info,
@@ -180,23 +223,8 @@ static void rnat_notify_flags(struct rnat_net *rn, struct genl_info *info,
 			      int (*fill)(struct sk_buff *, const void *),
 			      const void *obj)
 {
-	struct net *net = rn->net;
-	struct sk_buff *msg;
-	void *hdr;
-
-	if (!rnat_notify_wanted(rn, info))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return;
-	hdr = genlmsg_put(msg, 0, 0, &rnat_genl_family, flags, cmd);
-	if (!hdr || fill(msg, obj)) {
-		nlmsg_free(msg);
-		return;
-	}
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&rnat_genl_family, net, msg, 0,
-				RNAT_MCGRP_EVENTS, GFP_KERNEL);
+	if (rnat_notify_wanted(rn, info))
+		rnat_notify_send(rn, cmd, flags, fill, obj);
 }
 
 static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
@@ -206,7 +234,10 @@ static void rnat_notify(struct rnat_net *rn, struct genl_info *info, u8 cmd,
 	rnat_notify_flags(rn, info, cmd, 0, fill, obj);
 }
 
-/* Adds one object to a dump; -EMSGSIZE when @skb is full. */
+/*
+ * Adds one object to a dump; -EMSGSIZE when @skb is full. Dumps set
+ * cb->seq to the generation under rn->lock before adding anything.
+ */
 static int rnat_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 			 u8 cmd, int (*fill)(struct sk_buff *, const void *),
 			 const void *obj)
@@ -217,6 +248,8 @@ static int rnat_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 			  &rnat_genl_family, NLM_F_MULTI, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
+	/* NLM_F_DUMP_INTR if the generation moved since the last message. */
+	genl_dump_check_consistent(cb, hdr);
 	if (fill(skb, obj)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -400,24 +433,58 @@ static int rnat_pool_get(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* Dump state: args[0] is how many pools were sent. */
+/*
+ * A dump message that cannot hold even one object: ends the dump with an
+ * error rather than as if it were complete.
+ */
+static int rnat_dump_end(struct sk_buff *skb, int err)
+{
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
+/* Pool dump state: the name of the last pool sent, "" before the first. */
+struct rnat_pool_dump_ctx {
+	char last[RNAT_NAME_MAX];
+};
+
+/* The pool whose name follows @after in name order, or NULL. */
+static struct rnat_pool *rnat_pool_after(struct rnat_cfg *cfg,
+					 const char *after)
+{
+	struct rnat_pool *pool, *best = NULL;
+
+	list_for_each_entry(pool, &cfg->pools, list)
+		if (strcmp(pool->name, after) > 0 &&
+		    (!best || strcmp(pool->name, best->name) < 0))
+			best = pool;
+	return best;
+}
+
+/*
+ * Pools are dumped in name order and a dump resumes after the last name
+ * sent, so pools that exist for the whole dump appear exactly once.
+ */
 static int rnat_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct rnat_pool_dump_ctx *ctx = (void *)cb->ctx;
 	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
 	struct rnat_pool *pool;
-	long i = 0;
+	int err = 0;
 
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
 	mutex_lock(&rn->lock);
-	list_for_each_entry(pool, &rnat_net_cfg(rn)->pools, list) {
-		if (i++ < cb->args[0])
-			continue;
-		if (rnat_dump_put(skb, cb, RNAT_CMD_POOL_GET, rnat_fill_pool,
-				  pool))
+	cb->seq = rn->gen;
+	while ((pool = rnat_pool_after(rnat_net_cfg(rn), ctx->last))) {
+		err = rnat_dump_put(skb, cb, RNAT_CMD_POOL_GET, rnat_fill_pool,
+				    pool);
+		if (err)
 			break;
-		cb->args[0]++;
+		strscpy(ctx->last, pool->name, sizeof(ctx->last));
 	}
 	mutex_unlock(&rn->lock);
-	return skb->len;
+	return rnat_dump_end(skb, err);
 }
 
 /* VPNs */
@@ -468,12 +535,39 @@ static int rnat_parse_mark(struct genl_info *info, int attr,
 	return 0;
 }
 
-static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
+/* One entry of RNAT_A_VPN_BLOCKS. */
+#define RNAT_BLOCK_ENTRY_SIZE \
+	nla_total_size(nla_total_size(sizeof(__be32)) + nla_total_size(sizeof(u8)))
+
+static unsigned int rnat_vpn_nblocks(const struct rnat_vpn *vpn)
 {
-	const struct rnat_vpn *vpn = obj;
+	const struct rnat_block *b;
+	unsigned int n = 0;
+
+	list_for_each_entry(b, &vpn->blocks, node)
+		n++;
+	return n;
+}
+
+/*
+ * A VPN reply or event, with its blocks from the @first on (see "Long
+ * block lists" in the uapi header): as many as fit; *@next is then the
+ * first block not sent. -EMSGSIZE if not even one of them fits.
+ */
+struct rnat_vpn_part {
+	const struct rnat_vpn *vpn;
+	unsigned int first;
+	unsigned int *next;
+};
+
+static int rnat_fill_vpn_part(struct sk_buff *skb, const void *obj)
+{
+	const struct rnat_vpn_part *part = obj;
+	const struct rnat_vpn *vpn = part->vpn;
+	unsigned int i = 0, total = rnat_vpn_nblocks(vpn);
 	const struct rnat_block *b;
 	struct nlattr *list;
-	int i = 0;
+	unsigned char *mark;
 
 	if (nla_put_u32(skb, RNAT_A_VPN_ID, vpn->id) ||
 	    nla_put_string(skb, RNAT_A_VPN_NAME, vpn->name) ||
@@ -482,16 +576,72 @@ static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
 	     nla_put_u32(skb, RNAT_A_IFINDEX, vpn->link.ifindex)) ||
 	    rnat_put_mark(skb, RNAT_A_VPN_MARK, &vpn->link.mark) ||
 	    rnat_put_mark(skb, RNAT_A_VPN_OUT_MARK, &vpn->link.out_mark) ||
-	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps))
+	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps) ||
+	    nla_put_u32(skb, RNAT_A_VPN_NBLOCKS, total) ||
+	    nla_put_u32(skb, RNAT_A_VPN_BLOCKS_FIRST, part->first))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
 	if (!list)
 		return -EMSGSIZE;
-	list_for_each_entry(b, &vpn->blocks, node)
-		if (rnat_put_prefix(skb, ++i, &b->pfx))
-			return -EMSGSIZE;
+	list_for_each_entry(b, &vpn->blocks, node) {
+		if (i < part->first) {
+			i++;
+			continue;
+		}
+		mark = skb_tail_pointer(skb);
+		if (rnat_put_prefix(skb, i + 1, &b->pfx)) {
+			nlmsg_trim(skb, mark);
+			break;
+		}
+		i++;
+	}
+	/* Room for none of the blocks left: try a message of its own. */
+	if (i == part->first && i < total)
+		return -EMSGSIZE;
 	nla_nest_end(skb, list);
+	*part->next = i;
 	return 0;
+}
+
+/* The whole VPN in one message (a reply sized for it). */
+static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
+{
+	unsigned int next;
+	struct rnat_vpn_part part = { .vpn = obj, .next = &next };
+	int err = rnat_fill_vpn_part(skb, &part);
+
+	if (!err && WARN_ON_ONCE(next != rnat_vpn_nblocks(part.vpn)))
+		err = -EMSGSIZE;
+	return err;
+}
+
+/* What rnat_fill_vpn() writes for @vpn, at most. */
+static size_t rnat_vpn_size(const struct rnat_vpn *vpn)
+{
+	return 5 * nla_total_size(sizeof(u32)) +	/* id, ifindex, ... */
+	       2 * nla_total_size(RNAT_NAME_MAX) +	/* name, pool */
+	       2 * nla_total_size(2 * nla_total_size(sizeof(u32))) + /* marks */
+	       nla_total_size(0) +			/* blocks */
+	       rnat_vpn_nblocks(vpn) * RNAT_BLOCK_ENTRY_SIZE;
+}
+
+/*
+ * Announces a change of @vpn: as many messages as its blocks need, each
+ * a whole VPN with the blocks that follow those of the one before.
+ */
+static void rnat_notify_vpn(struct rnat_net *rn, struct genl_info *info,
+			    u8 cmd, const struct rnat_vpn *vpn)
+{
+	unsigned int next = 0, total = rnat_vpn_nblocks(vpn);
+	struct rnat_vpn_part part = { .vpn = vpn, .next = &next };
+
+	if (!rnat_notify_wanted(rn, info))
+		return;
+	do {
+		part.first = next;
+		if (!rnat_notify_send(rn, cmd, 0, rnat_fill_vpn_part, &part))
+			return;
+	} while (next < total);
 }
 
 /*
@@ -520,7 +670,9 @@ static int rnat_parse_link(struct genl_info *info, struct rnat_vpn_link *link)
 
 	if (info->attrs[RNAT_A_IFINDEX]) {
 		link->ifindex = nla_get_u32(info->attrs[RNAT_A_IFINDEX]);
-		err = rnat_dev_check(info);
+		/* 0 (VPN_SET only): no device. */
+		if (link->ifindex)
+			err = rnat_dev_check(info);
 	}
 	return err ?: rnat_parse_mark(info, RNAT_A_VPN_MARK, &link->mark) ?:
 		      rnat_parse_mark(info, RNAT_A_VPN_OUT_MARK,
@@ -573,8 +725,8 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 				       "cannot register netfilter hooks");
 			rnat_cfg_vpn_del(cfg, id, NULL);
 		} else {
-			rnat_notify(rn, info, RNAT_CMD_VPN_NEW, rnat_fill_vpn,
-				    rnat_cfg_vpn(cfg, id));
+			rnat_notify_vpn(rn, info, RNAT_CMD_VPN_NEW,
+					rnat_cfg_vpn(cfg, id));
 		}
 	}
 	mutex_unlock(&rn->lock);
@@ -622,7 +774,7 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	if (err && name)
 		rnat_cfg_vpn_rename(cfg, vpn, old, NULL);
 	if (!err)
-		rnat_notify(rn, info, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
+		rnat_notify_vpn(rn, info, RNAT_CMD_VPN_SET, vpn);
 out:
 	mutex_unlock(&rn->lock);
 	return err;
@@ -678,7 +830,8 @@ static int rnat_vpn_get(struct sk_buff *skb, struct genl_info *info)
 	rn = rnat_lock(info);
 	vpn = rnat_cfg_vpn(rnat_net_cfg(rn), id);
 	if (vpn) {
-		err = rnat_reply(info, RNAT_CMD_VPN_GET, rnat_fill_vpn, vpn);
+		err = rnat_reply_size(info, RNAT_CMD_VPN_GET,
+				      rnat_vpn_size(vpn), rnat_fill_vpn, vpn);
 	} else {
 		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", id);
 		err = -ENOENT;
@@ -687,21 +840,54 @@ static int rnat_vpn_get(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* Dump state: args[0] is the next VPN id to send. */
+/*
+ * All VPNs in id order, or the one RNAT_A_VPN_ID names. Dump state:
+ * args[0] is the next VPN id to send, args[1] its first block to send
+ * (a VPN whose blocks fill more than a message continues in the next).
+ */
 static int rnat_vpn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct rnat_net *rn = rnat_net(sock_net(skb->sk));
-	unsigned long id = cb->args[0];
+	unsigned long id = cb->args[0], last = RNAT_VPN_ID_MAX;
+	struct nlattr *tb[RNAT_A_MAX + 1];
+	struct rnat_vpn_part part;
 	struct rnat_vpn *vpn;
+	unsigned int next;
+	int err;
 
-	mutex_lock(&rn->lock);
-	xa_for_each_start(&rnat_net_cfg(rn)->vpns, id, vpn, id) {
-		if (rnat_dump_put(skb, cb, RNAT_CMD_VPN_GET, rnat_fill_vpn, vpn))
-			break;
-		cb->args[0] = id + 1;
+	err = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, RNAT_A_MAX,
+			  rnat_vpn_policy, cb->extack);
+	if (err)
+		return err;
+	if (tb[RNAT_A_VPN_ID]) {
+		id = max_t(unsigned long, id, nla_get_u32(tb[RNAT_A_VPN_ID]));
+		last = nla_get_u32(tb[RNAT_A_VPN_ID]);
 	}
+	part.next = &next;
+	mutex_lock(&rn->lock);
+	cb->seq = rn->gen;
+	xa_for_each_range(&rnat_net_cfg(rn)->vpns, id, vpn, id, last) {
+		/* Where the last message stopped, if that VPN is still there. */
+		next = id == cb->args[0] ? cb->args[1] : 0;
+		if (next && next >= rnat_vpn_nblocks(vpn))
+			next = 0;
+		do {
+			part.vpn = vpn;
+			part.first = next;
+			err = rnat_dump_put(skb, cb, RNAT_CMD_VPN_GET,
+					    rnat_fill_vpn_part, &part);
+			if (err) {
+				cb->args[0] = id;
+				cb->args[1] = part.first;
+				goto out;
+			}
+		} while (next < rnat_vpn_nblocks(vpn));
+		cb->args[0] = id + 1;
+		cb->args[1] = 0;
+	}
+out:
 	mutex_unlock(&rn->lock);
-	return skb->len;
+	return rnat_dump_end(skb, err);
 }
 
 /* Mappings */
@@ -790,7 +976,7 @@ static void rnat_map_notify(struct rnat_net *rn, struct genl_info *info,
 	if (!rnat_notify_wanted(rn, info))
 		return;
 	r.pool = rnat_cfg_pool_of(cfg, ntohl(m->nat));
-	rnat_notify_flags(rn, info, cmd, flags, rnat_fill_map, &r);
+	rnat_notify_send(rn, cmd, flags, rnat_fill_map, &r);
 }
 
 /* MAP_NEW with NLM_F_REPLACE: see RNAT_CMD_MAP_NEW in the uapi header. */
@@ -1187,6 +1373,7 @@ static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	if (cb->args[1])
 		return 0;
 	mutex_lock(&rn->lock);
+	cb->seq = rn->gen;
 	d.cfg = rnat_net_cfg(rn);
 	err = rnat_map_filter_parse(cb->nlh, d.cfg, &d.f, cb->extack);
 	if (err && err != -ENOENT) {
@@ -1205,7 +1392,7 @@ static int rnat_map_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		return err;
 	if (err == -EMSGSIZE) {
 		cb->args[0] = d.next + 1;
-		return skb->len;
+		return rnat_dump_end(skb, err);
 	}
 	cb->args[1] = 1;
 	return skb->len;
@@ -1304,12 +1491,21 @@ static int rnat_restore_abort(struct sk_buff *skb, struct genl_info *info)
 
 /* Counters */
 
+/* The namespace's counters, then its generation. */
+struct rnat_stats_reply {
+	u64 sum[RNAT_STAT_MAX];
+	u32 gen;
+};
+
 static int rnat_fill_stats(struct sk_buff *skb, const void *obj)
 {
-	const u64 *sum = obj;
+	const struct rnat_stats_reply *r = obj;
+	const u64 *sum = r->sum;
 	struct nlattr *nest;
 	int i;
 
+	if (nla_put_u32(skb, RNAT_A_GENERATION, r->gen))
+		return -EMSGSIZE;
 	nest = nla_nest_start(skb, RNAT_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
@@ -1324,7 +1520,8 @@ static int rnat_fill_stats(struct sk_buff *skb, const void *obj)
 static int rnat_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rnat_net *rn = rnat_net(genl_info_net(info));
-	u64 sum[RNAT_STAT_MAX] = {};
+	struct rnat_stats_reply r = { .gen = READ_ONCE(rn->gen) };
+	u64 *sum = r.sum;
 	int cpu, i;
 
 	BUILD_BUG_ON(RNAT_STATS_A_IN_TRANSLATED + RNAT_STAT_MAX - 1 !=
@@ -1335,7 +1532,7 @@ static int rnat_stats_get(struct sk_buff *skb, struct genl_info *info)
 		for (i = 0; i < RNAT_STAT_MAX; i++)
 			sum[i] += READ_ONCE(s->count[i]);
 	}
-	return rnat_reply(info, RNAT_CMD_STATS_GET, rnat_fill_stats, sum);
+	return rnat_reply(info, RNAT_CMD_STATS_GET, rnat_fill_stats, &r);
 }
 
 static const struct genl_ops rnat_genl_ops[] = {
@@ -1445,7 +1642,7 @@ static struct genl_family rnat_genl_family __ro_after_init = {
 
 void rnat_netlink_vpn_changed(struct rnat_net *rn, const struct rnat_vpn *vpn)
 {
-	rnat_notify(rn, NULL, RNAT_CMD_VPN_SET, rnat_fill_vpn, vpn);
+	rnat_notify_vpn(rn, NULL, RNAT_CMD_VPN_SET, vpn);
 }
 
 int __init rnat_genl_init(void)

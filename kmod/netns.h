@@ -50,6 +50,11 @@ struct rnat_net {
 	struct rnat_cfg __rcu *cfg;
 	struct rnat_cfg *staging;	/* a restore being built, or NULL */
 	u32 staging_portid;		/* the socket building it, 0: none */
+	/*
+	 * Changes to the live configuration so far (RNAT_A_GENERATION):
+	 * dumps carry NLM_F_DUMP_INTR when it moved between their messages.
+	 */
+	u32 gen;
 	struct nf_hook_ops hook_ops[2 + 2 * IS_ENABLED(CONFIG_IPV6)];
 	bool hooked;
 	struct list_head fence_names;	/* of struct rnat_fence_name */
@@ -67,6 +72,14 @@ static inline struct rnat_net *rnat_net(const struct net *net)
 static inline struct rnat_cfg *rnat_net_cfg(struct rnat_net *rn)
 {
 	return rcu_dereference_protected(rn->cfg, lockdep_is_held(&rn->lock));
+}
+
+/* A change of the live configuration, under rn->lock. */
+static inline void rnat_net_changed(struct rnat_net *rn)
+{
+	lockdep_assert_held(&rn->lock);
+	/* Never 0 once changed: a dump's sequence 0 means "none". */
+	WRITE_ONCE(rn->gen, rn->gen + 1 ?: 1);
 }
 
 static inline void rnat_count(struct rnat_net *rn, enum rnat_stat stat)

@@ -7,9 +7,12 @@
  * object {"event": "map add", "map": {...as map show prints it...}}.
  */
 
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nl.h"
 #include "output.h"
@@ -26,13 +29,19 @@ void monitor_usage(FILE *f)
 	      "one FILE's commands build, at once, or changes nothing if a line fails.\n", f);
 }
 
-/* " dev NAME", or nothing for a VPN without a device. */
-static void print_dev(const struct nlattr **tb)
+/*
+ * " dev NAME"; for a VPN without a device nothing, or with @none
+ * " dev none" (what vpn set takes to remove it).
+ */
+static void print_dev(const struct nlattr **tb, bool none)
 {
 	char ifname[IF_NAMESIZE];
 
-	if (!tb[RNAT_A_IFINDEX])
+	if (!tb[RNAT_A_IFINDEX]) {
+		if (none)
+			out_printf(" dev none");
 		return;
+	}
 	if (if_indextoname(mnl_attr_get_u32(tb[RNAT_A_IFINDEX]), ifname))
 		out_printf(" dev %s", ifname);
 	else
@@ -63,53 +72,80 @@ static int print_pool(uint8_t cmd, const struct nlattr **tb)
 	return 0;
 }
 
-static int print_vpn(uint8_t cmd, const struct nlattr **tb)
+static int print_vpn_del(const struct nlattr **tb)
 {
-	const char *verb = cmd == RNAT_CMD_VPN_NEW ? "add" :
-			   cmd == RNAT_CMD_VPN_SET ? "set" : "del";
-	const struct nlattr *blocks = tb[RNAT_A_VPN_BLOCKS];
 	uint32_t id;
 
-	if (!tb[RNAT_A_VPN_ID] || prefixes_check(blocks) ||
-	    vpn_marks_check(tb))
+	if (!tb[RNAT_A_VPN_ID])
 		return nl_malformed("VPN event");
 	id = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]);
 	if (out_json()) {
 		json_obj_open(NULL);
-		json_str("event", cmd == RNAT_CMD_VPN_NEW ? "vpn add" :
-			 cmd == RNAT_CMD_VPN_SET ? "vpn set" : "vpn del");
-		if (cmd == RNAT_CMD_VPN_DEL) {
-			json_uint("vpn", id);
-			if (tb[RNAT_A_VPN_MAPPINGS])
-				json_uint("mappings",
-					  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
-		} else {
-			json_key("vpn");
-			vpn_print(tb, NULL);
-		}
+		json_str("event", "vpn del");
+		json_uint("vpn", id);
+		if (tb[RNAT_A_VPN_MAPPINGS])
+			json_uint("mappings",
+				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
 		json_obj_close();
 		return 0;
 	}
-	out_printf("vpn %s %u", verb, id);
-	if (cmd == RNAT_CMD_VPN_DEL) {
-		if (tb[RNAT_A_VPN_MAPPINGS])
-			out_printf(" # and its %u mappings",
-				   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
-		out_printf("\n");
-		return 0;
-	}
-	if (cmd == RNAT_CMD_VPN_NEW && tb[RNAT_A_POOL])
-		out_printf(" pool %s", mnl_attr_get_str(tb[RNAT_A_POOL]));
-	print_dev(tb);
-	vpn_marks_print(tb);
-	if (tb[RNAT_A_VPN_NAME])
-		out_printf(" name %s", mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
-	if (cmd == RNAT_CMD_VPN_NEW && blocks &&
-	    mnl_attr_get_payload_len(blocks)) {
-		out_printf(" blocks");
-		prefixes_print(blocks, NULL, ",");
-	}
+	out_printf("vpn del %u", id);
+	if (tb[RNAT_A_VPN_MAPPINGS])
+		out_printf(" # and its %u mappings",
+			   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
 	out_printf("\n");
+	return 0;
+}
+
+/*
+ * A VPN comes as one message or, with many blocks, several (vpn_part()):
+ * its line or object starts with the first and ends with the last. A
+ * "vpn set" line says everything the VPN is, "none" included, so that
+ * replaying it makes the VPN so (its device gone, a mark removed).
+ */
+static int print_vpn(uint8_t cmd, const struct nlattr **tb)
+{
+	const struct nlattr *blocks = tb[RNAT_A_VPN_BLOCKS];
+	bool add = cmd == RNAT_CMD_VPN_NEW, first, last;
+	int err;
+
+	if (cmd == RNAT_CMD_VPN_DEL)
+		return print_vpn_del(tb);
+	if (!tb[RNAT_A_VPN_ID] || prefixes_check(blocks) ||
+	    vpn_marks_check(tb))
+		return nl_malformed("VPN event");
+	if (out_json()) {
+		first = !vpn_parts_open();
+		if (first) {
+			json_obj_open(NULL);
+			json_str("event", add ? "vpn add" : "vpn set");
+			json_key("vpn");
+		}
+		err = vpn_print(tb, NULL);
+		if (!err && !vpn_parts_open())
+			json_obj_close();
+		return err;
+	}
+	err = vpn_part(tb, &first, &last);
+	if (err)
+		return err;
+	if (first) {
+		out_printf("vpn %s %u", add ? "add" : "set",
+			   mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
+		if (add && tb[RNAT_A_POOL])
+			out_printf(" pool %s", mnl_attr_get_str(tb[RNAT_A_POOL]));
+		print_dev(tb, !add);
+		vpn_marks_print(tb, !add);
+		if (tb[RNAT_A_VPN_NAME])
+			out_printf(" name %s",
+				   mnl_attr_get_str(tb[RNAT_A_VPN_NAME]));
+		if (add && blocks && mnl_attr_get_payload_len(blocks))
+			out_printf(" blocks");
+	}
+	if (add)
+		prefix_entries_print(blocks, first ? " " : ",", ",");
+	if (last)
+		out_printf("\n");
 	return 0;
 }
 
@@ -231,20 +267,107 @@ static int save_map(const struct nlattr **tb, void *data)
 	return print_event(RNAT_CMD_MAP_NEW, 0, tb);
 }
 
-/* Pools, then VPNs with their blocks, then mappings in NAT order. */
+static int save_gen_cb(const struct nlattr **tb, void *data)
+{
+	if (tb[RNAT_A_GENERATION])
+		*(uint32_t *)data = mnl_attr_get_u32(tb[RNAT_A_GENERATION]);
+	return 0;
+}
+
+/* The namespace's generation (0 from a module without one): 0 or -errno. */
+static int save_gen(uint32_t *gen)
+{
+	*gen = 0;
+	return nl_talk(nl_request(RNAT_CMD_STATS_GET, 0), save_gen_cb, gen);
+}
+
+/* One dump of a save; *@intr is set if the state changed during it. */
+static int save_dump(uint8_t cmd, nl_reply_cb cb, bool *intr)
+{
+	int err = nl_talk(nl_request(cmd, NLM_F_DUMP), cb, NULL);
+
+	*intr |= nl_dump_interrupted();
+	return err;
+}
+
+/*
+ * Pools, then VPNs with their blocks, then mappings in NAT order, into
+ * @f: 0, 1 if the state changed meanwhile (generation or NLM_F_DUMP_INTR),
+ * or -errno.
+ */
+static int save_once(FILE *f)
+{
+	FILE *prev = out_swap(f);
+	uint32_t gen, gen_after;
+	bool intr = false;
+	int err;
+
+	out_init(out_json());	/* nothing of an earlier try stays open */
+	vpn_parts_reset();
+	err = save_gen(&gen);
+	if (!err && out_json())
+		json_arr_open(NULL);
+	if (!err)
+		err = save_dump(RNAT_CMD_POOL_GET, save_pool, &intr);
+	if (!err)
+		err = save_dump(RNAT_CMD_VPN_GET, save_vpn, &intr);
+	if (!err && vpn_parts_open())
+		err = nl_malformed("VPN dump (it ended inside a VPN's blocks)");
+	if (!err)
+		err = save_dump(RNAT_CMD_MAP_GET, save_map, &intr);
+	if (!err && out_json())
+		json_arr_close();
+	if (!err)
+		err = save_gen(&gen_after);
+	out_swap(prev);
+	if (err)
+		return err;
+	return intr || gen != gen_after;
+}
+
+#define SAVE_TRIES 8
+
+/*
+ * A save is one state that existed: its dumps are read again, whole, while
+ * something changes the state under them. Nothing is printed unless a try
+ * succeeds, so the output is always whole (one valid JSON document with -j).
+ */
 int do_save(int argc, char **argv)
 {
+	char *text = NULL;
+	size_t len = 0;
+	int i, ret;
+	FILE *f;
+
 	if (argc > 0)
 		return usage_error("save: unexpected \"%s\"", argv[0]);
 	if (nl_need())
 		return EXIT_ERROR;
-	if (out_json())
-		json_arr_open(NULL);
-	if (nl_exec(nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP), save_pool, NULL) ||
-	    nl_exec(nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP), save_vpn, NULL) ||
-	    nl_exec(nl_request(RNAT_CMD_MAP_GET, NLM_F_DUMP), save_map, NULL))
-		return EXIT_ERROR;
-	if (out_json())
-		json_arr_close();
-	return 0;
+	for (i = 0; i < SAVE_TRIES; i++) {
+		f = open_memstream(&text, &len);
+		if (!f) {
+			pr_err("save: cannot open a memory stream: %s",
+			       strerror(errno));
+			return EXIT_ERROR;
+		}
+		ret = save_once(f);
+		if (fclose(f) && !ret)
+			ret = -ENOMEM;
+		if (!ret) {
+			fwrite(text, 1, len, out_stream());
+			free(text);
+			return 0;
+		}
+		free(text);
+		text = NULL;
+		if (ret < 0) {
+			pr_err("%s", nl_strerror(ret));
+			return EXIT_ERROR;
+		}
+		/* Let the change that interrupted this try finish. */
+		usleep(1000 << i);
+	}
+	pr_err("save: the state changed during each of %d tries; nothing was saved",
+	       SAVE_TRIES);
+	return EXIT_ERROR;
 }

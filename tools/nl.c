@@ -23,6 +23,7 @@ static uint32_t events_group;	/* RNAT_GENL_MCGRP_EVENTS's id, 0 if none */
 static uint32_t seq;
 static char errmsg[256];
 static bool changed;
+static bool dump_intr;	/* NLM_F_DUMP_INTR seen in the last request's replies */
 /* A full pool is about 1.3 KiB, a VPN with VPN_BLOCKS_MAX blocks 40 KiB. */
 static char sendbuf[65536];
 /* The kernel fills dump messages up to 32 KiB. */
@@ -57,6 +58,9 @@ static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_BLOCKS] = MNL_TYPE_NESTED,
 	[RNAT_A_VPN_MARK] = MNL_TYPE_NESTED,
 	[RNAT_A_VPN_OUT_MARK] = MNL_TYPE_NESTED,
+	[RNAT_A_VPN_NBLOCKS] = MNL_TYPE_U32,
+	[RNAT_A_VPN_BLOCKS_FIRST] = MNL_TYPE_U32,
+	[RNAT_A_GENERATION] = MNL_TYPE_U32,
 };
 
 const char *nl_strerror(int err)
@@ -122,6 +126,7 @@ static int talk(struct nlmsghdr *req, uint16_t type,
 	int len, err;
 
 	errmsg[0] = '\0';
+	dump_intr = false;
 	if (mnl_socket_sendto(sock, req, req->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -134,6 +139,8 @@ static int talk(struct nlmsghdr *req, uint16_t type,
 			/* Leftovers of an earlier request, or not for us. */
 			if (nlh->nlmsg_seq != want || nlh->nlmsg_pid != portid)
 				continue;
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				dump_intr = true;
 			switch (nlh->nlmsg_type) {
 			case NLMSG_ERROR:
 			case NLMSG_DONE:
@@ -468,6 +475,16 @@ bool nl_changed(void)
 	return changed;
 }
 
+bool nl_dump_interrupted(void)
+{
+	return dump_intr;
+}
+
+bool nl_streaming(void)
+{
+	return stream.on;
+}
+
 int nl_listen(nl_event_cb cb)
 {
 	const struct genlmsghdr *g;
@@ -522,13 +539,13 @@ uint32_t nl_events_group(void)
 
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb)
 {
-	int err;
+	int level = json_level(), err;
 
 	if (out_json())
 		json_arr_open(NULL);
 	err = nl_exec(nlh, cb, NULL);
 	if (out_json())
-		json_arr_close();
+		json_close_to(level);
 	return err;
 }
 

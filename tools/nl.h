@@ -35,7 +35,9 @@ struct nlmsghdr *nl_request(uint8_t cmd, uint16_t flags);
 int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
 /* nl_talk(), printing the error: 0 or EXIT_ERROR. */
 int nl_exec(struct nlmsghdr *nlh, nl_reply_cb cb, void *data);
-/* nl_exec() for a show: with -j, one JSON array around the replies. */
+/* nl_exec() for a show: with -j, one JSON array around the replies (closed,
+ * with anything open in it, even after a failure).
+ */
 int nl_show(struct nlmsghdr *nlh, nl_reply_cb cb);
 /*
  * Streaming, for restore, which wants no reply's content: from
@@ -58,6 +60,13 @@ void nl_stream_tag(uint32_t tag);
 int nl_stream_end(uint32_t *tag);
 /* Has a request that changes rnat's state succeeded since the start? */
 bool nl_changed(void);
+/*
+ * Did a reply to the last request carry NLM_F_DUMP_INTR (the state changed
+ * while it was dumped, see "Consistent dumps" in the uapi header)?
+ */
+bool nl_dump_interrupted(void);
+/* Between nl_stream_start() and nl_stream_end() (inside a restore). */
+bool nl_streaming(void);
 /*
  * Joins the "events" group and hands every event (the command that made a
  * change, its message flags such as NLM_F_REPLACE, and the object's

@@ -15,8 +15,9 @@ static bool json;
 static FILE *out_f, *err_f;
 static int err_line;
 
-/* For each open JSON container: has it a member yet? */
+/* For each open JSON container: has it a member yet? Its closing char. */
 static bool json_nonempty[JSON_DEPTH_MAX];
+static char json_closer[JSON_DEPTH_MAX];
 static int json_depth;
 
 static FILE *out(void)
@@ -56,6 +57,14 @@ void out_set_files(FILE *o, FILE *e)
 {
 	out_f = o;
 	err_f = e;
+}
+
+FILE *out_swap(FILE *o)
+{
+	FILE *old = out_f;
+
+	out_f = o;
+	return old;
 }
 
 void out_printf(const char *fmt, ...)
@@ -230,8 +239,10 @@ static void json_open(const char *key, char c)
 {
 	json_value(key);
 	fputc(c, out());
-	if (json_depth < JSON_DEPTH_MAX)
+	if (json_depth < JSON_DEPTH_MAX) {
 		json_nonempty[json_depth] = false;
+		json_closer[json_depth] = c == '{' ? '}' : ']';
+	}
 	json_depth++;
 }
 
@@ -241,6 +252,17 @@ static void json_close(char c)
 	if (json_depth)
 		json_depth--;
 	json_end();
+}
+
+int json_level(void)
+{
+	return json_depth;
+}
+
+void json_close_to(int level)
+{
+	while (json_depth > level && json_depth <= JSON_DEPTH_MAX)
+		json_close(json_closer[json_depth - 1]);
 }
 
 void json_obj_open(const char *key)

@@ -20,6 +20,8 @@ void out_set_stats(bool want);
 bool out_stats(void);
 /* Redirects results and errors (the unit tests capture them). */
 void out_set_files(FILE *out, FILE *err);
+/* Redirects results only (NULL: stdout); returns where they went before. */
+FILE *out_swap(FILE *out);
 
 /* Where results go: stdout unless redirected. */
 FILE *out_stream(void);
@@ -48,6 +50,11 @@ void json_str(const char *key, const char *s);
 void json_uint(const char *key, unsigned long long v);
 void json_bool(const char *key, bool v);
 void json_null(const char *key);
+/* How many containers are open; closes them down to @level (after a
+ * failure, so that what was printed stays one valid JSON document).
+ */
+int json_level(void);
+void json_close_to(int level);
 
 /* Writes @s as a JSON string literal: quotes, backslashes and control
  * characters escaped, invalid UTF-8 bytes replaced by U+FFFD.

@@ -274,6 +274,18 @@ int split_words(char *line, char **words, int max)
 	}
 }
 
+int parse_new_name(const char *word, const char *what)
+{
+	if (parse_name(word, what))
+		return -1;
+	if (word[0] == '#') {
+		pr_err("%s \"%s\" begins with '#', which starts a comment in batch files",
+		       what, word);
+		return -1;
+	}
+	return 0;
+}
+
 char *format_prefix(char *buf, uint32_t addr, unsigned int len,
 		    bool always_len)
 {

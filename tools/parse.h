@@ -62,6 +62,8 @@ int parse_prefix_list(const char *word, uint8_t min_len, struct prefix *out,
 int parse_mark(const char *word, const char *what, struct mark *m);
 /* 1 to RNAT_NAME_MAX - 1 printable ASCII bytes but space, '"' and '\\'. */
 int parse_name(const char *word, const char *what);
+/* parse_name() for a name being given to a pool or VPN: not "#..." either. */
+int parse_new_name(const char *word, const char *what);
 
 /*
  * Splits @line in place into at most @max words separated by blanks; a word

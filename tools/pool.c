@@ -110,6 +110,26 @@ void prefixes_print(const struct nlattr *list, const char *key,
 		json_arr_close();
 }
 
+void prefix_entries_print(const struct nlattr *list, const char *lead,
+			  const char *sep)
+{
+	const struct nlattr *entry;
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+	int i = 0;
+
+	if (!list)
+		return;
+	mnl_attr_for_each_nested(entry, list) {
+		prefix_entry(entry, &p);
+		format_prefix(buf, p.addr, p.len, true);
+		if (out_json())
+			json_str(NULL, buf);
+		else
+			out_printf("%s%s", i++ ? sep : lead, buf);
+	}
+}
+
 int pool_print(const struct nlattr **tb, void *data)
 {
 	const struct nlattr *size = tb[RNAT_A_POOL_SIZE];
@@ -167,7 +187,7 @@ static int pool_add(int argc, char **argv)
 
 	if (argc < 1)
 		return usage_error("pool add: missing NAME");
-	if (parse_name(argv[0], "pool name"))
+	if (parse_new_name(argv[0], "pool name"))
 		return EXIT_USAGE;
 	if (n < 1)
 		return usage_error("pool add: missing PREFIX");

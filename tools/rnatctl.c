@@ -93,13 +93,22 @@ static int batch(const char *file)
 	char *line = NULL, *words[BATCH_WORDS_MAX];
 	int lineno = 0, n, err = 0;
 	size_t cap = 0;
+	ssize_t len;
 
 	if (!f) {
 		pr_err("cannot open \"%s\": %s", file, strerror(errno));
 		return EXIT_ERROR;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		/* Not the line cut short at the NUL: the whole line refused. */
+		if (strlen(line) != (size_t)len) {
+			err_set_line(lineno);
+			usage_error("the line has a NUL byte");
+			err_set_line(0);
+			err = EXIT_ERROR;
+			break;
+		}
 		n = split_words(line, words, BATCH_WORDS_MAX);
 		if (!n)
 			continue;

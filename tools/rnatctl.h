@@ -62,8 +62,29 @@ int routes_sync(void);
 
 /* Checks a VPN's mark attributes: 0 or -EPROTO. */
 int vpn_marks_check(const struct nlattr **tb);
-/* Prints a checked VPN's marks: " mark M out-mark M" (as vpn add takes them). */
-void vpn_marks_print(const struct nlattr **tb);
+/*
+ * Prints a checked VPN's marks: " mark M out-mark M" (as vpn add takes them);
+ * with @none, a mark the VPN lacks as " mark none" in text (as vpn set
+ * takes it).
+ */
+void vpn_marks_print(const struct nlattr **tb, bool none);
+
+/*
+ * A VPN with more blocks than a message holds comes as several messages,
+ * each with a slice of its blocks ("Long block lists" in the uapi header).
+ * vpn_part() places a checked VPN message among them: *@first if it starts
+ * a VPN, *@last if it ends one; -EPROTO if it continues no VPN (or another
+ * one) or leaves one unfinished. vpn_parts_open() tells whether a VPN is
+ * still waiting for its last message; vpn_parts_reset() forgets it.
+ */
+int vpn_part(const struct nlattr **tb, bool *first, bool *last);
+bool vpn_parts_open(void);
+void vpn_parts_reset(void);
+/* Prints the entries of a prefix list: @lead before the first, @sep before
+ * each next one in text; strings in JSON (inside an open array).
+ */
+void prefix_entries_print(const struct nlattr *list, const char *lead,
+			  const char *sep);
 
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);

@@ -19,7 +19,7 @@ void vpn_usage(FILE *f)
 	fprintf(f,
 		"Usage: rnatctl vpn add ID pool POOL [dev DEV] [mark MARK] [out-mark MARK]\n"
 		"                       [name NAME] [blocks PREFIX,...]\n"
-		"       rnatctl vpn set ID [dev DEV] [mark MARK] [out-mark MARK] [name NAME]\n"
+		"       rnatctl vpn set ID [dev DEV|none] [mark MARK] [out-mark MARK] [name NAME]\n"
 		"       rnatctl vpn del ID\n"
 		"       rnatctl vpn show [ID]\n"
 		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID;\n"
@@ -102,31 +102,95 @@ static void mark_show(const char *key, const struct mark *m)
 	}
 }
 
-static void mark_print(const struct nlattr *attr, const char *key)
+static void mark_print(const struct nlattr *attr, const char *key, bool none)
 {
 	struct mark m;
 
-	if (!mark_get(attr, &m))
+	if (mark_get(attr, &m))
+		return;
+	if (!m.mask && none && !out_json())
+		out_printf(" %s none", key);
+	else
 		mark_show(key, &m);
 }
 
-void vpn_marks_print(const struct nlattr **tb)
+void vpn_marks_print(const struct nlattr **tb, bool none)
 {
-	mark_print(tb[RNAT_A_VPN_MARK], "mark");
-	mark_print(tb[RNAT_A_VPN_OUT_MARK], "out-mark");
+	mark_print(tb[RNAT_A_VPN_MARK], "mark", none);
+	mark_print(tb[RNAT_A_VPN_OUT_MARK], "out-mark", none);
 }
 
+/* The VPN whose messages are being read, while it waits for more. */
+static struct {
+	bool open;
+	uint32_t id;
+	uint32_t next;		/* index of the block its next message starts at */
+} parts;
+
+int vpn_part(const struct nlattr **tb, bool *first, bool *last)
+{
+	const struct nlattr *list = tb[RNAT_A_VPN_BLOCKS], *e;
+	uint32_t id = mnl_attr_get_u32(tb[RNAT_A_VPN_ID]), from = 0, n = 0,
+		 total;
+
+	if (list)
+		mnl_attr_for_each_nested(e, list)
+			n++;
+	if (tb[RNAT_A_VPN_BLOCKS_FIRST])
+		from = mnl_attr_get_u32(tb[RNAT_A_VPN_BLOCKS_FIRST]);
+	/* A module that does not page block lists sends them whole. */
+	total = tb[RNAT_A_VPN_NBLOCKS] ?
+		mnl_attr_get_u32(tb[RNAT_A_VPN_NBLOCKS]) : from + n;
+	if (from ? !parts.open || parts.id != id || parts.next != from :
+		   parts.open) {
+		parts.open = false;
+		return nl_malformed("VPN block list (a part is missing)");
+	}
+	if (from + n > total || (!n && from + n < total)) {
+		parts.open = false;
+		return nl_malformed("VPN block list (more blocks than it has)");
+	}
+	*first = !from;
+	*last = from + n == total;
+	parts.open = !*last;
+	parts.id = id;
+	parts.next = from + n;
+	return 0;
+}
+
+bool vpn_parts_open(void)
+{
+	return parts.open;
+}
+
+void vpn_parts_reset(void)
+{
+	parts.open = false;
+}
+
+/*
+ * One VPN message: a whole VPN, or the first of its messages (everything
+ * but the rest of its blocks), or one that continues its blocks.
+ */
 int vpn_print(const struct nlattr **tb, void *data)
 {
 	char ifname[IF_NAMESIZE];
 	uint32_t ifindex = 0;
-	bool dev = false;
+	bool dev = false, first, last;
+	int err;
 
 	(void)data;
 	if (!tb[RNAT_A_VPN_ID])
 		return nl_malformed("VPN");
 	if (prefixes_check(tb[RNAT_A_VPN_BLOCKS]) || vpn_marks_check(tb))
 		return -EPROTO;
+	err = vpn_part(tb, &first, &last);
+	if (err)
+		return err;
+	if (!first) {
+		prefix_entries_print(tb[RNAT_A_VPN_BLOCKS], " ", " ");
+		goto end;
+	}
 	if (tb[RNAT_A_IFINDEX]) {
 		ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
 		dev = if_indextoname(ifindex, ifname);
@@ -144,14 +208,15 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_null("dev");
 		if (tb[RNAT_A_IFINDEX])
 			json_uint("ifindex", ifindex);
-		vpn_marks_print(tb);
+		vpn_marks_print(tb, false);
 		if (tb[RNAT_A_VPN_MAPPINGS])
 			json_uint("mappings",
 				  mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
-		if (tb[RNAT_A_VPN_BLOCKS])
-			prefixes_print(tb[RNAT_A_VPN_BLOCKS], "blocks", NULL);
-		json_obj_close();
-		return 0;
+		if (tb[RNAT_A_VPN_BLOCKS]) {
+			json_arr_open("blocks");
+			prefix_entries_print(tb[RNAT_A_VPN_BLOCKS], NULL, NULL);
+		}
+		goto end;
 	}
 	out_printf("vpn %u", mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
 	if (tb[RNAT_A_VPN_NAME])
@@ -162,16 +227,25 @@ int vpn_print(const struct nlattr **tb, void *data)
 		out_printf(" dev %s", ifname);
 	else if (tb[RNAT_A_IFINDEX])
 		out_printf(" ifindex %u", ifindex);
-	vpn_marks_print(tb);
+	vpn_marks_print(tb, false);
 	if (tb[RNAT_A_VPN_MAPPINGS])
 		out_printf(" mappings %u",
 			   mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]));
 	if (tb[RNAT_A_VPN_BLOCKS] &&
 	    mnl_attr_get_payload_len(tb[RNAT_A_VPN_BLOCKS])) {
 		out_printf(" blocks");
-		prefixes_print(tb[RNAT_A_VPN_BLOCKS], NULL, " ");
+		prefix_entries_print(tb[RNAT_A_VPN_BLOCKS], " ", " ");
 	}
-	out_printf("\n");
+end:
+	if (!last)
+		return 0;
+	if (!out_json()) {
+		out_printf("\n");
+		return 0;
+	}
+	if (tb[RNAT_A_VPN_BLOCKS])
+		json_arr_close();
+	json_obj_close();
 	return 0;
 }
 
@@ -208,7 +282,7 @@ static int vpn_add(int argc, char **argv)
 	if (!val[POOL])
 		return usage_error("vpn add: missing \"pool POOL\"");
 	if (parse_name(val[POOL], "pool name") ||
-	    (val[NAME] && parse_name(val[NAME], "VPN name")) ||
+	    (val[NAME] && parse_new_name(val[NAME], "VPN name")) ||
 	    (val[MARK] && parse_mark(val[MARK], "mark", &mark)) ||
 	    (val[OUT_MARK] && parse_mark(val[OUT_MARK], "out-mark", &out_mark)))
 		return EXIT_USAGE;
@@ -277,17 +351,19 @@ static int vpn_set(int argc, char **argv)
 		return EXIT_USAGE;
 	if (!val[DEV] && !val[NAME] && !val[MARK] && !val[OUT_MARK])
 		return usage_error("vpn set: nothing to set (dev DEV, mark MARK, out-mark MARK, name NAME)");
-	if ((val[NAME] && parse_name(val[NAME], "VPN name")) ||
+	if ((val[NAME] && parse_new_name(val[NAME], "VPN name")) ||
 	    (val[MARK] && parse_mark(val[MARK], "mark", &mark)) ||
 	    (val[OUT_MARK] && parse_mark(val[OUT_MARK], "out-mark", &out_mark)))
 		return EXIT_USAGE;
-	if (val[DEV] && dev_index(val[DEV], &ifindex))
+	/* "dev none" takes the device away (ifindex 0). */
+	if (val[DEV] && strcmp(val[DEV], "none") &&
+	    dev_index(val[DEV], &ifindex))
 		return EXIT_ERROR;
 	if (nl_need())
 		return EXIT_ERROR;
 	nlh = nl_request(RNAT_CMD_VPN_SET, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-	if (ifindex)
+	if (val[DEV])
 		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
 	if (val[MARK])
 		mark_put(nlh, RNAT_A_VPN_MARK, &mark);
@@ -297,7 +373,14 @@ static int vpn_set(int argc, char **argv)
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
 	if (nl_exec(nlh, NULL, NULL))
 		return EXIT_ERROR;
+	/*
+	 * Inside a restore, nothing is printed, and the VPN may exist only in
+	 * the state being built, which GET does not see.
+	 */
+	if (nl_streaming())
+		return 0;
 	/* What it is now. */
+	vpn_parts_reset();
 	nlh = nl_request(RNAT_CMD_VPN_GET, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	return nl_exec(nlh, vpn_print, NULL);
@@ -366,7 +449,15 @@ static int vpn_show(int argc, char **argv)
 	} else {
 		nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	}
-	return nl_show(nlh, vpn_print);
+	vpn_parts_reset();
+	if (nl_show(nlh, vpn_print))
+		return EXIT_ERROR;
+	if (vpn_parts_open()) {
+		nl_malformed("VPN dump (it ended inside a VPN's blocks)");
+		pr_err("%s", nl_strerror(-EPROTO));
+		return EXIT_ERROR;
+	}
+	return 0;
 }
 
 static int vpn_name_cb(const struct nlattr **tb, void *data)

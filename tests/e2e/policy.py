@@ -41,7 +41,8 @@ CMD = dict(POOL_NEW=1, POOL_DEL=2, POOL_GET=3, VPN_NEW=4, VPN_DEL=5,
            VPN_GET=6, MAP_NEW=7, MAP_DEL=8, MAP_GET=9, STATS_GET=10,
            VPN_SET=11, RESTORE_BEGIN=12, RESTORE_COMMIT=13,
            RESTORE_ABORT=14, MAP_FLUSH=15)
-A = dict(POOL=1, POOL_PREFIXES=2, POOL_SIZE=3, POOL_USED=4, VPN_ID=5,
+A = dict(VPN_NBLOCKS=21, VPN_BLOCKS_FIRST=22, GENERATION=23,
+         POOL=1, POOL_PREFIXES=2, POOL_SIZE=3, POOL_USED=4, VPN_ID=5,
          VPN_NAME=6, VPN_MAPPINGS=7, IFINDEX=8, MAP_REAL=9, MAP_NAT=10,
          MAP_PLEN=11, STATS=12, POOL_OWNED=13, VPN_BLOCKS=14, FILTER_NAT=15,
          FILTER_REAL=16, WANT_STATS=17, MAP_STATS=18, VPN_MARK=19,
@@ -216,6 +217,14 @@ refused('a pool name without its NUL is refused', 'POOL_GET',
 refused('a pool name of 32 bytes is too long', 'POOL_DEL',
         [string(A['POOL'], 'x' * 32)], errno.EINVAL,
         'Attribute failed policy validation', at=0)
+# A leading '#' would make saved commands comments when read back.
+pool_list = attr(A['POOL_PREFIXES'] | NLA_F_NESTED, prefix(1, '10.99.0.0', 16))
+refused('a pool name beginning with # is refused', 'POOL_NEW',
+        [string(A['POOL'], '#a'), pool_list], errno.EINVAL,
+        "pool name cannot begin with '#'")
+refused('a VPN name beginning with # is refused', 'VPN_SET',
+        [vpn1, string(A['VPN_NAME'], '#v')], errno.EINVAL,
+        "VPN name cannot begin with '#'")
 refused('map new without a real address names what is missing', 'MAP_NEW',
         [vpn1], errno.EINVAL, 'missing real address')
 refused('a lookup given a dump filter is refused', 'MAP_GET',

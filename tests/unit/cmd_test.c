@@ -358,11 +358,143 @@ static void test_acks(void)
 	CHECK(!(nlh->nlmsg_flags & NLM_F_ACK), "dump request ends with DONE, no ACK");
 }
 
+/* A VPN message carrying blocks @from (of @total) to @from + @n - 1. */
+static struct nlmsghdr *vpn_part_reply(uint32_t id, uint32_t total,
+				       uint32_t from, uint32_t n)
+{
+	struct nlmsghdr *nlh = reply(RNAT_CMD_VPN_GET);
+	struct nlattr *list;
+	char addr[INET_ADDRSTRLEN];
+	uint32_t i;
+
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
+	mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, "big");
+	mnl_attr_put_strz(nlh, RNAT_A_POOL, "P");
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_MAPPINGS, total);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_NBLOCKS, total);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_BLOCKS_FIRST, from);
+	list = mnl_attr_nest_start(nlh, RNAT_A_VPN_BLOCKS);
+	for (i = from; i < from + n; i++) {
+		snprintf(addr, sizeof(addr), "10.153.0.%u", 2 * i);
+		put_prefix(nlh, i + 1, addr, 32, true);
+	}
+	mnl_attr_nest_end(nlh, list);
+	return nlh;
+}
+
+/* Prints the messages of one VPN (blocks in parts of @sizes) as a dump. */
+static int print_parts(const uint32_t *sizes, int nparts, uint32_t total,
+		       bool json)
+{
+	const struct nlattr *tb[RNAT_A_MAX + 1];
+	uint32_t from = 0;
+	int i, err = 0;
+
+	vpn_parts_reset();
+	out_init(json);
+	capture_begin();
+	for (i = 0; i < nparts && !err; i++) {
+		err = nl_parse_reply(vpn_part_reply(1, total, from, sizes[i]), tb);
+		if (!err)
+			err = vpn_print(tb, NULL);
+		from += sizes[i];
+	}
+	capture_end();
+	out_init(false);
+	return err;
+}
+
+/*
+ * A VPN with more blocks than a message holds comes in several messages
+ * ("Long block lists"): shown as one VPN, and a missing part is an error.
+ */
+static void test_vpn_parts(void)
+{
+	static const uint32_t three[] = { 2, 1, 1 }, one[] = { 4 },
+			      gap[] = { 2, 1 };
+	const struct nlattr *tb[RNAT_A_MAX + 1];
+
+	CHECK(!print_parts(three, 3, 4, false) && !vpn_parts_open() &&
+	      !strcmp(cap_out, "vpn 1 name big pool P mappings 4 blocks 10.153.0.0/32 "
+		      "10.153.0.2/32 10.153.0.4/32 10.153.0.6/32\n"),
+	      "VPN in three messages: one text line with every block");
+	CHECK(!print_parts(one, 1, 4, false) && !vpn_parts_open() &&
+	      !strcmp(cap_out, "vpn 1 name big pool P mappings 4 blocks 10.153.0.0/32 "
+		      "10.153.0.2/32 10.153.0.4/32 10.153.0.6/32\n"),
+	      "the same VPN in one message prints the same");
+	CHECK(!print_parts(three, 3, 4, true) &&
+	      !strcmp(cap_out, "{\"vpn\":1,\"name\":\"big\",\"pool\":\"P\",\"dev\":null,"
+		      "\"mappings\":4,\"blocks\":[\"10.153.0.0/32\",\"10.153.0.2/32\","
+		      "\"10.153.0.4/32\",\"10.153.0.6/32\"]}\n"),
+	      "VPN in three messages: one JSON object with every block");
+	CHECK(!print_parts(gap, 2, 4, false) && vpn_parts_open() &&
+	      !strchr(cap_out, '\n'),
+	      "a VPN whose last part is missing stays open (unfinished line)");
+	/* The next VPN starts while the last one waits for blocks 3 and 4. */
+	CHECK(!nl_parse_reply(vpn_part_reply(2, 1, 0, 1), tb) &&
+	      vpn_print(tb, NULL) == -EPROTO && !vpn_parts_open(),
+	      "a VPN starting before the last one ended is refused");
+	vpn_parts_reset();
+	CHECK(!nl_parse_reply(vpn_part_reply(1, 4, 2, 2), tb) &&
+	      vpn_print(tb, NULL) == -EPROTO,
+	      "a continuation without its start is refused");
+	vpn_parts_reset();
+}
+
+/* After a failure inside a show, -j output is still one JSON document. */
+static void test_json_close(void)
+{
+	int level;
+
+	out_init(true);
+	capture_begin();
+	level = json_level();
+	json_arr_open(NULL);
+	json_obj_open(NULL);
+	json_uint("vpn", 1);
+	json_arr_open("blocks");
+	json_str(NULL, "10.0.0.0/32");
+	json_close_to(level);
+	capture_end();
+	out_init(false);
+	CHECK(!strcmp(cap_out, "[{\"vpn\":1,\"blocks\":[\"10.0.0.0/32\"]}]\n") &&
+	      json_level() == 0, "json_close_to closes what a failure left open");
+}
+
+/* Names given to a pool or VPN cannot start a batch-file comment. */
+static void test_hash_names(void)
+{
+	char *pool_argv[] = { "add", "#a", "10.153.0.0/16", NULL };
+	char *vpn_argv[] = { "add", "1", "pool", "P", "name", "#v", NULL };
+	char *set_argv[] = { "set", "1", "name", "#v", NULL };
+	int ret;
+
+	capture_begin();
+	ret = do_pool(3, pool_argv);
+	capture_end();
+	CHECK(ret == EXIT_USAGE && err_has("begins with '#'") && !nl_is_open(),
+	      "usage error: pool add #a");
+	capture_begin();
+	ret = do_vpn(6, vpn_argv);
+	capture_end();
+	CHECK(ret == EXIT_USAGE && err_has("begins with '#'") && !nl_is_open(),
+	      "usage error: vpn add ... name #v");
+	capture_begin();
+	ret = do_vpn(4, set_argv);
+	capture_end();
+	CHECK(ret == EXIT_USAGE && err_has("begins with '#'") && !nl_is_open(),
+	      "usage error: vpn set ... name #v");
+	CHECK(!parse_name("a#b", "x"), "a '#' inside a name is fine");
+}
+
 int main(void)
 {
 	test_usage_errors();
 	test_replies();
 	test_acks();
+	test_vpn_parts();
+	test_json_close();
+	test_hash_names();
 	capture_free();
 	return unit_exit();
 }

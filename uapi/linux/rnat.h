@@ -15,8 +15,10 @@
  * Addresses are IPv4, carried as NLA_BE32 (network byte order). A prefix is
  * an address and a length; the address must have no bits set past the length.
  * Names are NLA_NUL_STRING of 1 to RNAT_NAME_MAX - 1 printable ASCII
- * characters other than space, double quote and backslash, so text output
- * stays parseable.
+ * characters other than space, double quote and backslash, not beginning
+ * with '#', so text output stays parseable: a name is always one word, and
+ * never the start of a comment in a file of commands. Only new names are
+ * checked: a name is refused when a pool or VPN would get it.
  * Commands that create or delete answer with an ACK only, except where a
  * reply is described below.
  * Every command has its own strict policy: an attribute it does not take
@@ -32,7 +34,44 @@
  * device leaves the namespace), RNAT_CMD_VPN_DEL and RNAT_CMD_MAP_FLUSH
  * (RNAT_A_VPN_ID and RNAT_A_VPN_MAPPINGS: its mappings went, without events
  * of their own), RNAT_CMD_MAP_NEW and RNAT_CMD_MAP_DEL (the mapping; see
- * RNAT_CMD_MAP_NEW for a replace).
+ * RNAT_CMD_MAP_NEW for a replace). An event that cannot be sent (no
+ * memory) is not dropped in silence: every listening socket gets ENOBUFS,
+ * as when its receive buffer overflows, and should read the state afresh.
+ *
+ * Long block lists
+ * ----------------
+ *
+ * A VPN's NAT blocks may be more than one message holds (a message of a
+ * dump holds about 1,500 of them, an event of NLMSG_GOODSIZE about 180). A
+ * VPN in a dump or an event is therefore sent as one or more consecutive
+ * messages, each a whole VPN reply (every attribute of RNAT_CMD_VPN_GET)
+ * whose RNAT_A_VPN_BLOCKS carries a slice of its blocks:
+ *    RNAT_A_VPN_NBLOCKS: NLA_U32, how many blocks the VPN has in all
+ *    RNAT_A_VPN_BLOCKS_FIRST: NLA_U32, the index (from 0) of the first
+ *        block in this message; its entries are numbered from that index
+ *        plus 1.
+ * A message with RNAT_A_VPN_BLOCKS_FIRST 0 starts a VPN; the VPN is whole
+ * once BLOCKS_FIRST plus the entries of a message make RNAT_A_VPN_NBLOCKS.
+ * A VPN without blocks is one message with an empty RNAT_A_VPN_BLOCKS. A
+ * reader that only wants blocks (to route them) may take each message on
+ * its own: every one names the VPN and its device. A VPN's messages are
+ * never interleaved with other messages of the same dump or of the events
+ * group. The reply to RNAT_CMD_VPN_GET for one VPN is one message sized
+ * for all its blocks.
+ *
+ * Consistent dumps
+ * ----------------
+ *
+ * Every change of the live configuration moves the namespace's generation
+ * (RNAT_A_GENERATION in RNAT_CMD_STATS_GET replies; a restore being built
+ * counts once, when committed). A dump spans as many messages as it needs,
+ * the namespace's mutex released between them: a message of a dump carries
+ * NLM_F_DUMP_INTR if the generation moved since the dump's previous
+ * message, and the dump as a whole may then be no state that ever existed
+ * (as with rtnetlink dumps). Several dumps (pools, VPNs, mappings) are one
+ * snapshot if none was interrupted and the generation read before the
+ * first equals the one read after the last; otherwise read them again, as
+ * "rnatctl save" does.
  *
  * Objects
  * -------
@@ -81,7 +120,9 @@
  *    Errors: ENOENT, EBUSY (a VPN still draws from it).
  *
  * RNAT_CMD_POOL_GET: with RNAT_A_POOL, that pool; as a dump (NLM_F_DUMP), all
- *    pools. Each reply carries:
+ *    pools in name order (strcmp), resuming after the last name sent, so
+ *    pools that exist for the whole dump appear exactly once. Each reply
+ *    carries:
  *    RNAT_A_POOL, RNAT_A_POOL_PREFIXES (as above),
  *    RNAT_A_POOL_SIZE: NLA_U32, addresses in the pool
  *    RNAT_A_POOL_USED: NLA_U32, addresses held by mappings
@@ -121,6 +162,7 @@
  *    RNAT_A_IFINDEX, RNAT_A_VPN_NAME, RNAT_A_VPN_MARK, RNAT_A_VPN_OUT_MARK:
  *        at least one, as in RNAT_CMD_VPN_NEW (a mark with mask 0 removes
  *        the mark).
+ *    RNAT_A_IFINDEX 0 takes the VPN's device away (it then has none).
  *    A VPN whose device is unregistered (deleted, or moved to another
  *    namespace) keeps its mappings and blocks but has no device: its traffic
  *    stops and replies leave RNAT_A_IFINDEX out, until this command gives it
@@ -135,13 +177,17 @@
  *    Errors: ENOENT.
  *
  * RNAT_CMD_VPN_GET: with RNAT_A_VPN_ID, that VPN; as a dump, all VPNs in id
- *    order. Each reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
+ *    order, or with RNAT_A_VPN_ID only that one (none if there is no such
+ *    VPN; a dump pages a long block list, see "Long block lists"). Each
+ *    reply carries RNAT_A_VPN_ID, RNAT_A_VPN_NAME, RNAT_A_POOL,
  *    RNAT_A_IFINDEX (unless it has no device), RNAT_A_VPN_MARK and
  *    RNAT_A_VPN_OUT_MARK (if it has them, both members),
  *    RNAT_A_VPN_MAPPINGS: NLA_U32, and
- *    RNAT_A_VPN_BLOCKS: NLA_NESTED, its NAT blocks in address order, each
- *        entry a prefix as in RNAT_A_POOL_PREFIXES. rnatctl keeps one route
- *        per block (protocol "rnat") pointing at the VPN's device.
+ *    RNAT_A_VPN_NBLOCKS, RNAT_A_VPN_BLOCKS_FIRST (see "Long block lists"),
+ *    RNAT_A_VPN_BLOCKS: NLA_NESTED, its NAT blocks in address order (or
+ *        a slice of them), each entry a prefix as in RNAT_A_POOL_PREFIXES.
+ *        rnatctl keeps one route per block (protocol "rnat") pointing at
+ *        the VPN's device.
  *
  * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix. With
  *    NLM_F_REPLACE, it makes the real prefix map to the NAT prefix whatever
@@ -240,9 +286,13 @@
  * RNAT_CMD_RESTORE_ABORT: drops the configuration this socket was building.
  *    Errors: EINVAL (this socket is not building one).
  *
- * RNAT_CMD_STATS_GET: the namespace's packet counters since it was created,
- *    summed over all CPUs (each NLA_U64, read without stopping the packet
- *    path, so a sum may miss packets counted at that instant):
+ * RNAT_CMD_STATS_GET: the namespace's generation and its packet counters
+ *    since it was created.
+ *    RNAT_A_GENERATION: NLA_U32, moves with every change of the live
+ *        configuration (see "Consistent dumps"); 0 before the first.
+ *    The counters are summed over all CPUs (each NLA_U64, read without
+ *    stopping the packet path, so a sum may miss packets counted at that
+ *    instant):
  *    RNAT_A_STATS: NLA_NESTED
  *        RNAT_STATS_A_IN_TRANSLATED: from a VPN, source made its NAT IP
  *        RNAT_STATS_A_OUT_TRANSLATED: into a VPN, NAT IP made real
@@ -318,6 +368,9 @@ enum rnat_attr {
 	RNAT_A_MAP_STATS,
 	RNAT_A_VPN_MARK,
 	RNAT_A_VPN_OUT_MARK,
+	RNAT_A_VPN_NBLOCKS,
+	RNAT_A_VPN_BLOCKS_FIRST,
+	RNAT_A_GENERATION,
 	__RNAT_A_MAX
 };
 
