@@ -641,8 +641,11 @@ def main():
             if sent:
                 print('#     sent with that IP id: %s' % hexdump(sent[:200]))
         failed |= bool(j.bad)
+    kernel = os.environ.get('RNAT_VM_KERNEL')
+
     def result(ok, name):
-        print('%s - %s' % ('ok' if ok else 'not ok', name))
+        print('%s - %s%s' % ('ok' if ok else 'not ok',
+                             '[%s] ' % kernel if kernel else '', name))
     result(n_vpn + n_core > count, 'pktfuzz: packets were sent both ways')
     result(all(j.arrived for j in judges.values()),
            'pktfuzz: packets arrived in vpn1, vpn2 and core')

@@ -9,23 +9,23 @@
 # VPN 1 maps 10.1.0.0-3 and the prefix 10.1.1.0/28, VPN 2 10.1.0.0-1, all
 # from pool 10.153.0.0/16. gw runs conntrack (so fragments are reassembled
 # between the hooks). The fuzzer injects mutated and truncated packets from
-# vpn1 and core (RNAT_FUZZ_COUNT each way, 10,000 unless told; seed
-# RNAT_FUZZ_SEED, the time unless told, printed first), GSO/CHECKSUM_PARTIAL
+# vpn1 and core (COUNT each way, 5,000 unless told; SEED, the time unless
+# told, printed first), GSO/CHECKSUM_PARTIAL
 # TCP with virtio-net headers from vpn1, UDP_SEGMENT datagrams and a TCP bulk
 # transfer from gw itself, and judges every packet arriving in vpn1, vpn2
 # and core. nft counters count, losslessly, what must never arrive: a NAT
 # destination in a VPN, a real source in core. Prints rnat's counters: what
 # it translated and dropped, by reason. A kernel splat fails the VM run.
 #
-# Usage: tests/e2e/pktfuzz.sh MODULE.ko    (prints ok/not ok lines)
+# Usage: tests/e2e/pktfuzz.sh MODULE.ko [COUNT [SEED]]  (ok/not ok lines)
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
-MODULE=${1:?usage: pktfuzz.sh MODULE.ko}
-COUNT=${RNAT_FUZZ_COUNT:-10000}
-SEED=${RNAT_FUZZ_SEED:-$(date +%s)}
+MODULE=${1:?usage: pktfuzz.sh MODULE.ko [COUNT [SEED]]}
+COUNT=${2:-5000}
+SEED=${3:-$(date +%s)}
 
 cleanup() {
 	local ns
@@ -114,7 +114,7 @@ expect "pktfuzz: rnat counted malformed packets (drop_malformed > 0)" \
 	[ "$(rnat_stat gw drop_malformed)" -gt 0 ]
 expect "pktfuzz: rnat translated both ways" \
 	[ "$(rnat_stat gw in_translated)" -gt 0 -a "$(rnat_stat gw out_translated)" -gt 0 ]
-[ "$rc" = 0 ] || fail "pktfuzz: seed $SEED (reproduce: RNAT_FUZZ_SEED=$SEED RNAT_FUZZ_COUNT=$COUNT)"
+[ "$rc" = 0 ] || fail "pktfuzz: seed $SEED (reproduce: pktfuzz.sh MODULE $COUNT $SEED)"
 
 vpns() { rnat -b - <<'EOF'
 vpn del 1
