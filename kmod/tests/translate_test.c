@@ -1266,8 +1266,8 @@ KUNIT_ARRAY_PARAM(rnat_test_fuzz, rnat_test_fuzz, rnat_test_desc);
 
 /*
  * DCCP's checksum covers the pseudo-header, as TCP's does (RFC 4340, 9.1).
- * FAILS (a bug, found by tests/e2e/pktfuzz.sh): rnat leaves it as it was,
- * so every DCCP packet it translates arrives with a bad checksum.
+ * tests/e2e/pktfuzz.sh found it left as it was: every DCCP packet rnat
+ * translated arrived with a bad checksum.
  */
 static const struct rnat_test_case rnat_test_dccp[] = {
 	{ "source", { RNAT_TEST_IN(IPPROTO_DCCP), .payload = 20 },
