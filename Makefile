@@ -21,6 +21,11 @@ deps:
 check:
 	tests/check
 
+# make check, and every end-to-end script on the debug kernel (KASAN,
+# kmemleak, UBSAN), not only make check's subset.
+check-long:
+	tests/check --long
+
 demo:
 	tests/demo
 
@@ -49,4 +54,4 @@ clean:
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl deps check demo bench bench-control clean
+.PHONY: all module rnatctl deps check check-long demo bench bench-control clean
