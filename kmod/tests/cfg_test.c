@@ -588,6 +588,29 @@ static void rnat_cfg_test_fences(struct kunit *test)
 }
 
 /*
+ * VPN 5 of pool AWS_CAN_CENTRAL with two reserved, empty blocks, as a
+ * restore makes them: 10.160.0.0/24 and @second/24.
+ */
+static struct rnat_vpn *rnat_test_vpn5(struct kunit *test,
+				       struct rnat_cfg *cfg, const char *second)
+{
+	struct rnat_prefix blocks[] = {
+		{ .base = ntohl(in_aton("10.160.0.0")), .plen = 24 },
+		{ .base = ntohl(in_aton(second)), .plen = 24 },
+	};
+	struct rnat_vpn *vpn;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 5, NULL, "AWS_CAN_CENTRAL",
+						15, NULL), 0);
+	vpn = rnat_cfg_vpn(cfg, 5);
+	for (i = 0; i < ARRAY_SIZE(blocks); i++)
+		KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[i],
+							     NULL), 0);
+	return vpn;
+}
+
+/*
  * A VPN whose first block is empty (reserved by a restore) and a mapping in
  * its second: deleting the VPN takes the mapping too. It used to stay in
  * the tables under the deleted VPN.
@@ -595,18 +618,9 @@ static void rnat_cfg_test_fences(struct kunit *test)
 static void rnat_cfg_test_flush_empty_first_block(struct kunit *test)
 {
 	struct rnat_cfg *cfg = rnat_test_cfg(test);
-	struct rnat_prefix blocks[] = {
-		{ .base = ntohl(in_aton("10.160.0.0")), .plen = 24 },
-		{ .base = ntohl(in_aton("10.160.2.0")), .plen = 24 },
-	};
 	__be32 nat = in_aton("10.160.2.7");
-	struct rnat_vpn *vpn;
 
-	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 5, NULL, "AWS_CAN_CENTRAL",
-						15, NULL), 0);
-	vpn = rnat_cfg_vpn(cfg, 5);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[0], NULL), 0);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[1], NULL), 0);
+	rnat_test_vpn5(test, cfg, "10.160.2.0");
 	KUNIT_ASSERT_EQ(test, rnat_cfg_map_add(cfg, 5, in_aton("10.9.0.1"), 32,
 					       &nat, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn_del(cfg, 5, NULL), 1);
@@ -638,19 +652,10 @@ static void rnat_test_plant(struct kunit *test, struct rnat_cfg *cfg,
 static void rnat_cfg_test_failed_add_undone(struct kunit *test)
 {
 	struct rnat_cfg *cfg = rnat_test_cfg(test);
-	struct rnat_prefix blocks[] = {
-		{ .base = ntohl(in_aton("10.160.0.0")), .plen = 24 },
-		{ .base = ntohl(in_aton("10.160.3.0")), .plen = 24 },
-	};
 	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_CAN_CENTRAL");
 	__be32 nat = in_aton("10.160.0.9"), nat24 = in_aton("10.160.2.0");
-	struct rnat_vpn *vpn;
+	struct rnat_vpn *vpn = rnat_test_vpn5(test, cfg, "10.160.3.0");
 
-	KUNIT_ASSERT_EQ(test, rnat_test_vpn_add(cfg, 5, NULL, "AWS_CAN_CENTRAL",
-						15, NULL), 0);
-	vpn = rnat_cfg_vpn(cfg, 5);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[0], NULL), 0);
-	KUNIT_ASSERT_EQ(test, rnat_cfg_vpn_block_add(cfg, vpn, &blocks[1], NULL), 0);
 	rnat_test_plant(test, cfg, "10.160.0.9", 32);
 	rnat_test_plant(test, cfg, "10.160.2.0", 24);
 

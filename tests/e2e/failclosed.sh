@@ -49,24 +49,21 @@ map add vpn 2 real 10.1.0.0 nat 10.153.0.2
 EOF
 NAT1=10.153.0.1
 
-n core nft -f - <<'EOF'
+# watch NS LEAK TRANSLATED: counts UDP to port 9 matching LEAK (must never
+# arrive) and TRANSLATED (must, once the VPN is there).
+watch() {
+	n "$1" nft -f - <<EOF
 table ip watch {
 	chain pre {
 		type filter hook prerouting priority -500;
-		udp dport 9 ip saddr 10.1.0.0/16 counter comment "leak"
-		udp dport 9 ip saddr 10.153.0.1 counter comment "translated"
+		udp dport 9 $2 counter comment "leak"
+		udp dport 9 $3 counter comment "translated"
 	}
 }
 EOF
-n vpn1 nft -f - <<'EOF'
-table ip watch {
-	chain pre {
-		type filter hook prerouting priority -500;
-		udp dport 9 ip daddr 10.153.0.0/16 counter comment "leak"
-		udp dport 9 ip daddr 10.1.0.0 counter comment "translated"
-	}
 }
-EOF
+watch core "ip saddr 10.1.0.0/16" "ip saddr $NAT1"
+watch vpn1 "ip daddr 10.153.0.0/16" "ip daddr 10.1.0.0"
 
 # Senders: a datagram every 2 ms or so (bash's /dev/udp, no process each).
 mkfifo "$work/never"
