@@ -1,7 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The programs of tests/e2e/churn.sh (churn under traffic), one per
-subcommand, each run in its network namespace:
+"""The programs of tests/e2e/churn.sh (churn under traffic). churn.sh runs
+
+  run WORKDIR SECONDS GAP SEED STATE
+                              all of the below in one process (a python3
+                              start costs seconds in a TCG guest): rx, tx
+                              and nlcheck.py's event listeners and dumper
+                              forked into their namespaces, drive here, then
+                              check and the event/dump checks, printing
+                              ok/not ok lines; exit 1 if any failed
+
+The parts, also usable alone (each in its network namespace):
 
   rx OUT STOP                 receive UDP on port 9 until the file STOP
                               exists and write to OUT (JSON) how many
@@ -628,7 +637,7 @@ def run(work, seconds, gap, seed, state_path):
     enough = enough and sent.get('spoof->core', 0) > 0
     enough = enough and all(v.get(k, {}).get(x, 0) > 0 for x in vpns
                             for k in ('per_vpn_in', 'per_vpn_out'))
-    result('enough got through: >= 10 %% each way, every VPN both ways',
+    result('enough got through: >= 10 % each way, every VPN both ways',
            enough, json.dumps(v))
 
     with open(path('drive.json.history')) as f:
