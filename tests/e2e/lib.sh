@@ -31,10 +31,11 @@ cli_setup() {
 
 # unload_rnat: rmmod rnat, once deleted namespaces are gone: the module
 # refuses to unload while a namespace has VPNs or fenced devices, and a
-# deleted namespace is cleaned up in the background (10 s at most).
+# deleted namespace is cleaned up in the background (grace periods: seconds
+# in a loaded TCG guest; 60 s at most).
 unload_rnat() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		rmmod rnat 2>/dev/null && return 0
 		nap 0.2
 	done
