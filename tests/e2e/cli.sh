@@ -156,7 +156,7 @@ expect_eq "monitor saw every change, in order" \
 	"pool add EVENTS 10.170.0.0/24
 vpn add 9 pool EVENTS name evt
 map add vpn 9 real 10.1.0.0/30 nat 10.170.0.0/30
-vpn set 9 name evt2
+vpn set 9 dev none mark none out-mark none name evt2
 map del vpn 9 real 10.1.0.0/30 # nat 10.170.0.0/30
 vpn del 9 # and its 0 mappings
 pool del EVENTS
