@@ -22,7 +22,9 @@ check:
 	tests/check
 
 # make check, and every end-to-end script on the debug kernel (KASAN,
-# kmemleak, UBSAN), not only make check's subset.
+# kmemleak, UBSAN), not only make check's subset; 50 teardown cycles,
+# 100,000 fuzzed netlink messages, random fuzz seeds, churn on Debian 6.1.
+# Hours on 2 cores: not timed yet on a quiet machine.
 check-long:
 	tests/check --long
 
