@@ -172,7 +172,7 @@ rnat map del vpn 3 real 10.3.0.0/24
 rnat save >"$TMPDIR/saved"
 expect "save is valid JSON with -j" bash -c "$RNATCTL -n $NS -j save | python3 -m json.tool"
 expect "vpn 3's blocks are saved" grep -q '^vpn add 3 pool AWS_USA_EAST_1 dev wg3 name vpn3 blocks ' "$TMPDIR/saved"
-ip netns del "$NS"
+ns_del "$NS"
 expect "rmmod rnat (for a reload)" unload_rnat
 expect "insmod rnat again" insmod "$MODULE"
 ip netns add "$NS"

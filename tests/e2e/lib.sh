@@ -15,7 +15,13 @@ fail() { echo "not ok - ${RNAT_VM_KERNEL:+[$RNAT_VM_KERNEL] }$*"; E2E_FAILED=1; 
 # too.
 rnat() { "$RNATCTL" -n "$NS" "$@"; }
 state() { rnat pool show; rnat vpn show; rnat map show; }
-cleanup() { ip netns del "$NS" 2>/dev/null; rm -rf "$TMPDIR"; }
+# (A namespace lives on while a process is in it, and rnat then keeps the
+# module: ns_del kills what runs there first, monitors left behind too.)
+ns_del() {
+	ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$1" 2>/dev/null
+}
+cleanup() { ns_del "$NS"; rm -rf "$TMPDIR"; }
 cli_setup() {
 	local module=$1 d
 	shift
