@@ -123,5 +123,5 @@ expect_eq "... took effect" "vpn 7 name seven pool Q dev d3 mappings 0" "$(rnat 
 
 cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"
