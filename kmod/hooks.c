@@ -253,13 +253,17 @@ void rnat_hooks_init(struct rnat_net *rn)
 #endif
 }
 
-/* Whether the namespace has a VPN, a fenced device or a name to fence. */
+/*
+ * Whether the namespace has a VPN or a fenced device. A departed device's
+ * name alone needs no hook: fencing a device registered under it makes
+ * an entry, and rnat_hooks_sync() then registers them. So once the VPNs and
+ * their devices are gone, the module may be unloaded (README: fail closed).
+ */
 static bool rnat_hooks_wanted(struct rnat_net *rn)
 {
 	struct rnat_cfg *cfg = rnat_net_cfg(rn);
 
-	return cfg->nvpns || !xa_empty(&cfg->vpn_by_dev) ||
-	       !list_empty(&rn->fence_names);
+	return cfg->nvpns || !xa_empty(&cfg->vpn_by_dev);
 }
 
 int rnat_hooks_sync(struct rnat_net *rn)
