@@ -520,26 +520,35 @@ expect_eq "TCP gw -> $NAT1:7 under conntrack" "answer vpn1 169.254.0.1" \
 	"$(ask gw "tcp $NAT1 7")"
 
 # ---------------------------------------------------------------------------
-section "9. prefix mappings: a /24 with a more specific /32 inside"
-PFX=$(nat_field "$(rnat map add vpn 1 real 10.1.0.0/24)")
+section "9. prefix mappings: a /24 next to a /32; overlapping real prefixes refused"
+PFX=$(nat_field "$(rnat map add vpn 1 real 10.1.1.0/24)")
 PFX=${PFX%/*}
 NAT5=${PFX%.*}.5
 NAT7=10.157.0.7
 expect "map 10.1.0.7/32 in VPN 1 to $NAT7" rnat map add vpn 1 real 10.1.0.7 nat "$NAT7"
+# A real prefix inside (or around) another of the same VPN would give one
+# address two NAT IPs: refused, and nothing changes.
+before=$(rnat save)
+for pfx in 10.1.1.7 10.1.0.0/24; do
+	out=$(rnat map add vpn 1 real "$pfx" 2>&1)
+	expect_eq "map add vpn 1 real $pfx: refused (exit 1)" 1 "$?"
+	has "  ... the error names the overlap" "overlaps 10\.1\.[01]\.[07]/(24|32), mapped in VPN 1" "$out"
+done
+expect_eq "  ... state unchanged (save)" "$before" "$(rnat save)"
 ip -n gw route replace "$PFX/24" dev gv1
 ip -n gw route replace "$NAT7/32" dev gv1
-ip -n vpn1 addr add 10.1.0.5/32 dev eth0
+ip -n vpn1 addr add 10.1.1.5/32 dev eth0
 ip -n vpn1 addr add 10.1.0.7/32 dev eth0
-has "lookup $NAT5: VPN 1's 10.1.0.5" 'vpn 1.* real 10\.1\.0\.5' "$(rnat lookup "$NAT5")"
+has "lookup $NAT5: VPN 1's 10.1.1.5" 'vpn 1.* real 10\.1\.1\.5' "$(rnat lookup "$NAT5")"
 cap_mark vpn1
 has "core pings $NAT5 (base + 5), reply from $NAT5" "bytes from $NAT5" \
 	"$(n core ping -c 1 -W 2 "$NAT5")"
 has "core pings $NAT7 (the /32), reply from $NAT7" "bytes from $NAT7" \
 	"$(n core ping -c 1 -W 2 "$NAT7")"
 pkts=$(cap_wait vpn1 '> 10\.1\.0\.7: ICMP echo request')
-has "  ... vpn1 got the ping to $NAT5 as 10.1.0.5" "$CORE > 10\.1\.0\.5: ICMP echo request" "$pkts"
+has "  ... vpn1 got the ping to $NAT5 as 10.1.1.5" "$CORE > 10\.1\.1\.5: ICMP echo request" "$pkts"
 has "  ... vpn1 got the ping to $NAT7 as 10.1.0.7" "$CORE > 10\.1\.0\.7: ICMP echo request" "$pkts"
-for addr in 10.1.0.5:"$NAT5" 10.1.0.7:"$NAT7" 10.1.0.0:"$NAT1"; do
+for addr in 10.1.1.5:"$NAT5" 10.1.0.7:"$NAT7" 10.1.0.0:"$NAT1"; do
 	expect_eq "TCP vpn1 from ${addr%%:*} -> core: core sees ${addr#*:}" "answer ${addr#*:}" \
 		"$(ask vpn1 "tcp $CORE 8 bind=${addr%%:*}")"
 done
