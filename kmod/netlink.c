@@ -138,24 +138,57 @@ static struct rnat_net *rnat_lock(struct genl_info *info)
 	return rn;
 }
 
+/*
+ * A reply being written. A command that changes state allocates its reply
+ * before the change: a change once made is always answered, and a failed
+ * allocation leaves the state as it was.
+ */
+struct rnat_reply {
+	struct sk_buff *msg;
+	void *hdr;
+};
+
+static int rnat_reply_prepare(struct rnat_reply *r, struct genl_info *info,
+			      u8 cmd, size_t size)
+{
+	r->msg = genlmsg_new(size, GFP_KERNEL);
+	if (!r->msg)
+		return -ENOMEM;
+	r->hdr = genlmsg_put_reply(r->msg, info, &rnat_genl_family, 0, cmd);
+	if (!r->hdr) {
+		nlmsg_free(r->msg);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+/* Sends the prepared reply that @fill writes, or frees it if @err. */
+static int rnat_reply_finish(struct rnat_reply *r, struct genl_info *info,
+			     int err, int (*fill)(struct sk_buff *, const void *),
+			     const void *obj)
+{
+	if (!err && fill(r->msg, obj))
+		err = -EMSGSIZE;
+	if (err) {
+		nlmsg_free(r->msg);
+		return err;
+	}
+	genlmsg_end(r->msg, r->hdr);
+	return genlmsg_reply(r->msg, info);
+}
+
 /* Sends the one-object reply that @fill writes in @size bytes. */
 static int rnat_reply_size(struct genl_info *info, u8 cmd, size_t size,
 			   int (*fill)(struct sk_buff *, const void *),
 			   const void *obj)
 {
-	struct sk_buff *msg;
-	void *hdr;
+	struct rnat_reply r;
+	int err;
 
-	msg = genlmsg_new(size, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &rnat_genl_family, 0, cmd);
-	if (!hdr || fill(msg, obj)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	err = rnat_reply_prepare(&r, info, cmd, size);
+	if (err)
+		return err;
+	return rnat_reply_finish(&r, info, 0, fill, obj);
 }
 
 static int rnat_reply(struct genl_info *info, u8 cmd,
@@ -706,30 +739,38 @@ static int rnat_vpn_new(struct sk_buff *skb, struct genl_info *info)
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
 	err = rnat_parse_link(info, &link);
-	if (!err)
-		err = rnat_cfg_vpn_add(cfg, id, name,
-				       nla_data(info->attrs[RNAT_A_POOL]),
-				       &link, info->extack);
-	for (i = 0; !err && i < n; i++) {
-		err = rnat_cfg_vpn_block_add(cfg,
-					     rnat_cfg_vpn(cfg, id),
+	if (err)
+		goto out;
+	/*
+	 * The device comes last: a VPN undone before it has one leaves no
+	 * fence behind (a failed command changes nothing).
+	 */
+	err = rnat_cfg_vpn_add(cfg, id, name,
+			       nla_data(info->attrs[RNAT_A_POOL]),
+			       &(struct rnat_vpn_link){}, info->extack);
+	if (err)
+		goto out;
+	for (i = 0; !err && i < n; i++)
+		err = rnat_cfg_vpn_block_add(cfg, rnat_cfg_vpn(cfg, id),
 					     &blocks[i], info->extack);
-		if (err)
-			rnat_cfg_vpn_del(cfg, id, NULL);
-	}
-	kfree(blocks);
 	if (!err) {
 		err = rnat_hooks_sync(rn);
-		if (err) {
+		if (err)
 			NL_SET_ERR_MSG(info->extack,
 				       "cannot register netfilter hooks");
-			rnat_cfg_vpn_del(cfg, id, NULL);
-		} else {
-			rnat_notify_vpn(rn, info, RNAT_CMD_VPN_NEW,
-					rnat_cfg_vpn(cfg, id));
-		}
 	}
+	if (!err)
+		err = rnat_cfg_vpn_set_link(cfg, rnat_cfg_vpn(cfg, id), &link,
+					    info->extack);
+	if (err) {
+		rnat_cfg_vpn_del(cfg, id, NULL);
+		rnat_hooks_sync(rn);	/* unregistering cannot fail */
+		goto out;
+	}
+	rnat_notify_vpn(rn, info, RNAT_CMD_VPN_NEW, rnat_cfg_vpn(cfg, id));
+out:
 	mutex_unlock(&rn->lock);
+	kfree(blocks);
 	return err;
 }
 
@@ -793,6 +834,7 @@ static int rnat_fill_vpn_count(struct sk_buff *skb, const void *obj)
 
 static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_reply reply;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	u32 deleted[2];
@@ -801,6 +843,9 @@ static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
 		return -EINVAL;
 	deleted[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	n = rnat_reply_prepare(&reply, info, RNAT_CMD_VPN_DEL, NLMSG_GOODSIZE);
+	if (n)
+		return n;
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
 	n = rnat_cfg_vpn_del(cfg, deleted[0], info->extack);
@@ -811,10 +856,10 @@ static int rnat_vpn_del(struct sk_buff *skb, struct genl_info *info)
 			    deleted);
 	}
 	mutex_unlock(&rn->lock);
-	if (n < 0)
-		return n;
-	return rnat_reply(info, RNAT_CMD_VPN_DEL, rnat_fill_vpn_count,
+	/* A change made stands: a reply lost in delivery undoes nothing. */
+	rnat_reply_finish(&reply, info, min(n, 0), rnat_fill_vpn_count,
 			  deleted);
+	return min(n, 0);
 }
 
 static int rnat_vpn_get(struct sk_buff *skb, struct genl_info *info)
@@ -947,16 +992,19 @@ static int rnat_fill_map(struct sk_buff *skb, const void *obj)
 	return 0;
 }
 
-static int rnat_map_reply(struct genl_info *info, u8 cmd,
+/* Sends a prepared reply describing @m, or @m's error. */
+static int rnat_map_reply(struct rnat_reply *reply, struct genl_info *info,
 			  struct rnat_cfg *cfg, const struct rnat_map *m)
 {
-	struct rnat_map_reply r = {
-		.map = m,
-		.pool = rnat_cfg_vpn(cfg, m->real.vpn_id)->pool,
-		.stats = nla_get_flag(info->attrs[RNAT_A_WANT_STATS]),
-	};
+	struct rnat_map_reply r = {};
 
-	return rnat_reply(info, cmd, rnat_fill_map, &r);
+	if (!IS_ERR(m)) {
+		r.map = m;
+		r.pool = rnat_cfg_vpn(cfg, m->real.vpn_id)->pool;
+		r.stats = nla_get_flag(info->attrs[RNAT_A_WANT_STATS]);
+	}
+	return rnat_reply_finish(reply, info, PTR_ERR_OR_ZERO(m),
+				 rnat_fill_map, &r);
 }
 
 static u8 rnat_map_plen_attr(struct genl_info *info)
@@ -1009,7 +1057,9 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nat_attr = info->attrs[RNAT_A_MAP_NAT];
 	u16 flags = info->nlhdr->nlmsg_flags;
+	bool echo = flags & NLM_F_ECHO;
 	struct rnat_map *m = NULL;
+	struct rnat_reply reply;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	__be32 nat;
@@ -1020,31 +1070,31 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	if (nat_attr)
 		nat = nla_get_in_addr(nat_attr);
+	/* Echoed only on request, so a restore can stream its requests. */
+	if (echo) {
+		err = rnat_reply_prepare(&reply, info, RNAT_CMD_MAP_NEW,
+					 NLMSG_GOODSIZE);
+		if (err)
+			return err;
+	}
 
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
 	if (flags & NLM_F_REPLACE) {
 		err = rnat_map_replace(rn, info, cfg, nat_attr ? &nat : NULL,
 				       &m);
-		/* Done and announced: an echo that fails undoes nothing. */
-		if (!err && (flags & NLM_F_ECHO))
-			err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
-		goto out;
+	} else {
+		err = rnat_cfg_map_add(cfg,
+				       nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
+				       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
+				       rnat_map_plen_attr(info),
+				       nat_attr ? &nat : NULL, &m, info->extack);
+		if (!err)
+			rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, 0, cfg, m);
 	}
-	err = rnat_cfg_map_add(cfg, nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
-			       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
-			       rnat_map_plen_attr(info),
-			       nat_attr ? &nat : NULL, &m, info->extack);
-	/* Echoed only on request, so a restore can stream its requests. */
-	if (!err && (flags & NLM_F_ECHO)) {
-		err = rnat_map_reply(info, RNAT_CMD_MAP_NEW, cfg, m);
-		/* The caller learns nothing, so nothing happened. */
-		if (err)
-			rnat_cfg_map_del(cfg, m);
-	}
-	if (!err)
-		rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, 0, cfg, m);
-out:
+	/* A change made stands: a reply lost in delivery undoes nothing. */
+	if (echo)
+		rnat_map_reply(&reply, info, cfg, err ? ERR_PTR(err) : m);
 	mutex_unlock(&rn->lock);
 	return err;
 }
@@ -1117,6 +1167,7 @@ static int rnat_map_get(struct sk_buff *skb, struct genl_info *info)
 	static const int filters[] = {
 		RNAT_A_POOL, RNAT_A_FILTER_NAT, RNAT_A_FILTER_REAL,
 	};
+	struct rnat_reply reply;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	struct rnat_map *m;
@@ -1129,25 +1180,34 @@ static int rnat_map_get(struct sk_buff *skb, struct genl_info *info)
 			return -EINVAL;
 		}
 	}
+	err = rnat_reply_prepare(&reply, info, RNAT_CMD_MAP_GET,
+				 NLMSG_GOODSIZE);
+	if (err)
+		return err;
 	rn = rnat_lock(info);
 	cfg = rnat_net_cfg(rn);
 	m = rnat_map_named(cfg, info, false);
-	err = IS_ERR(m) ? PTR_ERR(m) :
-			  rnat_map_reply(info, RNAT_CMD_MAP_GET, cfg, m);
+	err = rnat_map_reply(&reply, info, cfg, m);
 	mutex_unlock(&rn->lock);
 	return err;
 }
 
 static int rnat_map_flush(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rnat_reply reply;
 	struct rnat_vpn *vpn;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
 	u32 flushed[2];
+	int err;
 
 	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id"))
 		return -EINVAL;
 	flushed[0] = nla_get_u32(info->attrs[RNAT_A_VPN_ID]);
+	err = rnat_reply_prepare(&reply, info, RNAT_CMD_MAP_FLUSH,
+				 NLMSG_GOODSIZE);
+	if (err)
+		return err;
 	rn = rnat_lock(info);
 	cfg = rnat_req_cfg(rn, info);
 	vpn = rnat_cfg_vpn(cfg, flushed[0]);
@@ -1157,12 +1217,11 @@ static int rnat_map_flush(struct sk_buff *skb, struct genl_info *info)
 			    flushed);
 	} else {
 		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", flushed[0]);
+		err = -ENOENT;
 	}
 	mutex_unlock(&rn->lock);
-	if (!vpn)
-		return -ENOENT;
-	return rnat_reply(info, RNAT_CMD_MAP_FLUSH, rnat_fill_vpn_count,
-			  flushed);
+	rnat_reply_finish(&reply, info, err, rnat_fill_vpn_count, flushed);
+	return err;
 }
 
 /* What a MAP_GET dump asks for: the mappings matching every filter. */

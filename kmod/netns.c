@@ -105,8 +105,10 @@ static void rnat_netdev_gone(struct rnat_net *rn, struct net_device *dev)
 }
 
 /*
- * A device registers under the name of a departed VPN device: it is fenced
- * before it can come up, or its registration fails.
+ * A device registers, or is renamed (only while down), under the name of a
+ * departed VPN device: it is fenced before it can come up, or its
+ * registration or renaming fails. One that carries a VPN, or is fenced
+ * already, only takes the name off the list.
  */
 static int rnat_netdev_new(struct rnat_net *rn, struct net_device *dev)
 {
@@ -116,6 +118,8 @@ static int rnat_netdev_new(struct rnat_net *rn, struct net_device *dev)
 
 	if (!f)
 		return 0;
+	if (rnat_cfg_dev(cfg, dev->ifindex))
+		goto forget;
 	err = xa_err(xa_store(&cfg->vpn_by_dev, dev->ifindex,
 			      f->shared ? xa_mk_value(0) : RNAT_DEV_FENCED,
 			      GFP_KERNEL_ACCOUNT));
@@ -125,6 +129,7 @@ static int rnat_netdev_new(struct rnat_net *rn, struct net_device *dev)
 		xa_erase(&cfg->vpn_by_dev, dev->ifindex);
 		return err;
 	}
+forget:
 	list_del(&f->node);
 	kfree(f);
 	return 0;
@@ -138,11 +143,12 @@ static int rnat_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct rnat_net *rn;
 	int err = 0;
 
-	if (event != NETDEV_UNREGISTER && event != NETDEV_REGISTER)
+	if (event != NETDEV_UNREGISTER && event != NETDEV_REGISTER &&
+	    event != NETDEV_CHANGENAME)
 		return NOTIFY_DONE;
 	rn = rnat_net(dev_net(dev));
 	/* The names change under RTNL only, which every event holds. */
-	if (event == NETDEV_REGISTER && list_empty(&rn->fence_names))
+	if (event != NETDEV_UNREGISTER && list_empty(&rn->fence_names))
 		return NOTIFY_DONE;
 	mutex_lock(&rn->lock);
 	if (event == NETDEV_UNREGISTER)

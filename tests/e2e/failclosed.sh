@@ -9,7 +9,8 @@
 #   - VPN 1 deleted and re-created (it used to leak its real source then),
 #   - its mappings flushed,
 #   - a restore without VPN 1, then with it again,
-#   - its device deleted and re-created under the same name,
+#   - its device deleted and re-created under the same name, another
+#     device renamed to a departed VPN device's name, a failed vpn add,
 #   - IPv6 from its device,
 #   - rmmod with VPNs, with fenced devices, and once the devices are gone.
 #
@@ -145,6 +146,40 @@ no_leak "device re-created"
 n gw ip route del "$NAT1/32" dev gv1
 expect "vpn set 1 dev gv1" rnat vpn set 1 dev gv1
 flowing "VPN on its new device"
+
+# probe DEV NET: gw sends a ping out of DEV (a dummy, to NET/24); prints
+# how many packets drop_fenced gained.
+probe() {
+	local before
+	n gw ip route replace "$2.0/24" dev "$1"
+	before=$(stat drop_fenced)
+	n gw ping -c 1 -W 1 "$2.1" >/dev/null 2>&1
+	echo $(($(stat drop_fenced) - before))
+}
+# A device renamed (while down) to a departed VPN device's name is fenced
+# as one registered under it.
+n gw ip link add t1 type dummy
+n gw ip link set t1 up
+rnat vpn add 3 pool P dev t1
+rnat vpn del 3 >/dev/null
+n gw ip link del t1
+n gw ip link add t1x type dummy
+n gw ip link set t1x up
+expect_eq "a new device t1x is not fenced" 0 "$(probe t1x 10.99.0)"
+n gw ip link set t1x down
+n gw ip link set t1x name t1
+n gw ip link set t1 up
+expect "t1x renamed to departed VPN device t1: fenced" \
+	[ "$(probe t1 10.99.0)" -ge 1 ]
+n gw ip link del t1
+# A vpn add that fails (its block is VPN 1's) leaves no fence behind.
+n gw ip link add t2 type dummy
+n gw ip link set t2 up
+expect_fail "vpn add 4 on t2 with VPN 1's block is refused" \
+	rnat vpn add 4 pool P dev t2 blocks 10.153.0.0/24
+expect_eq "  ... and t2 is not fenced" 0 "$(probe t2 10.98.0)"
+n gw ip link del t2
+no_leak "renames and a failed vpn add"
 
 # IPv6 on a VPN's device is dropped, never forwarded.
 for ns in core gw vpn1; do
