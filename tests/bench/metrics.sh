@@ -17,7 +17,7 @@
 # the command took less the time the CPU idled (/proc/stat, 10 ms ticks):
 # the whole guest's instructions while it ran (kernel dump included). It
 # prints figures; it is not a test (its checks only say the runs were
-# sound).
+# sound). "all" (every mapping's series) is measured up to 10^5 mappings.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -62,7 +62,7 @@ timed() {
 	sel=$(sed -n 's/^rnat_metrics_mappings_selected //p' "$work/out")
 	ROWS+=$(awk -v n="$name" -v t="$((t1 - t0))" -v i="$((i1 - i0))" \
 		-v b="$bytes" -v l="$lines" -v s="$sel" 'BEGIN {
-		printf "#   %-22s %8.3f G %9s %12d %10d\\n",
+		printf "#   %-22s %8.3f G %9s %12d %10d",
 			n, t / 1e6 - i / 100, s, b, l
 	}')$'\n'
 }
@@ -94,7 +94,8 @@ timed "default (per VPN)"
 timed "vpn 1 ($per mappings)" vpn 1
 timed "active 600 ($ACTIVE used)" active 600
 timed "errors (none)" errors
-timed "all" all
+# Every mapping's 13 series: 1.6 kB of text a mapping (1.6 GB at 10^6).
+[ "$M" -gt 100000 ] || timed "all" all
 expect_eq "active 600 selected the $ACTIVE pinged mappings" "$ACTIVE" \
 	"$(rnat metrics active 600 | sed -n 's/^rnat_metrics_mappings_selected //p')"
 
