@@ -43,15 +43,6 @@ static const char *const map_keys[] = { "vpn", "real", "nat", NULL };
 /* "map show" filters: the same words, and a pool. */
 static const char *const show_keys[] = { "vpn", "real", "nat", "pool", NULL };
 
-/* A mapping's counters (RNAT_A_MAP_STATS), as -s shows them. */
-struct map_stats {
-	bool present;
-	uint64_t packets[2], bytes[2];	/* [0] in (from the VPN), [1] out */
-	uint32_t icmp[2][4];		/* unreach, refused, frag-needed, time */
-	bool used;
-	uint64_t idle_ms;
-};
-
 /* A mapping as a reply carries it. */
 struct mapping {
 	uint32_t vpn;
@@ -100,7 +91,7 @@ static int map_stats_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int map_stats_get(const struct nlattr *nest, struct map_stats *s)
+int map_stats_get(const struct nlattr *nest, struct map_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (!nest)
@@ -111,8 +102,7 @@ static int map_stats_get(const struct nlattr *nest, struct map_stats *s)
 	return 0;
 }
 
-/* Under the mapping's line (text) or inside its object (JSON). */
-static void map_stats_print(const struct map_stats *s)
+void map_stats_print(const struct map_stats *s)
 {
 	static const char *const dirs[] = { "in", "out" };
 	static const char *const icmp[] = {
@@ -147,7 +137,8 @@ static void map_stats_print(const struct map_stats *s)
 			   (unsigned long long)s->packets[d],
 			   (unsigned long long)s->bytes[d]);
 		for (i = 0; i < 4; i++)
-			out_printf(" %s %u", icmp[i], s->icmp[d][i]);
+			out_printf(" %s %llu", icmp[i],
+				   (unsigned long long)s->icmp[d][i]);
 		out_printf("\n");
 	}
 	if (s->used)
@@ -156,6 +147,25 @@ static void map_stats_print(const struct map_stats *s)
 			   (unsigned long long)s->idle_ms % 1000);
 	else
 		out_printf("    never used\n");
+}
+
+void map_stats_add(struct map_stats *sum, const struct map_stats *s)
+{
+	int d, i;
+
+	if (!s->present)
+		return;
+	sum->present = true;
+	for (d = 0; d < 2; d++) {
+		sum->packets[d] += s->packets[d];
+		sum->bytes[d] += s->bytes[d];
+		for (i = 0; i < 4; i++)
+			sum->icmp[d][i] += s->icmp[d][i];
+	}
+	if (s->used && (!sum->used || s->idle_ms < sum->idle_ms)) {
+		sum->used = true;
+		sum->idle_ms = s->idle_ms;
+	}
 }
 
 static int mapping_get(const struct nlattr **tb, struct mapping *m)

@@ -28,8 +28,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: rnatctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	      "       rnatctl [OPTIONS] -b FILE\n"
-	      "OBJECT := { pool | vpn | map | lookup | stats | route | monitor | save |\n"
-	      "            annotate | help }\n"
+	      "OBJECT := { pool | vpn | map | lookup | stats | metrics | route | monitor |\n"
+	      "            save | annotate | help }\n"
 	      "OPTIONS := { -j[son] | -s[tatistics] | -n[etns] NETNS | -b[atch] FILE |\n"
 	      "             -R[outes-off] | -h[elp] | -V[ersion] }\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
@@ -40,6 +40,7 @@ static void usage(FILE *f)
 	lookup_usage(f);
 	route_usage(f);
 	monitor_usage(f);
+	metrics_usage(f);
 	annotate_usage(f);
 }
 
@@ -50,7 +51,7 @@ static int run(int argc, char **argv)
 {
 	static const char *const objects[] = {
 		"pool", "vpn", "map", "lookup", "stats", "route", "monitor",
-		"save", "annotate", "restore", "help", NULL
+		"save", "annotate", "restore", "help", "metrics", NULL
 	};
 
 	if (argc < 1) {
@@ -81,6 +82,8 @@ static int run(int argc, char **argv)
 	case 10:
 		usage(out_stream());
 		return 0;
+	case 11:
+		return do_metrics(argc - 1, argv + 1);
 	default:
 		return EXIT_USAGE;
 	}

@@ -21,6 +21,7 @@ int do_stats(int argc, char **argv);
 int do_route(int argc, char **argv);
 int do_monitor(int argc, char **argv);
 int do_save(int argc, char **argv);
+int do_metrics(int argc, char **argv);
 
 /* Blocks "vpn add ... blocks" takes: what fits the request buffer. */
 #define VPN_BLOCKS_MAX 2048
@@ -31,6 +32,7 @@ void map_usage(FILE *f);
 void lookup_usage(FILE *f);
 void route_usage(FILE *f);
 void monitor_usage(FILE *f);
+void metrics_usage(FILE *f);
 
 /* Reply printers, one object per call (text line or JSON object). */
 int pool_print(const struct nlattr **tb, void *data);
@@ -85,6 +87,33 @@ void vpn_parts_reset(void);
  */
 void prefix_entries_print(const struct nlattr *list, const char *lead,
 			  const char *sep);
+
+/*
+ * A mapping's counters (RNAT_A_MAP_STATS), as -s shows them, or their sum
+ * over a VPN's mappings (the least idle time of them).
+ */
+struct map_stats {
+	bool present;
+	uint64_t packets[2], bytes[2];	/* [0] in (from the VPN), [1] out */
+	uint64_t icmp[2][4];		/* unreach, refused, frag-needed, time */
+	bool used;
+	uint64_t idle_ms;
+};
+
+/* Reads a RNAT_A_MAP_STATS nest (may be NULL: none): 0 or -EPROTO. */
+int map_stats_get(const struct nlattr *nest, struct map_stats *s);
+/* Adds @s to @sum. */
+void map_stats_add(struct map_stats *sum, const struct map_stats *s);
+/* Under a mapping's or VPN's line (text), or inside its object (JSON). */
+void map_stats_print(const struct map_stats *s);
+
+/*
+ * Sums the counters of every VPN's mappings (only @vpn's unless 0), for
+ * vpn_totals(): 0 or EXIT_ERROR (said why).
+ */
+int vpn_totals_read(uint32_t vpn);
+/* A VPN's totals as last read, NULL if it was not there. */
+const struct map_stats *vpn_totals(uint32_t vpn);
 
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);

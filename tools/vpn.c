@@ -21,12 +21,13 @@ void vpn_usage(FILE *f)
 		"                       [name NAME] [blocks PREFIX,...]\n"
 		"       rnatctl vpn set ID [dev DEV|none] [mark MARK] [out-mark MARK] [name NAME]\n"
 		"       rnatctl vpn del ID\n"
-		"       rnatctl vpn show [ID]\n"
+		"       rnatctl [-s] vpn show [ID]\n"
 		"ID := 1 to %d; DEV is the VPN's network device; NAME defaults to vpnID;\n"
 		"MARK := VALUE[/MASK] | none (fwmark bits; MASK defaults to 0xffffffff);\n"
 		"mark: only packets on DEV carrying it are the VPN's (VPNs with marks may\n"
 		"share a device); out-mark: set on the VPN's packets after translation;\n"
-		"blocks reserves NAT blocks of the pool (as \"rnatctl save\" prints them).\n",
+		"blocks reserves NAT blocks of the pool (as \"rnatctl save\" prints them);\n"
+		"-s: each VPN's traffic and errors (its mappings' counters summed).\n",
 		RNAT_VPN_ID_MAX);
 }
 
@@ -168,6 +169,21 @@ void vpn_parts_reset(void)
 	parts.open = false;
 }
 
+/* vpn show -s: each VPN's totals (vpn_totals()) follow it. */
+static bool show_totals;
+
+/* The VPN's totals under its line or inside its object, if they were read. */
+static void totals_print(const struct nlattr **tb)
+{
+	const struct map_stats *s;
+
+	if (!show_totals)
+		return;
+	s = vpn_totals(mnl_attr_get_u32(tb[RNAT_A_VPN_ID]));
+	if (s)
+		map_stats_print(s);
+}
+
 /*
  * One VPN message: a whole VPN, or the first of its messages (everything
  * but the rest of its blocks), or one that continues its blocks.
@@ -241,10 +257,12 @@ end:
 		return 0;
 	if (!out_json()) {
 		out_printf("\n");
+		totals_print(tb);
 		return 0;
 	}
 	if (tb[RNAT_A_VPN_BLOCKS])
 		json_arr_close();
+	totals_print(tb);
 	json_obj_close();
 	return 0;
 }
@@ -435,6 +453,7 @@ static int vpn_show(int argc, char **argv)
 {
 	struct nlmsghdr *nlh;
 	uint32_t id;
+	int err;
 
 	if (argc > 1)
 		return usage_error("vpn show: unexpected \"%s\" after ID",
@@ -443,6 +462,10 @@ static int vpn_show(int argc, char **argv)
 		return EXIT_USAGE;
 	if (nl_need())
 		return EXIT_ERROR;
+	/* Read first: the VPNs are printed as their messages come. */
+	show_totals = out_stats();
+	if (show_totals && vpn_totals_read(argc ? id : 0))
+		return EXIT_ERROR;
 	if (argc) {
 		nlh = nl_request(RNAT_CMD_VPN_GET, 0);
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
@@ -450,7 +473,9 @@ static int vpn_show(int argc, char **argv)
 		nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	}
 	vpn_parts_reset();
-	if (nl_show(nlh, vpn_print))
+	err = nl_show(nlh, vpn_print);
+	show_totals = false;
+	if (err)
 		return EXIT_ERROR;
 	if (vpn_parts_open()) {
 		nl_malformed("VPN dump (it ended inside a VPN's blocks)");

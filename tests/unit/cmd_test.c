@@ -131,6 +131,14 @@ static void test_usage_errors(void)
 	usage_case(do_lookup, "10.1.0.0 vpn 0", "VPN id \"0\"");
 	usage_case(do_lookup, "10.1.0.0 vpn 1 extra", "unknown lookup keyword \"extra\"");
 	usage_case(do_lookup, "10.1.0.0 real 1", "unknown lookup keyword \"real\"");
+	usage_case(do_metrics, "frob", "unknown metrics keyword \"frob\"");
+	usage_case(do_metrics, "active", "\"active\" needs a value");
+	usage_case(do_metrics, "active 0", "SECONDS");
+	usage_case(do_metrics, "active 1s", "SECONDS");
+	usage_case(do_metrics, "all errors all", "\"all\" given twice");
+	usage_case(do_metrics, "vpn", "\"vpn\" needs a value");
+	usage_case(do_metrics, "pool a\"b", "pool name");
+	usage_case(do_metrics, "output", "\"output\" needs a value");
 
 	/* Not a usage error, but found before any netlink either. */
 	CHECK(run(do_vpn, "add 1 pool P dev rnat-nosuch0") == EXIT_ERROR &&
@@ -145,6 +153,9 @@ static void test_usage_errors(void)
 	      "vpn help");
 	CHECK(run(do_lookup, "help") == 0 && strstr(cap_out, "lookup NAT_ADDR"),
 	      "lookup help");
+	CHECK(run(do_metrics, "help") == 0 &&
+	      strstr(cap_out, "metrics [vpn ID|NAME]") && !nl_is_open(),
+	      "metrics help");
 }
 
 /* Building replies as the kernel would. */
