@@ -15,6 +15,48 @@ module:
 rnatctl:
 	$(MAKE) -C tools
 
+# make install [DESTDIR=...] [PREFIX=/usr] [KDIR=/lib/modules/$(uname -r)/build]:
+# the module for KDIR's kernel (into extra/; DKMS puts it in updates/dkms
+# instead: use one or the other), rnatctl, its man page and bash completion,
+# the systemd units of ops/systemd/ and the example configuration.
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+MODDIR ?= /lib/modules/$(KVER)/extra
+UNITS := $(notdir $(wildcard ops/systemd/*))
+
+install: install-module install-tools
+
+install-module: module
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
+	install -D -m 0644 kmod/rnat.ko $(DESTDIR)$(MODDIR)/rnat.ko
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+# The units name rnatctl by its path: SBINDIR's.
+install-tools: rnatctl
+	install -D -m 0755 tools/rnatctl $(DESTDIR)$(SBINDIR)/rnatctl
+	install -D -m 0644 tools/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatctl.8
+	install -D -m 0644 ops/bash-completion/rnatctl $(DESTDIR)$(BASHCOMPDIR)/rnatctl
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' ops/systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+
+# Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
+		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) 2>/dev/null
+	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
+
 deps:
 	tests/lib/deps $$(cat tests/packages)
 
@@ -56,4 +98,4 @@ clean:
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl deps check check-long demo bench bench-control clean
+.PHONY: all module rnatctl install install-module install-tools uninstall deps check check-long demo bench bench-control clean
