@@ -25,7 +25,9 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= /lib/systemd/system
 SYSCONFDIR ?= /etc
-KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# The release the kernel reports (uname -r): Debian's headers keep the
+# upstream version in include/config/kernel.release.
+KVER ?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 MODDIR ?= /lib/modules/$(KVER)/extra
 UNITS := $(notdir $(wildcard ops/systemd/*))
 
@@ -48,13 +50,22 @@ install-tools: rnatctl
 	done
 	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
 
+# The module's source as DKMS builds it (what package rnat-dkms ships):
+# $(DESTDIR)/usr/src/rnat-VERSION, VERSION dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC := $(wildcard kmod/*.[ch] kmod/tests/*.c) kmod/Kbuild uapi/linux/rnat.h Kbuild dkms.conf
+dkms-source:
+	for f in $(DKMS_SRC); do \
+		install -D -m 0644 $$f $(DESTDIR)/usr/src/rnat-$(VERSION)/$$f || exit 1; \
+	done
+
 # Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
 		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) 2>/dev/null
+	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) 2>/dev/null || true
 	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
 
 deps:
@@ -98,4 +109,4 @@ clean:
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl install install-module install-tools uninstall deps check check-long demo bench bench-control clean
+.PHONY: all module rnatctl install install-module install-tools uninstall dkms-source deps check check-long demo bench bench-control clean
