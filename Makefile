@@ -53,11 +53,21 @@ install-tools: rnatctl
 # The module's source as DKMS builds it (what package rnat-dkms ships):
 # $(DESTDIR)/usr/src/rnat-VERSION, VERSION dkms.conf's.
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
-DKMS_SRC := $(wildcard kmod/*.[ch] kmod/tests/*.c) kmod/Kbuild uapi/linux/rnat.h Kbuild dkms.conf
+DKMS_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] kmod/tests/*.c)) kmod/Kbuild uapi/linux/rnat.h Kbuild dkms.conf
 dkms-source:
 	for f in $(DKMS_SRC); do \
 		install -D -m 0644 $$f $(DESTDIR)/usr/src/rnat-$(VERSION)/$$f || exit 1; \
 	done
+
+# Debian packages rnat-dkms and rnatctl (debian/), built in build/deb/ out
+# of a copy of the tree (git's files, uncommitted changes included), so the
+# build leaves nothing here: build/deb/*.deb, *.changes.
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/rnat-$(VERSION)
+	git ls-files -co --exclude-standard | grep -v '^build/' | \
+		tar -cf - --ignore-failed-read -T - | tar -xf - -C build/deb/rnat-$(VERSION)
+	cd build/deb/rnat-$(VERSION) && dpkg-buildpackage -us -uc -b
 
 # Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
 uninstall:
@@ -109,4 +119,4 @@ clean:
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl install install-module install-tools uninstall dkms-source deps check check-long demo bench bench-control clean
+.PHONY: all module rnatctl install install-module install-tools uninstall dkms-source deb deps check check-long demo bench bench-control clean
