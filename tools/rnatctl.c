@@ -157,7 +157,7 @@ static int do_restore(int argc, char **argv)
 	size_t len = 0;
 	uint32_t line;
 	int err, nlerr;
-	bool check = argc == 2 && !strcmp(argv[0], "--check");
+	bool check = argc >= 1 && !strcmp(argv[0], "--check");
 
 	if (check) {
 		argc--;
