@@ -21,6 +21,7 @@ rnatctl:
 # the systemd units of ops/systemd/ and the example configuration.
 PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/rnat
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= /lib/systemd/system
@@ -38,14 +39,18 @@ install-module: module
 	install -D -m 0644 kmod/rnat.ko $(DESTDIR)$(MODDIR)/rnat.ko
 	$(if $(DESTDIR),,depmod -a $(KVER))
 
-# The units name rnatctl by its path: SBINDIR's.
+# The units and rnat-devices name rnatctl and rnat-devices by their paths.
+PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
 install-tools: rnatctl
 	install -D -m 0755 tools/rnatctl $(DESTDIR)$(SBINDIR)/rnatctl
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	$(PATHS) ops/lib/rnat-devices >$(DESTDIR)$(LIBEXECDIR)/rnat-devices
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/rnat-devices
 	install -D -m 0644 tools/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatctl.8
 	install -D -m 0644 ops/bash-completion/rnatctl $(DESTDIR)$(BASHCOMPDIR)/rnatctl
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS); do \
-		sed 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' ops/systemd/$$u \
+		$(PATHS) ops/systemd/$$u \
 			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
@@ -72,10 +77,11 @@ deb:
 # Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
+		$(DESTDIR)$(LIBEXECDIR)/rnat-devices \
 		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
-	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
 
 deps:

@@ -1,8 +1,8 @@
 #!/bin/bash
 # README's "Install on a gateway", as far as a guest without systemd allows
 # (tests/vm/run's guest: busybox init, the host's root file system read-only):
-# overlays on /etc, /usr/sbin, /usr/share, /usr/lib/systemd and the kernel's
-# module tree make them writable in tmpfs, then, as the README says:
+# overlays on /etc, /usr/sbin, /usr/share, /usr/lib (a tmpfs for the
+# kernel's module tree) make them writable in tmpfs, then, as the README says:
 # make install-tools (and the module where make install-module puts it,
 # depmod), the example configuration copied to /etc/rnat/rnat.conf, and
 # rnat.service's own command lines, read from the installed unit files and
@@ -12,7 +12,9 @@
 #   - reload applies a changed file whole; a reload failing at its last
 #     line names it and changes nothing;
 #   - rnat-save.service's stop writes the running state to rnat.conf;
-#   - rnat-routes.service's command re-adds a VPN's routes when its device
+#   - a VPN whose device does not exist at start is restored without it,
+#     and rnat-routes.service's command gives it the device when it comes
+#     up (fenced until then); it re-adds a VPN's routes when its device
 #     comes back up;
 #   - bash completion's live values (tests/ops/completion live).
 #   tests/e2e/install.sh MODULE.ko
@@ -57,15 +59,16 @@ modprobe overlay
 for d in gv1 gv2; do
 	ip link add "$d" type dummy && ip link set "$d" up
 done
-for d in /etc /usr/sbin /usr/share /usr/lib/systemd; do
-	expect "overlay on $d" overlay "$d"
-done
 # The module tree: a tmpfs with the kernel's list of built-in modules and
 # nothing else (depmod -a over Debian's 396 MB tree through 9p takes about 9
 # minutes in a TCG guest; rnat.ko depends on no other module).
 mods=/usr/lib/modules/$kver
 mkdir -p "$o/mods"
 cp "$mods"/modules.builtin* "$mods/modules.order" "$o/mods/"
+for d in /etc /usr/sbin /usr/share /usr/lib; do
+	expect "overlay on $d" overlay "$d"
+done
+mkdir -p "$mods"
 mount -t tmpfs tmpfs "$mods"
 cp "$o"/mods/* "$mods/"
 
@@ -77,7 +80,7 @@ expect "the module in /lib/modules/$kver/extra, depmod" \
 	sh -c "install -D -m 0644 $MODULE /lib/modules/$kver/extra/rnat.ko && depmod -a $kver"
 expect "rnatctl, man page, completion, units, example installed" \
 	ls /usr/sbin/rnatctl /usr/share/man/man8/rnatctl.8 \
-	/usr/share/bash-completion/completions/rnatctl "$units/rnat.service" \
+	/usr/share/bash-completion/completions/rnatctl /usr/lib/rnat/rnat-devices "$units/rnat.service" \
 	"$units/rnat-routes.service" "$units/rnat-save.service" /etc/rnat/rnat.conf.example
 echo "# install: the module installed and depmod in $(($(date +%s) - t0)) s"
 
@@ -124,15 +127,37 @@ expect_eq "... and changes nothing" "$before" "$(rnatctl save)"
 expect "rnat-save.service stop (ExecStop)" unit_run rnat-save.service ExecStop
 expect_eq "... rnat.conf is the running state" "$before" "$(cat "$conf")"
 expect_eq "... and no temporary file is left" "" "$(ls /etc/rnat | grep -v '^rnat.conf')"
-cp /etc/rnat/rnat.conf.example "$conf"
-expect "start again from the example" unit_run rnat.service ExecStart
-
-# rnat-routes.service: a device that comes back up gets its routes back.
-unit_run rnat-routes.service ExecStartPre
+# A VPN whose device does not exist yet (gv3, its tunnel not up): start
+# restores it without a device (rnat-devices stood a dummy in for it), and
+# the device, once created, is fenced until rnat-routes' command gives it to
+# the VPN when it comes up, with its route.
+{ example; echo "vpn add 3 pool AWS_CAN_CENTRAL dev gv3 name umbrella"
+	echo "map add vpn 3 real 10.1.0.0 nat 10.160.0.1"; } >"$conf"
+expect "start with vpn 3 on gv3, which does not exist" unit_run rnat.service ExecStart
+expect_eq "... vpn 3 is restored without a device, its stand-in gone" \
+	"vpn 3 name umbrella pool AWS_CAN_CENTRAL mappings 1 blocks 10.160.0.1/32 no gv3" \
+	"$(rnatctl vpn show 3) $(ip link show gv3 >/dev/null 2>&1 || echo no gv3)"
+expect_eq "... vpns 1 and 2 have their devices and routes" "gv1 gv2" \
+	"$(ip route show proto 82 | awk '$2 == "dev" { print $3 }' | xargs)"
 # (its shell reports the pipeline killed at the end: stderr kept aside)
+unit_run rnat-routes.service ExecStartPre
 unit_run rnat-routes.service ExecStart 2>"$o/routes.err" &
 watcher=$!
 nap 2
+ip link add gv3 type dummy
+nap 1
+expect_eq "gv3 created, down: not vpn 3's yet (the module fences it: failclosed.sh)" \
+	"vpn 3 name umbrella pool AWS_CAN_CENTRAL mappings 1 blocks 10.160.0.1/32" \
+	"$(rnatctl vpn show 3)"
+ip link set gv3 up
+for i in $(seq 50); do
+	[ -n "$(ip route show proto 82 dev gv3)" ] && break
+	nap 0.2
+done
+expect_eq "gv3 up: rnat-routes' command gave it to vpn 3, with its route" \
+	"vpn 3 name umbrella pool AWS_CAN_CENTRAL dev gv3 mappings 1 blocks 10.160.0.1/32 10.160.0.1 scope link" \
+	"$(rnatctl vpn show 3) $(ip route show proto 82 dev gv3 | sed 's/ *$//')"
+# A VPN device that comes back up gets its routes back.
 ip link set gv1 down
 expect_eq "gv1 down: its route is gone" "" "$(ip route show proto 82 dev gv1 2>/dev/null)"
 ip link set gv1 up
@@ -144,6 +169,9 @@ expect_eq "gv1 up: rnat-routes' command put its route back" "10.153.0.0 scope li
 	"$(ip route show proto 82 dev gv1 | sed 's/ *$//')"
 { kill_tree "$watcher"; wait "$watcher"; } 2>/dev/null
 grep -v Terminated "$o/routes.err" | sed 's/^/#   rnat-routes: /'
+ip link del gv3
+cp /etc/rnat/rnat.conf.example "$conf"
+expect "reload the example" unit_run rnat.service ExecReload
 
 # Completion's live values, against this state (pools, VPNs 1 and 2 on gv1
 # and gv2) and an empty namespace gwns.
