@@ -15,6 +15,75 @@ module:
 rnatctl:
 	$(MAKE) -C tools
 
+# make install [DESTDIR=...] [PREFIX=/usr] [KDIR=/lib/modules/$(uname -r)/build]:
+# the module for KDIR's kernel (into extra/; DKMS puts it in updates/dkms
+# instead: use one or the other), rnatctl, its man page and bash completion,
+# the systemd units of ops/systemd/ and the example configuration.
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/rnat
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+# The release the kernel reports (uname -r): Debian's headers keep the
+# upstream version in include/config/kernel.release.
+KVER ?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+MODDIR ?= /lib/modules/$(KVER)/extra
+UNITS := $(notdir $(wildcard ops/systemd/*))
+
+install: install-module install-tools
+
+install-module: module
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
+	install -D -m 0644 kmod/rnat.ko $(DESTDIR)$(MODDIR)/rnat.ko
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+# The units and rnat-devices name rnatctl and rnat-devices by their paths.
+PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
+install-tools: rnatctl
+	install -D -m 0755 tools/rnatctl $(DESTDIR)$(SBINDIR)/rnatctl
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	$(PATHS) ops/lib/rnat-devices >$(DESTDIR)$(LIBEXECDIR)/rnat-devices
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/rnat-devices
+	install -D -m 0644 tools/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatctl.8
+	install -D -m 0644 ops/bash-completion/rnatctl $(DESTDIR)$(BASHCOMPDIR)/rnatctl
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		$(PATHS) ops/systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+
+# The module's source as DKMS builds it (what package rnat-dkms ships):
+# $(DESTDIR)/usr/src/rnat-VERSION, VERSION dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] kmod/tests/*.c)) kmod/Kbuild uapi/linux/rnat.h Kbuild dkms.conf
+dkms-source:
+	for f in $(DKMS_SRC); do \
+		install -D -m 0644 $$f $(DESTDIR)/usr/src/rnat-$(VERSION)/$$f || exit 1; \
+	done
+
+# Debian packages rnat-dkms and rnatctl (debian/), built in build/deb/ out
+# of a copy of the tree (git's files, uncommitted changes included), so the
+# build leaves nothing here: build/deb/*.deb, *.changes.
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/rnat-$(VERSION)
+	git ls-files -co --exclude-standard | grep -v '^build/' | \
+		tar -cf - --ignore-failed-read -T - | tar -xf - -C build/deb/rnat-$(VERSION)
+	cd build/deb/rnat-$(VERSION) && dpkg-buildpackage -us -uc -b
+
+# Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
+		$(DESTDIR)$(LIBEXECDIR)/rnat-devices \
+		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
+
 deps:
 	tests/lib/deps $$(cat tests/packages)
 
@@ -66,4 +135,4 @@ clean:
 	$(MAKE) -C tools clean
 	rm -rf build
 
-.PHONY: all module rnatctl deps check check-long demo bench bench-control bench-metrics clean
+.PHONY: all module rnatctl install install-module install-tools uninstall dkms-source deb deps check check-long demo bench bench-control bench-metrics clean

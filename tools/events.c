@@ -23,10 +23,11 @@ void monitor_usage(FILE *f)
 {
 	fputs("Usage: rnatctl monitor\n"
 	      "       rnatctl save\n"
-	      "       rnatctl restore FILE\n"
+	      "       rnatctl restore [--check] FILE\n"
 	      "monitor prints every change to rnat's state as the command that makes it;\n"
 	      "save prints the whole state so; restore replaces the whole state with the\n"
-	      "one FILE's commands build, at once, or changes nothing if a line fails.\n", f);
+	      "one FILE's commands build, at once, or changes nothing if a line fails;\n"
+	      "--check only checks that it would succeed now.\n", f);
 }
 
 /*

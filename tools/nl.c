@@ -475,6 +475,11 @@ bool nl_changed(void)
 	return changed;
 }
 
+void nl_forget_changes(void)
+{
+	changed = false;
+}
+
 bool nl_dump_interrupted(void)
 {
 	return dump_intr;

@@ -60,6 +60,8 @@ void nl_stream_tag(uint32_t tag);
 int nl_stream_end(uint32_t *tag);
 /* Has a request that changes rnat's state succeeded since the start? */
 bool nl_changed(void);
+/* Forgets those changes (a restore checked, then dropped): no route sync. */
+void nl_forget_changes(void);
 /*
  * Did a reply to the last request carry NLM_F_DUMP_INTR (the state changed
  * while it was dumped, see "Consistent dumps" in the uapi header)?

@@ -148,6 +148,9 @@ static int batch(const char *file)
  * answer to a line may come only after later lines ran: what the lines
  * print to stderr is held back until the stream has told whether an earlier
  * line failed, and the first line that failed is reported either way.
+ *
+ * "restore --check FILE" does all of that but the commit: the kernel checks
+ * every line against the state FILE builds, then drops it; nothing changes.
  */
 static int do_restore(int argc, char **argv)
 {
@@ -157,7 +160,12 @@ static int do_restore(int argc, char **argv)
 	size_t len = 0;
 	uint32_t line;
 	int err, nlerr;
+	bool check = argc >= 1 && !strcmp(argv[0], "--check");
 
+	if (check) {
+		argc--;
+		argv++;
+	}
 	if (argc != 1)
 		return usage_error("restore: %s", argc ? "one FILE only" :
 				   "missing FILE");
@@ -202,6 +210,11 @@ static int do_restore(int argc, char **argv)
 		nl_close();	/* the kernel drops the unfinished state */
 		pr_err("restore: nothing was changed");
 		return EXIT_ERROR;
+	}
+	if (check) {
+		err = nl_exec(nl_request(RNAT_CMD_RESTORE_ABORT, 0), NULL, NULL);
+		nl_forget_changes();	/* nothing to route */
+		return err;
 	}
 	return nl_exec(nl_request(RNAT_CMD_RESTORE_COMMIT, 0), NULL, NULL);
 }
