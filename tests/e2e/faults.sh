@@ -66,7 +66,7 @@ trap finish EXIT
 
 if [ ! -d "$DBG/failslab" ] || [ ! -d "$DBG/fail_page_alloc" ] ||
 	[ ! -e /proc/self/fail-nth ]; then
-	fail "fault injection: this kernel has no failslab, fail_page_alloc or fail-nth (run it with tests/vm/run --kernel debug)"
+	fail "fault injection: this kernel has no failslab, fail_page_alloc or fail-nth (tests/kernel/config.fragment has them: run it with tests/vm/run --kernel test or debug)"
 	exit 1
 fi
 
