@@ -86,6 +86,15 @@ void vpn_parts_reset(void);
 void prefix_entries_print(const struct nlattr *list, const char *lead,
 			  const char *sep);
 
+/* Adds a mark as a nest of type @attr. */
+struct mark;
+void mark_put(struct nlmsghdr *nlh, uint16_t attr, const struct mark *m);
+/*
+ * The name of the device @ifindex into @name (IF_NAMESIZE bytes): of this
+ * host's namespace, or with --store of the region's VPNs. false if none.
+ */
+bool dev_name(uint32_t ifindex, char *name);
+
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);
 
