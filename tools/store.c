@@ -260,6 +260,8 @@ static int take_kvs(json_object *resp, struct store_kvs *out)
 	if (!json_object_object_get_ex(resp, "kvs", &kvs))
 		return 0;
 	n = json_object_array_length(kvs);
+	if (!n)
+		return 0;
 	k = realloc(out->kv, (out->n + n) * sizeof(*k));
 	if (!k)
 		abort();
