@@ -116,7 +116,7 @@ for i in 1 2 3 4; do R map add vpn 5 real 10.5.0.$i >/dev/null; done
 refused "pool exhausted" "pool SMALL has no free /32 left" R map add vpn 5 real 10.5.0.9
 same "-b names the failing line" "Error in line 3: pool SMALL has no free /32 left
 exit 1" \
-	sh -c "printf 'map del vpn 5 real 10.5.0.2\nmap add vpn 5 real 10.5.0.8\nmap add vpn 5 real 10.5.0.9\n' | '$RNATCTL' -store '$ETCD_URL' -region eu1 -b - >/dev/null; echo exit \$?" 
+	sh -c "printf 'map del vpn 5 real 10.5.0.2\nmap add vpn 5 real 10.5.0.8\nmap add vpn 5 real 10.5.0.9\n' | '$RNATCTL' -store '$ETCD_URL' -region eu1 -b - >/dev/null; echo exit \$?"
 
 same "a freed NAT IP is the lowest free again" \
 	"vpn 1 real 10.1.0.7 nat 10.153.0.0 pool AWS_USA_EAST_1" \
