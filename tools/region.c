@@ -1061,14 +1061,31 @@ struct poolview {
 
 static int poolview_read(const char *name, struct poolview *pv)
 {
-	char h[KEY_MAX], e[KEY_MAX];
-	int err = get_pool(name, &pv->kvs, &pv->rec);
+	char k[KEY_MAX], e[KEY_MAX], h[KEY_MAX];
+	struct store_kvs part;
+	struct store_kv *kv;
+	int err = get_pool(name, &pv->kvs, &pv->rec), i;
 
 	memset(&pv->blocks, 0, sizeof(pv->blocks));
 	if (err)
 		return err;
+	/* The blocks within each of its prefixes, at the pool's revision. */
 	head(h, "blocks", 0);
-	return rd(h, store_prefix_end(e, sizeof(e), h), &pv->blocks);
+	for (i = 0; i < pv->rec.n; i++) {
+		kspan(k, e, h, &pv->rec.pfx[i]);
+		err = store_range(k, e, pv->kvs.rev, false, &part);
+		if (err)
+			return store_fail(err);
+		kv = realloc(pv->blocks.kv,
+			     (pv->blocks.n + part.n + 1) * sizeof(*kv));
+		if (!kv)
+			abort();
+		pv->blocks.kv = kv;
+		memcpy(kv + pv->blocks.n, part.kv, part.n * sizeof(*kv));
+		pv->blocks.n += part.n;
+		free(part.kv);
+	}
+	return 0;
 }
 
 static void poolview_free(struct poolview *pv)

@@ -206,7 +206,8 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_str("dev", ifname);
 		else
 			json_null("dev");
-		if (tb[RNAT_A_IFINDEX])
+		/* A region's device is a name: its index is a gateway's. */
+		if (tb[RNAT_A_IFINDEX] && !region_on())
 			json_uint("ifindex", ifindex);
 		vpn_marks_print(tb, false);
 		if (tb[RNAT_A_VPN_MAPPINGS])
@@ -343,7 +344,8 @@ static int vpn_add(int argc, char **argv)
 		json_str("pool", val[POOL]);
 		if (val[DEV]) {
 			json_str("dev", val[DEV]);
-			json_uint("ifindex", ifindex);
+			if (!region_on())
+				json_uint("ifindex", ifindex);
 		} else {
 			json_null("dev");
 		}
