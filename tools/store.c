@@ -12,10 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dlfcn.h>
+
 #include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "store.h"
+
+/*
+ * libcurl is opened on the first request, not linked: it brings some thirty
+ * shared libraries (TLS, HTTP/2, LDAP, Kerberos...) whose loading made every
+ * rnatctl start 7 times slower (54 ms instead of 7 on a loaded host), for
+ * gateways that never talk to a store.
+ */
+static struct {
+	void *lib;
+	CURL *(*init)(void);
+	void (*reset)(CURL *c);
+	CURLcode (*setopt)(CURL *c, CURLoption o, ...);
+	CURLcode (*perform)(CURL *c);
+	CURLcode (*getinfo)(CURL *c, CURLINFO i, ...);
+	const char *(*strerror)(CURLcode rc);
+	void (*cleanup)(CURL *c);
+} cu;
 
 /* Keys per page of a range read: a page of mappings is about 1 MB. */
 #define STORE_PAGE 5000
@@ -73,8 +92,35 @@ int store_open(const char *u)
 void store_close(void)
 {
 	if (curl)
-		curl_easy_cleanup(curl);
+		cu.cleanup(curl);
 	curl = NULL;
+}
+
+/* Opens libcurl (its ABI 4, as Debian's libcurl4 ships it): 0 or -1. */
+static int curl_load(void)
+{
+	if (cu.lib)
+		return 0;
+	cu.lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!cu.lib) {
+		set_err("cannot load libcurl (package libcurl4): %s", dlerror());
+		return -1;
+	}
+	*(void **)&cu.init = dlsym(cu.lib, "curl_easy_init");
+	*(void **)&cu.reset = dlsym(cu.lib, "curl_easy_reset");
+	*(void **)&cu.setopt = dlsym(cu.lib, "curl_easy_setopt");
+	*(void **)&cu.perform = dlsym(cu.lib, "curl_easy_perform");
+	*(void **)&cu.getinfo = dlsym(cu.lib, "curl_easy_getinfo");
+	*(void **)&cu.strerror = dlsym(cu.lib, "curl_easy_strerror");
+	*(void **)&cu.cleanup = dlsym(cu.lib, "curl_easy_cleanup");
+	if (!cu.init || !cu.reset || !cu.setopt || !cu.perform ||
+	    !cu.getinfo || !cu.strerror || !cu.cleanup) {
+		set_err("libcurl.so.4 lacks curl_easy_* functions");
+		dlclose(cu.lib);
+		cu.lib = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static const char b64[] =
@@ -193,7 +239,11 @@ static json_object *post(const char *path, json_object *req)
 	CURLcode rc;
 
 	if (!curl) {
-		curl = curl_easy_init();
+		if (curl_load()) {
+			json_object_put(req);
+			return NULL;
+		}
+		curl = cu.init();
 		if (!curl) {
 			json_object_put(req);
 			set_err("cannot start libcurl");
@@ -201,25 +251,25 @@ static json_object *post(const char *path, json_object *req)
 		}
 	}
 	snprintf(full, sizeof(full), "%s%s", url, path);
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, full);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+	cu.reset(curl);
+	cu.setopt(curl, CURLOPT_URL, full);
+	cu.setopt(curl, CURLOPT_POSTFIELDS,
 			 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(curl);
+	cu.setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
+	cu.setopt(curl, CURLOPT_WRITEDATA, &b);
+	cu.setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+	cu.setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	cu.setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+	cu.setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	rc = cu.perform(curl);
 	json_object_put(req);
 	if (rc != CURLE_OK) {
 		set_err("cannot reach the store at %s: %s", url,
-			cerr[0] ? cerr : curl_easy_strerror(rc));
+			cerr[0] ? cerr : cu.strerror(rc));
 		free(b.p);
 		return NULL;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	cu.getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	ans = b.p ? json_tokener_parse(b.p) : NULL;
 	if (status != 200 || !ans ||
 	    !json_object_is_type(ans, json_type_object)) {

@@ -94,7 +94,6 @@ fi
 	echo "lookup 10.1.0.41 vpn 3"
 	echo "lookup 10.3.0.1 vpn 3"
 	echo "lookup 10.153.99.99"
-	echo "-j lookup 10.153.0.1"
 	echo "pool del EAST"
 	echo "pool del X"
 	echo "vpn set 3 name third dev gv3"
@@ -108,28 +107,48 @@ fi
 	echo "map show vpn 1"
 	echo "map show pool EAST nat 10.153.0.0/24"
 	echo "map show real 10.3.0.0/16"
-	echo "-j pool show"
-	echo "-j vpn show"
-	echo "-j map show"
 } >"$work/commands"
 
-total=0 differ=0
-while read -r line; do
-	total=$((total + 1))
-	# shellcheck disable=SC2086
-	k=$(kern $line 2>&1; echo "exit $?")
-	# shellcheck disable=SC2086
-	r=$(region $line 2>&1; echo "exit $?")
+# rnatctl starts slowly in a TCG guest with libcurl (some thirty shared
+# objects), so the commands run in batches (-b) that each end with a
+# refused command: the kernel's answers, found first in a scratch
+# namespace, cut the list. A batch's output, its "Error in line N" and its
+# exit status must be the same from the module and from the region.
+: >"$work/batch"
+batches=0 total=0 differ=0
+run_batch() {
+	local k r
+	[ -s "$work/batch" ] || return 0
+	batches=$((batches + 1))
+	k=$(kern -b "$work/batch" 2>&1; echo "exit $?")
+	r=$(region -b "$work/batch" 2>&1; echo "exit $?")
 	if [ "$k" != "$r" ]; then
 		differ=$((differ + 1))
 		if [ "$differ" -le 5 ]; then
-			echo "# differs: $line"
+			echo "# batch $batches differs:"
+			sed 's/^/#   | /' "$work/batch"
 			diff <(echo "$k") <(echo "$r") | sed 's/^/#   /'
 		fi
 	fi
+	: >"$work/batch"
+}
+while read -r line; do
+	total=$((total + 1))
+	echo "$line" >>"$work/batch"
+	# shellcheck disable=SC2086
+	"$RNATCTL" -R -n "$NS2" $line >/dev/null 2>&1 || run_batch
 done <"$work/commands"
-echo "# fleet: $total commands, $differ answered differently"
+run_batch
+echo "# fleet: $total commands in $batches batches, $differ batches answered differently"
 expect_eq "the region answers $total commands as the kernel does (outputs, errors, exit status)" 0 "$differ"
+for c in "lookup 10.153.0.1" "pool show" "map show"; do
+	# shellcheck disable=SC2086
+	expect_eq "-j $c: the region's is the kernel's" "$(kern -j $c 2>&1)" "$(region -j $c 2>&1)"
+done
+expect_eq "-j vpn show: the region's is the kernel's but for ifindex" \
+	"$(kern -j vpn show | sed 's/,"ifindex":[0-9]*//g')" "$(region -j vpn show)"
+# The scratch namespace is emptied for the restore below.
+"$RNATCTL" -R -n "$NS2" restore /dev/null
 
 kern save >"$work/kernel.save"
 region save >"$work/region.save"
