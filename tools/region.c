@@ -594,14 +594,7 @@ static int get_pool(const char *name, struct store_kvs *r, struct pool_rec *p)
 	return pool_parse(&r->kv[0], p);
 }
 
-/* Every pool, in the order they were made (the module keeps a list). */
-static int cmp_create(const void *a, const void *b)
-{
-	const struct store_kv *x = a, *y = b;
-
-	return (x->create_rev > y->create_rev) - (x->create_rev < y->create_rev);
-}
-
+/* Every pool, in name order (as the module dumps them: so do the keys). */
 static int all_pools(struct store_kvs *r, struct pool_rec **out, int *n)
 {
 	char h[KEY_MAX];
@@ -612,7 +605,6 @@ static int all_pools(struct store_kvs *r, struct pool_rec **out, int *n)
 	*n = 0;
 	if (err)
 		return err;
-	qsort(r->kv, r->n, sizeof(r->kv[0]), cmp_create);
 	*out = calloc(r->n + 1, sizeof(**out));
 	if (!*out)
 		abort();

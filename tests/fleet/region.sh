@@ -75,12 +75,12 @@ same "lookup real" "10.1.0.0 in vpn 1 is 10.153.0.0" R lookup 10.1.0.0 vpn 1
 same "lookup -j" \
 	'{"vpn":2,"name":"globex","real":"10.1.0.0","nat":"10.162.0.1","plen":32,"pool":"AWS_USA_EAST_1"}' \
 	R -j lookup 10.162.0.1
-same "pool show" "AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16 used 2 of 262144 in blocks 2
-AWS_CAN_CENTRAL 10.160.0.0/16 used 0 of 65536 in blocks 0" R pool show
+same "pool show (in name order, as the module)" "AWS_CAN_CENTRAL 10.160.0.0/16 used 0 of 65536 in blocks 0
+AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16 used 2 of 262144 in blocks 2" R pool show
 same "vpn show" "vpn 1 name acme pool AWS_USA_EAST_1 dev gv1 mappings 1 blocks 10.153.0.0/32
 vpn 2 name globex pool AWS_USA_EAST_1 dev gv2 mappings 1 blocks 10.162.0.1/32" R vpn show
-same "save" "pool add AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16
-pool add AWS_CAN_CENTRAL 10.160.0.0/16
+same "save" "pool add AWS_CAN_CENTRAL 10.160.0.0/16
+pool add AWS_USA_EAST_1 10.153.0.0/16 10.157.0.0/16 10.162.0.0/16 10.155.0.0/16
 vpn add 1 pool AWS_USA_EAST_1 dev gv1 name acme blocks 10.153.0.0/32
 vpn add 2 pool AWS_USA_EAST_1 dev gv2 name globex blocks 10.162.0.1/32
 map add vpn 1 real 10.1.0.0 nat 10.153.0.0
