@@ -158,7 +158,8 @@ else
 	fail "the region's save is the kernel's"
 	diff "$work/kernel.save" "$work/region.save" | head -20 | sed 's/^/#   /'
 fi
-expect_eq "the region's -j save is the kernel's" "$(kern -j save)" "$(region -j save)"
+expect_eq "the region's -j save is the kernel's but for ifindex" \
+	"$(kern -j save | sed 's/,"ifindex":[0-9]*//g')" "$(region -j save)"
 
 expect "the region's save restores into the module" \
 	"$RNATCTL" -n "$NS2" restore "$work/region.save"
