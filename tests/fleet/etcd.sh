@@ -8,6 +8,7 @@
 
 ETCD_PIDS=()
 ETCD_URLS=
+# shellcheck disable=SC2034 # for the caller
 ETCD_URL=
 
 # free_ports N: N TCP ports nobody listens on now (the kernel's choice).
@@ -23,7 +24,7 @@ EOF
 
 # etcd_start N: 0 once every member answers, 1 (and the logs' tails) if not.
 etcd_start() {
-	local n=$1 i ports cluster= client peer
+	local n=$1 i ports cluster="" client peer
 	# In memory: a loaded CI host's disk makes fsyncs take seconds.
 	ETCD_DIR=${ETCD_DIR:-$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)}
 	read -ra ports <<<"$(free_ports $((2 * n)))"
@@ -44,6 +45,7 @@ etcd_start() {
 		ETCD_PIDS+=($!)
 		ETCD_URLS+="${ETCD_URLS:+,}$client"
 	done
+	# shellcheck disable=SC2034 # for the caller
 	ETCD_URL=${ETCD_URLS%%,*}
 	for ((i = 0; i < 100; i++)); do
 		if ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URLS" endpoint health \

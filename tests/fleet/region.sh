@@ -217,8 +217,11 @@ for n in $(seq 1 10); do
 	done
 	[ "$wins" = 1 ] || ok=0
 done
-[ "$ok" = 1 ] && pass "10 races for one NAT IP: one winner each, the others refused as the kernel refuses" ||
+if [ "$ok" = 1 ]; then
+	pass "10 races for one NAT IP: one winner each, the others refused as the kernel refuses"
+else
 	fail "10 races for one NAT IP: one winner each, the others refused as the kernel refuses"
+fi
 # The last addresses of a pool: 16 free, 4 clients want 8 each.
 R pool add TINY 10.97.0.0/28
 for c in $(seq 1 $CLIENTS); do R vpn add "$((10 + c))" pool TINY; done
