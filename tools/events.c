@@ -43,7 +43,7 @@ static void print_dev(const struct nlattr **tb, bool none)
 			out_printf(" dev none");
 		return;
 	}
-	if (if_indextoname(mnl_attr_get_u32(tb[RNAT_A_IFINDEX]), ifname))
+	if (dev_name(mnl_attr_get_u32(tb[RNAT_A_IFINDEX]), ifname))
 		out_printf(" dev %s", ifname);
 	else
 		out_printf(" ifindex %u", mnl_attr_get_u32(tb[RNAT_A_IFINDEX]));

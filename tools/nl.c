@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 
 #include "nl.h"
 #include "output.h"
+#include "region.h"
 
 static struct mnl_socket *sock;
 static uint16_t family;
@@ -66,6 +68,15 @@ static const enum mnl_attr_data_type rnat_attr_type[RNAT_A_MAX + 1] = {
 const char *nl_strerror(int err)
 {
 	return errmsg[0] ? errmsg : strerror(-err);
+}
+
+void nl_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
 }
 
 int nl_malformed(const char *what)
@@ -242,7 +253,7 @@ int nl_need(void)
 {
 	int one = 1;
 
-	if (sock)
+	if (sock || region_on())
 		return 0;
 	sock = mnl_socket_open(NETLINK_GENERIC);
 	if (!sock) {
@@ -459,6 +470,9 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 	struct reply_ctx ctx = { cb, data };
 	int err;
 
+	/* A region answers in the store; nothing here changes (no routes). */
+	if (region_on())
+		return region_talk(nlh, cb, data);
 	if (stream.on && ack_only(g->cmd))
 		err = stream_queue(nlh);
 	else if (stream.on && stream_send())

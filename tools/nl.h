@@ -85,6 +85,8 @@ uint16_t nl_family(void);
 uint32_t nl_events_group(void);
 /* The kernel's extended ACK message for the last error, else strerror. */
 const char *nl_strerror(int err);
+/* Sets the text nl_strerror() gives (the region's refusals). */
+void nl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For reply callbacks: records "malformed @what from the kernel". */
 int nl_malformed(const char *what);
 

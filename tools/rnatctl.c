@@ -20,6 +20,7 @@
 #include "nl.h"
 #include "output.h"
 #include "parse.h"
+#include "region.h"
 #include "rnatctl.h"
 
 #define BATCH_WORDS_MAX 256
@@ -31,7 +32,10 @@ static void usage(FILE *f)
 	      "OBJECT := { pool | vpn | map | lookup | stats | metrics | route | monitor |\n"
 	      "            save | annotate | help }\n"
 	      "OPTIONS := { -j[son] | -s[tatistics] | -n[etns] NETNS | -b[atch] FILE |\n"
-	      "             -R[outes-off] | -h[elp] | -V[ersion] }\n"
+	      "             -R[outes-off] | -h[elp] | -V[ersion] |\n"
+	      "             -store URL -region NAME }\n"
+	      "With -store and -region, pool, vpn, map, lookup and save act on the\n"
+	      "region's state in etcd (URL: its client URL, http://HOST:2379).\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
 	pool_usage(f);
@@ -54,11 +58,20 @@ static int run(int argc, char **argv)
 		"save", "annotate", "restore", "help", "metrics", NULL
 	};
 
+	int id;
+
 	if (argc < 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	switch (parse_keyword(argv[0], "object", objects, NULL)) {
+	id = parse_keyword(argv[0], "object", objects, NULL);
+	/* What acts on one gateway's kernel: not a region's, yet. */
+	if (region_on() && (id == 4 || id == 5 || id == 6 || id == 8 ||
+			    id == 9)) {
+		pr_err("%s is not supported with --store yet", objects[id]);
+		return EXIT_ERROR;
+	}
+	switch (id) {
 	case 0:
 		return do_pool(argc - 1, argv + 1);
 	case 1:
@@ -257,9 +270,11 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "Version", no_argument, NULL, 'V' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "region", required_argument, NULL, 'G' },
 		{}
 	};
-	const char *netns = NULL, *file = NULL;
+	const char *netns = NULL, *file = NULL, *store = NULL, *region = NULL;
 	bool json = false, routes = true;
 	int c, err;
 
@@ -290,6 +305,12 @@ int main(int argc, char **argv)
 			printf("rnatctl for rnat generic netlink version %d\n",
 			       RNAT_GENL_VERSION);
 			return 0;
+		case 'S':
+			store = optarg;
+			break;
+		case 'G':
+			region = optarg;
+			break;
 		case ':':
 			return usage_error("option \"%s\" needs an argument",
 					   argv[optind - 1]);
@@ -302,6 +323,15 @@ int main(int argc, char **argv)
 	if (file && optind != argc)
 		return usage_error("unexpected \"%s\": -b takes its commands from the file",
 				   argv[optind]);
+	if (!store != !region)
+		return usage_error("-store URL and -region NAME go together");
+	if (store && netns)
+		return usage_error("-netns is for a gateway's kernel, not a region (-store)");
+	if (store) {
+		err = region_open(store, region);
+		if (err)
+			return usage_error("%s", nl_strerror(err));
+	}
 	if (netns) {
 		err = enter_netns(netns);
 		if (err)
@@ -315,6 +345,7 @@ int main(int argc, char **argv)
 	if (routes && nl_changed() && routes_sync())
 		err = err ? err : EXIT_ERROR;
 	nl_close();
+	region_close();
 	if (fflush(stdout) || ferror(stdout)) {
 		pr_err("cannot write the output: %s", strerror(errno));
 		return EXIT_ERROR;

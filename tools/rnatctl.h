@@ -115,6 +115,15 @@ int vpn_totals_read(uint32_t vpn);
 /* A VPN's totals as last read, NULL if it was not there. */
 const struct map_stats *vpn_totals(uint32_t vpn);
 
+/* Adds a mark as a nest of type @attr. */
+struct mark;
+void mark_put(struct nlmsghdr *nlh, uint16_t attr, const struct mark *m);
+/*
+ * The name of the device @ifindex into @name (IF_NAMESIZE bytes): of this
+ * host's namespace, or with --store of the region's VPNs. false if none.
+ */
+bool dev_name(uint32_t ifindex, char *name);
+
 /* Fetches a VPN's name into @name (RNAT_NAME_MAX bytes): 0 or -errno. */
 int vpn_name(uint32_t id, char *name);
 

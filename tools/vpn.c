@@ -12,6 +12,7 @@
 #include "nl.h"
 #include "output.h"
 #include "parse.h"
+#include "region.h"
 #include "rnatctl.h"
 
 void vpn_usage(FILE *f)
@@ -36,8 +37,7 @@ static int parse_vpn_id(const char *word, uint32_t *id)
 	return parse_u32(word, "VPN id", 1, RNAT_VPN_ID_MAX, id);
 }
 
-/* Adds a mark as a nest of type @attr. */
-static void mark_put(struct nlmsghdr *nlh, uint16_t attr, const struct mark *m)
+void mark_put(struct nlmsghdr *nlh, uint16_t attr, const struct mark *m)
 {
 	struct nlattr *nest = mnl_attr_nest_start(nlh, attr);
 
@@ -209,7 +209,7 @@ int vpn_print(const struct nlattr **tb, void *data)
 	}
 	if (tb[RNAT_A_IFINDEX]) {
 		ifindex = mnl_attr_get_u32(tb[RNAT_A_IFINDEX]);
-		dev = if_indextoname(ifindex, ifname);
+		dev = dev_name(ifindex, ifname);
 	}
 	if (out_json()) {
 		json_obj_open(NULL);
@@ -222,7 +222,8 @@ int vpn_print(const struct nlattr **tb, void *data)
 			json_str("dev", ifname);
 		else
 			json_null("dev");
-		if (tb[RNAT_A_IFINDEX])
+		/* A region's device is a name: its index is a gateway's. */
+		if (tb[RNAT_A_IFINDEX] && !region_on())
 			json_uint("ifindex", ifindex);
 		vpn_marks_print(tb, false);
 		if (tb[RNAT_A_VPN_MAPPINGS])
@@ -267,9 +268,32 @@ end:
 	return 0;
 }
 
-/* In the target namespace: main entered it first. 0 or -1 (said why). */
+bool dev_name(uint32_t ifindex, char *name)
+{
+	const char *dev = region_on() ? region_dev_name(ifindex) : NULL;
+
+	if (!region_on())
+		return if_indextoname(ifindex, name);
+	if (dev)
+		snprintf(name, IF_NAMESIZE, "%s", dev);
+	return dev;
+}
+
+/*
+ * In the target namespace: main entered it first. 0 or -1 (said why). A
+ * region's VPN names a device of its gateways, not of this host.
+ */
 static int dev_index(const char *name, unsigned int *ifindex)
 {
+	if (region_on()) {
+		if (strlen(name) >= IF_NAMESIZE) {
+			pr_err("device name \"%s\" is longer than %d bytes",
+			       name, IF_NAMESIZE - 1);
+			return -1;
+		}
+		*ifindex = region_dev_index(name);
+		return 0;
+	}
 	*ifindex = if_nametoindex(name);
 	if (*ifindex)
 		return 0;
@@ -338,7 +362,8 @@ static int vpn_add(int argc, char **argv)
 		json_str("pool", val[POOL]);
 		if (val[DEV]) {
 			json_str("dev", val[DEV]);
-			json_uint("ifindex", ifindex);
+			if (!region_on())
+				json_uint("ifindex", ifindex);
 		} else {
 			json_null("dev");
 		}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A region's state in etcd (rnatctl --store URL --region NAME): region.c
+ * answers rnatctl's generic netlink requests as the module would, from and
+ * into the store, so every command parses and prints as it does against
+ * the kernel. The key layout and the allocation rules are in region.c's
+ * top comment and README "Fleet".
+ */
+#ifndef RNATCTL_REGION_H
+#define RNATCTL_REGION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+/* From main: 0, or -EINVAL with nl_strerror() saying what is wrong. */
+int region_open(const char *url, const char *name);
+bool region_on(void);
+void region_close(void);
+
+/* nl_talk() for the region: 0 or a negative errno (nl_strerror() says). */
+int region_talk(struct nlmsghdr *req, nl_reply_cb cb, void *data);
+
+/*
+ * Devices live on gateways, not where rnatctl runs: a VPN's device name is
+ * kept as a name, and stands in requests and replies as an index of
+ * region_dev_index()'s making, which region_dev_name() turns back.
+ */
+uint32_t region_dev_index(const char *name);
+const char *region_dev_name(uint32_t ifindex);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small client of etcd's v3 API through its JSON gateway (etcd 3.4:
+ * POST /v3/kv/range, /v3/kv/txn; keys and values base64 in JSON, 64-bit
+ * integers as strings), over libcurl with json-c. It knows nothing of rnat:
+ * region.c builds the keys, values and transactions. See README "Fleet".
+ */
+#ifndef RNATCTL_STORE_H
+#define RNATCTL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One key as a range read returns it; key and value are NUL-terminated. */
+struct store_kv {
+	char *key;
+	char *val;
+	size_t vlen;
+	int64_t create_rev;
+	int64_t mod_rev;
+};
+
+/* The result of a read: its keys in key order, and the store's revision. */
+struct store_kvs {
+	struct store_kv *kv;
+	size_t n;
+	int64_t rev;		/* the revision the read saw */
+	int64_t count;		/* keys in the range (count_only reads too) */
+};
+
+void store_kvs_free(struct store_kvs *r);
+
+/* Remembers the store's URL ("http://127.0.0.1:2379"): 0 or -EINVAL. */
+int store_open(const char *url);
+const char *store_url(void);
+void store_close(void);
+
+/*
+ * The keys from @key up to @end (exclusive; NULL: @key alone) at revision
+ * @rev (0: the newest), all of them (read in pages, at one revision), or
+ * with @count_only just how many. 0 or a negative errno with
+ * store_strerror() saying why.
+ */
+int store_range(const char *key, const char *end, int64_t rev, bool count_only,
+		struct store_kvs *out);
+/* The end of the range of keys starting with @prefix, into @buf. */
+char *store_prefix_end(char *buf, size_t size, const char *prefix);
+
+/*
+ * A transaction: compares, then the operations done if all hold (an
+ * etcd txn's "success"); reads (store_txn_get) come back in order.
+ */
+struct store_txn;
+
+enum store_target { STORE_CREATE, STORE_MOD };
+enum store_result { STORE_EQUAL, STORE_LESS };
+
+struct store_txn *store_txn_new(void);
+/* @key's (or each key's of [@key, @end)) revision @target @result @rev. */
+void store_txn_cmp(struct store_txn *t, const char *key, const char *end,
+		   enum store_target target, enum store_result result,
+		   int64_t rev);
+void store_txn_put(struct store_txn *t, const char *key, const char *val);
+void store_txn_del(struct store_txn *t, const char *key, const char *end);
+void store_txn_get(struct store_txn *t, const char *key, const char *end,
+		   bool count_only);
+int store_txn_ops(const struct store_txn *t);
+/*
+ * Runs and frees @t: 0 with *@ok telling whether the compares held (then
+ * the i-th read's result is in @reads[i], if @reads) and *@rev the revision
+ * after it; or a negative errno.
+ */
+int store_txn_commit(struct store_txn *t, bool *ok, int64_t *rev,
+		     struct store_kvs *reads, int nreads);
+
+/* Why the last call failed. */
+const char *store_strerror(void);
+
+#endif
