@@ -277,6 +277,28 @@ static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
 	return xa_mk_value(n + delta);
 }
 
+int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry)
+{
+	/* Before the entry: a packet must never find it behind a clear bit. */
+	set_bit(ifindex & (RNAT_DEV_FILTER_BITS - 1), cfg->dev_filter);
+	return xa_err(xa_store(&cfg->vpn_by_dev, ifindex, entry,
+			       GFP_KERNEL_ACCOUNT));
+}
+
+void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex)
+{
+	unsigned int bit = ifindex & (RNAT_DEV_FILTER_BITS - 1);
+	unsigned long i;
+	void *dev;
+
+	xa_erase(&cfg->vpn_by_dev, ifindex);
+	/* Rare (a device going away): the bit stays if another entry has it. */
+	xa_for_each(&cfg->vpn_by_dev, i, dev)
+		if ((i & (RNAT_DEV_FILTER_BITS - 1)) == bit)
+			return;
+	clear_bit(bit, cfg->dev_filter);
+}
+
 int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			  const struct rnat_vpn_link *link,
 			  struct netlink_ext_ack *extack)
@@ -303,22 +325,19 @@ int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	}
 	if (link->ifindex && link->ifindex != old) {
 		dev = rnat_cfg_dev(cfg, link->ifindex);
-		err = xa_err(xa_store(&cfg->vpn_by_dev, link->ifindex,
-				      rnat_dev_entry(dev, vpn, marked, 1),
-				      GFP_KERNEL_ACCOUNT));
+		err = rnat_cfg_dev_store(cfg, link->ifindex,
+					 rnat_dev_entry(dev, vpn, marked, 1));
 		if (err)
 			goto undo_mark;
 	} else if (link->ifindex && marked != was_marked) {
 		/* Its own device, now shared with nobody yet, or no more. */
-		xa_store(&cfg->vpn_by_dev, old,
-			 marked ? xa_mk_value(1) : vpn, GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(cfg, old, marked ? xa_mk_value(1) : vpn);
 	}
 	if (old && old != link->ifindex) {
 		/* Overwrites an entry: allocates nothing. */
 		dev = rnat_cfg_dev(cfg, old);
-		xa_store(&cfg->vpn_by_dev, old,
-			 rnat_dev_entry(dev, vpn, was_marked, -1),
-			 GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(cfg, old,
+				   rnat_dev_entry(dev, vpn, was_marked, -1));
 	}
 	if (was_marked && (!marked || new_mark))
 		xa_erase(&cfg->vpn_by_mark, vpn->link.mark.value);
@@ -361,7 +380,7 @@ void *rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
 			break;
 	}
 	/* No packet can use the index any more: the fence goes too. */
-	xa_erase(&cfg->vpn_by_dev, ifindex);
+	rnat_cfg_dev_erase(cfg, ifindex);
 	return dev;
 }
 
@@ -386,9 +405,8 @@ int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old)
 	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
 		if (rnat_cfg_dev(new, ifindex))
 			continue;
-		xa_store(&new->vpn_by_dev, ifindex,
-			 rnat_dev_shared(dev) ? xa_mk_value(0) : RNAT_DEV_FENCED,
-			 GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(new, ifindex, rnat_dev_shared(dev) ?
+				   xa_mk_value(0) : RNAT_DEV_FENCED);
 	}
 	/* A shared device's fence drops the marks under the old mask. */
 	if (!new->nmarked)

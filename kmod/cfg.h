@@ -56,6 +56,9 @@ struct rnat_vpn {
 	struct rcu_head rcu;
 };
 
+/* Exact for the first ifindexes of a namespace: they are allocated densely. */
+#define RNAT_DEV_FILTER_BITS	8192
+
 struct rnat_cfg {
 	struct rnat_table table;
 	struct list_head pools;
@@ -69,6 +72,13 @@ struct rnat_cfg {
 	 * an entry until it is unregistered: it never passes untranslated.
 	 */
 	struct xarray vpn_by_dev;
+	/*
+	 * Bit (ifindex % RNAT_DEV_FILTER_BITS) is set while vpn_by_dev may have
+	 * an entry for ifindex (set before the entry is stored, cleared after
+	 * the last such entry went): a packet on a device whose bit is clear
+	 * crosses no VPN device, and the packet path stops there.
+	 */
+	DECLARE_BITMAP(dev_filter, RNAT_DEV_FILTER_BITS);
 	struct xarray vpn_by_mark;	/* by ingress mark value */
 	u32 mark_mask;			/* the one mask of all ingress marks */
 	unsigned int nmarked;		/* VPNs with an ingress mark */
@@ -124,6 +134,36 @@ static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 	return xa_load(&cfg->vpn_by_dev, ifindex);
 }
 
+/*
+ * rnat_cfg_dev() for the packet path, already in an RCU read-side section:
+ * no lock of its own.
+ */
+static inline void *rnat_cfg_dev_rcu(struct rnat_cfg *cfg, int ifindex)
+{
+	XA_STATE(xas, &cfg->vpn_by_dev, ifindex);
+	void *entry;
+
+	do {
+		entry = xas_load(&xas);
+		if (xa_is_zero(entry))
+			entry = NULL;
+	} while (xas_retry(&xas, entry));
+	return entry;
+}
+
+/*
+ * The packet path's first test: false if device @ifindex has no entry in
+ * vpn_by_dev (and never a wrong false), without the xarray's walk.
+ */
+static inline bool rnat_cfg_dev_maybe(const struct rnat_cfg *cfg, int ifindex)
+{
+	return test_bit(ifindex & (RNAT_DEV_FILTER_BITS - 1), cfg->dev_filter);
+}
+
+/* vpn_by_dev's writers: the filter is kept with the entries. */
+int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry);
+void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex);
+
 static inline bool rnat_dev_shared(const void *dev)
 {
 	return xa_is_value(dev) && dev != RNAT_DEV_FENCED;
@@ -133,12 +173,12 @@ static inline bool rnat_dev_shared(const void *dev)
  * The VPN a packet arriving on @ifindex with fwmark @mark comes from, NULL
  * if it is none's, or RNAT_VPN_FENCED if it must be dropped: its device's
  * VPN is gone, or on a shared device it has a mark (under the mask, which
- * belongs to rnat) that no VPN of the device has.
+ * belongs to rnat) that no VPN of the device has. Under RCU.
  */
 static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
 					       int ifindex, u32 mark)
 {
-	struct rnat_vpn *vpn = rnat_cfg_dev(cfg, ifindex);
+	struct rnat_vpn *vpn = rnat_cfg_dev_rcu(cfg, ifindex);
 
 	if (likely(!xa_is_value(vpn)) || vpn == RNAT_VPN_FENCED)
 		return vpn;

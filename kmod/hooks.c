@@ -34,8 +34,8 @@
  * rules, the other way round, and are counted by kind on the mapping of the
  * customer endpoint they are about (the embedded one).
  *
- * Every translated packet is counted on its mapping (per-CPU packets and
- * bytes, a last-used time written at most once a jiffy).
+ * Every translated packet is counted on its mapping (packets and bytes in
+ * atomics of the mapping, a last-used time written at most once a jiffy).
  */
 
 #include <linux/module.h>
@@ -89,9 +89,12 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	__be32 to, inner_to = 0;
 	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
+	int ifindex = state->in->ifindex;
 	int err;
 
-	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
+	if (likely(!rnat_cfg_dev_maybe(cfg, ifindex)))
+		return NF_ACCEPT;
+	vpn = rnat_cfg_vpn_in(cfg, ifindex, skb->mark);
 	if (!vpn)
 		return NF_ACCEPT;
 	if (unlikely(vpn == RNAT_VPN_FENCED))
@@ -139,9 +142,12 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
 	__be32 inner_to = 0;
+	int ifindex = state->out->ifindex;
 	int err;
 
-	vpn = rnat_cfg_dev(cfg, state->out->ifindex);
+	if (likely(!rnat_cfg_dev_maybe(cfg, ifindex)))
+		return NF_ACCEPT;
+	vpn = rnat_cfg_dev_rcu(cfg, ifindex);
 	if (!vpn)
 		return NF_ACCEPT;
 	if (unlikely(xa_is_value(vpn))) {
@@ -153,7 +159,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 			return NF_ACCEPT;
 		/* Another VPN's NAT IP never leaves untranslated. */
 		vpn = rnat_cfg_vpn(cfg, m->real.vpn_id);
-		if (!vpn || READ_ONCE(vpn->link.ifindex) != state->out->ifindex)
+		if (!vpn || READ_ONCE(vpn->link.ifindex) != ifindex)
 			return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
 	}
 	err = rnat_pkt_parse(skb, &pkt);
@@ -199,8 +205,10 @@ static unsigned int rnat_ingress6(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	int ifindex = state->in->ifindex;
 
-	if (!rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark))
+	if (!rnat_cfg_dev_maybe(cfg, ifindex) ||
+	    !rnat_cfg_vpn_in(cfg, ifindex, skb->mark))
 		return NF_ACCEPT;
 	return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 }
@@ -209,9 +217,13 @@ static unsigned int rnat_egress6(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	struct rnat_net *rn = priv;
-	void *dev = rnat_cfg_dev(rcu_dereference(rn->cfg),
-				 state->out->ifindex);
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	int ifindex = state->out->ifindex;
+	void *dev;
 
+	if (!rnat_cfg_dev_maybe(cfg, ifindex))
+		return NF_ACCEPT;
+	dev = rnat_cfg_dev_rcu(cfg, ifindex);
 	/* A shared device carries other traffic: IPv6 is never a VPN's. */
 	if (!dev || rnat_dev_shared(dev))
 		return NF_ACCEPT;
