@@ -63,6 +63,7 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 		kfree(vpn);
 	xa_destroy(&cfg->vpns);
 	xa_destroy(&cfg->vpn_by_dev);
+	kvfree(rcu_dereference_protected(cfg->dev_tab, true));
 	xa_destroy(&cfg->vpn_by_mark);
 	list_for_each_entry_safe(pool, tmp, &cfg->pools, list)
 		rnat_pool_destroy(pool);
@@ -277,26 +278,69 @@ static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
 	return xa_mk_value(n + delta);
 }
 
+void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex)
+{
+	XA_STATE(xas, &cfg->vpn_by_dev, ifindex);
+	void *entry;
+
+	do {
+		entry = xas_load(&xas);
+		if (xa_is_zero(entry))
+			entry = NULL;
+	} while (xas_retry(&xas, entry));
+	return entry;
+}
+
+int rnat_cfg_dev_reserve(struct rnat_cfg *cfg, int ifindex)
+{
+	struct rnat_dev_tab *old, *tab;
+	unsigned int len;
+
+	/* Writers hold the namespace's mutex, or build an unpublished cfg. */
+	old = rcu_dereference_protected(cfg->dev_tab, true);
+	if (ifindex >= RNAT_DEV_TAB_MAX || (old && ifindex < old->len))
+		return 0;
+	len = max_t(unsigned int, roundup_pow_of_two(ifindex + 1), 64);
+	tab = kvzalloc(struct_size(tab, entry, len), GFP_KERNEL_ACCOUNT);
+	if (!tab)
+		return -ENOMEM;
+	tab->len = len;
+	if (old)
+		memcpy(tab->entry, old->entry, old->len * sizeof(void *));
+	rcu_assign_pointer(cfg->dev_tab, tab);
+	if (old)
+		kvfree_rcu(old, rcu);
+	return 0;
+}
+
+static void rnat_cfg_dev_tab_set(struct rnat_cfg *cfg, int ifindex,
+				 void *entry)
+{
+	struct rnat_dev_tab *tab = rcu_dereference_protected(cfg->dev_tab,
+							     true);
+
+	if (tab && ifindex < tab->len)
+		/* After what it points to, as rcu_assign_pointer(). */
+		smp_store_release(&tab->entry[ifindex], entry);
+}
+
 int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry)
 {
-	/* Before the entry: a packet must never find it behind a clear bit. */
-	set_bit(ifindex & (RNAT_DEV_FILTER_BITS - 1), cfg->dev_filter);
-	return xa_err(xa_store(&cfg->vpn_by_dev, ifindex, entry,
-			       GFP_KERNEL_ACCOUNT));
+	int err;
+
+	err = rnat_cfg_dev_reserve(cfg, ifindex);
+	if (!err)
+		err = xa_err(xa_store(&cfg->vpn_by_dev, ifindex, entry,
+				      GFP_KERNEL_ACCOUNT));
+	if (!err)
+		rnat_cfg_dev_tab_set(cfg, ifindex, entry);
+	return err;
 }
 
 void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex)
 {
-	unsigned int bit = ifindex & (RNAT_DEV_FILTER_BITS - 1);
-	unsigned long i;
-	void *dev;
-
 	xa_erase(&cfg->vpn_by_dev, ifindex);
-	/* Rare (a device going away): the bit stays if another entry has it. */
-	xa_for_each(&cfg->vpn_by_dev, i, dev)
-		if ((i & (RNAT_DEV_FILTER_BITS - 1)) == bit)
-			return;
-	clear_bit(bit, cfg->dev_filter);
+	rnat_cfg_dev_tab_set(cfg, ifindex, NULL);
 }
 
 int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
@@ -394,7 +438,10 @@ int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old)
 	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
 		if (rnat_cfg_dev(new, ifindex))
 			continue;
-		err = xa_reserve(&new->vpn_by_dev, ifindex, GFP_KERNEL_ACCOUNT);
+		err = rnat_cfg_dev_reserve(new, ifindex);
+		if (!err)
+			err = xa_reserve(&new->vpn_by_dev, ifindex,
+					 GFP_KERNEL_ACCOUNT);
 		if (err) {
 			/* Releases only what is still a bare reservation. */
 			xa_for_each(&old->vpn_by_dev, ifindex, dev)

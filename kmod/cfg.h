@@ -56,8 +56,17 @@ struct rnat_vpn {
 	struct rcu_head rcu;
 };
 
-/* Exact for the first ifindexes of a namespace: they are allocated densely. */
-#define RNAT_DEV_FILTER_BITS	8192
+/*
+ * Ifindexes of a namespace are allocated densely: an array finds a device's
+ * entry in a load, where the xarray walks its levels. Above this, the walk.
+ */
+#define RNAT_DEV_TAB_MAX	65536
+
+struct rnat_dev_tab {
+	unsigned int len;		/* a power of two */
+	struct rcu_head rcu;
+	void *entry[];			/* as in vpn_by_dev, NULL: none */
+};
 
 struct rnat_cfg {
 	struct rnat_table table;
@@ -73,12 +82,11 @@ struct rnat_cfg {
 	 */
 	struct xarray vpn_by_dev;
 	/*
-	 * Bit (ifindex % RNAT_DEV_FILTER_BITS) is set while vpn_by_dev may have
-	 * an entry for ifindex (set before the entry is stored, cleared after
-	 * the last such entry went): a packet on a device whose bit is clear
-	 * crosses no VPN device, and the packet path stops there.
+	 * vpn_by_dev as the packet path reads it: an array by ifindex, as
+	 * long as the largest ifindex below RNAT_DEV_TAB_MAX that ever had an
+	 * entry; never shrinks. NULL until the first entry.
 	 */
-	DECLARE_BITMAP(dev_filter, RNAT_DEV_FILTER_BITS);
+	struct rnat_dev_tab __rcu *dev_tab;
 	struct xarray vpn_by_mark;	/* by ingress mark value */
 	u32 mark_mask;			/* the one mask of all ingress marks */
 	unsigned int nmarked;		/* VPNs with an ingress mark */
@@ -134,33 +142,31 @@ static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 	return xa_load(&cfg->vpn_by_dev, ifindex);
 }
 
+/* vpn_by_dev's entry for @ifindex, in an RCU read-side section already. */
+void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex);
+
 /*
- * rnat_cfg_dev() for the packet path, already in an RCU read-side section:
- * no lock of its own.
+ * rnat_cfg_dev() for the packet path, in an RCU read-side section already:
+ * one load for a device in the array, whose entries are published after
+ * what they point to.
  */
 static inline void *rnat_cfg_dev_rcu(struct rnat_cfg *cfg, int ifindex)
 {
-	XA_STATE(xas, &cfg->vpn_by_dev, ifindex);
-	void *entry;
+	struct rnat_dev_tab *tab = rcu_dereference(cfg->dev_tab);
 
-	do {
-		entry = xas_load(&xas);
-		if (xa_is_zero(entry))
-			entry = NULL;
-	} while (xas_retry(&xas, entry));
-	return entry;
+	if (likely(tab && (unsigned int)ifindex < tab->len))
+		return READ_ONCE(tab->entry[ifindex]);
+	if (ifindex < RNAT_DEV_TAB_MAX)
+		return NULL;	/* never had an entry: the array would hold it */
+	return rnat_cfg_dev_walk(cfg, ifindex);
 }
 
 /*
- * The packet path's first test: false if device @ifindex has no entry in
- * vpn_by_dev (and never a wrong false), without the xarray's walk.
+ * vpn_by_dev's writers, which keep dev_tab with it. Storing at an ifindex
+ * that had an entry before allocates nothing and cannot fail, nor can a
+ * store after rnat_cfg_dev_reserve() covered the ifindex.
  */
-static inline bool rnat_cfg_dev_maybe(const struct rnat_cfg *cfg, int ifindex)
-{
-	return test_bit(ifindex & (RNAT_DEV_FILTER_BITS - 1), cfg->dev_filter);
-}
-
-/* vpn_by_dev's writers: the filter is kept with the entries. */
+int rnat_cfg_dev_reserve(struct rnat_cfg *cfg, int ifindex);
 int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry);
 void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex);
 
