@@ -233,5 +233,7 @@ fi
 
 cleanup
 trap - EXIT
-expect "rmmod rnat" rmmod rnat
+# The namespace, and with it the devices the restores fenced, goes
+# asynchronously: the module is in use until then.
+expect "rmmod rnat" unload_rnat
 exit "$E2E_FAILED"
