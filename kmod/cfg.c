@@ -63,6 +63,7 @@ void rnat_cfg_free(struct rnat_cfg *cfg)
 		kfree(vpn);
 	xa_destroy(&cfg->vpns);
 	xa_destroy(&cfg->vpn_by_dev);
+	kvfree(rcu_dereference_protected(cfg->dev_tab, true));
 	xa_destroy(&cfg->vpn_by_mark);
 	list_for_each_entry_safe(pool, tmp, &cfg->pools, list)
 		rnat_pool_destroy(pool);
@@ -277,6 +278,71 @@ static void *rnat_dev_entry(void *dev, struct rnat_vpn *vpn, bool marked,
 	return xa_mk_value(n + delta);
 }
 
+void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex)
+{
+	XA_STATE(xas, &cfg->vpn_by_dev, ifindex);
+	void *entry;
+
+	do {
+		entry = xas_load(&xas);
+		if (xa_is_zero(entry))
+			entry = NULL;
+	} while (xas_retry(&xas, entry));
+	return entry;
+}
+
+int rnat_cfg_dev_reserve(struct rnat_cfg *cfg, int ifindex)
+{
+	struct rnat_dev_tab *old, *tab;
+	unsigned int len;
+
+	/* Writers hold the namespace's mutex, or build an unpublished cfg. */
+	old = rcu_dereference_protected(cfg->dev_tab, true);
+	if (ifindex >= RNAT_DEV_TAB_MAX || (old && ifindex < old->len))
+		return 0;
+	len = max_t(unsigned int, roundup_pow_of_two(ifindex + 1), 64);
+	tab = kvzalloc(struct_size(tab, entry, len), GFP_KERNEL_ACCOUNT);
+	if (!tab)
+		return -ENOMEM;
+	tab->len = len;
+	if (old)
+		memcpy(tab->entry, old->entry, old->len * sizeof(void *));
+	rcu_assign_pointer(cfg->dev_tab, tab);
+	if (old)
+		kvfree_rcu(old, rcu);
+	return 0;
+}
+
+static void rnat_cfg_dev_tab_set(struct rnat_cfg *cfg, int ifindex,
+				 void *entry)
+{
+	struct rnat_dev_tab *tab = rcu_dereference_protected(cfg->dev_tab,
+							     true);
+
+	if (tab && ifindex < tab->len)
+		/* After what it points to, as rcu_assign_pointer(). */
+		smp_store_release(&tab->entry[ifindex], entry);
+}
+
+int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry)
+{
+	int err;
+
+	err = rnat_cfg_dev_reserve(cfg, ifindex);
+	if (!err)
+		err = xa_err(xa_store(&cfg->vpn_by_dev, ifindex, entry,
+				      GFP_KERNEL_ACCOUNT));
+	if (!err)
+		rnat_cfg_dev_tab_set(cfg, ifindex, entry);
+	return err;
+}
+
+void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex)
+{
+	xa_erase(&cfg->vpn_by_dev, ifindex);
+	rnat_cfg_dev_tab_set(cfg, ifindex, NULL);
+}
+
 int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 			  const struct rnat_vpn_link *link,
 			  struct netlink_ext_ack *extack)
@@ -303,22 +369,19 @@ int rnat_cfg_vpn_set_link(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	}
 	if (link->ifindex && link->ifindex != old) {
 		dev = rnat_cfg_dev(cfg, link->ifindex);
-		err = xa_err(xa_store(&cfg->vpn_by_dev, link->ifindex,
-				      rnat_dev_entry(dev, vpn, marked, 1),
-				      GFP_KERNEL_ACCOUNT));
+		err = rnat_cfg_dev_store(cfg, link->ifindex,
+					 rnat_dev_entry(dev, vpn, marked, 1));
 		if (err)
 			goto undo_mark;
 	} else if (link->ifindex && marked != was_marked) {
 		/* Its own device, now shared with nobody yet, or no more. */
-		xa_store(&cfg->vpn_by_dev, old,
-			 marked ? xa_mk_value(1) : vpn, GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(cfg, old, marked ? xa_mk_value(1) : vpn);
 	}
 	if (old && old != link->ifindex) {
 		/* Overwrites an entry: allocates nothing. */
 		dev = rnat_cfg_dev(cfg, old);
-		xa_store(&cfg->vpn_by_dev, old,
-			 rnat_dev_entry(dev, vpn, was_marked, -1),
-			 GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(cfg, old,
+				   rnat_dev_entry(dev, vpn, was_marked, -1));
 	}
 	if (was_marked && (!marked || new_mark))
 		xa_erase(&cfg->vpn_by_mark, vpn->link.mark.value);
@@ -361,7 +424,7 @@ void *rnat_cfg_dev_gone(struct rnat_cfg *cfg, int ifindex,
 			break;
 	}
 	/* No packet can use the index any more: the fence goes too. */
-	xa_erase(&cfg->vpn_by_dev, ifindex);
+	rnat_cfg_dev_erase(cfg, ifindex);
 	return dev;
 }
 
@@ -375,7 +438,10 @@ int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old)
 	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
 		if (rnat_cfg_dev(new, ifindex))
 			continue;
-		err = xa_reserve(&new->vpn_by_dev, ifindex, GFP_KERNEL_ACCOUNT);
+		err = rnat_cfg_dev_reserve(new, ifindex);
+		if (!err)
+			err = xa_reserve(&new->vpn_by_dev, ifindex,
+					 GFP_KERNEL_ACCOUNT);
 		if (err) {
 			/* Releases only what is still a bare reservation. */
 			xa_for_each(&old->vpn_by_dev, ifindex, dev)
@@ -386,9 +452,8 @@ int rnat_cfg_fence_carry(struct rnat_cfg *new, struct rnat_cfg *old)
 	xa_for_each(&old->vpn_by_dev, ifindex, dev) {
 		if (rnat_cfg_dev(new, ifindex))
 			continue;
-		xa_store(&new->vpn_by_dev, ifindex,
-			 rnat_dev_shared(dev) ? xa_mk_value(0) : RNAT_DEV_FENCED,
-			 GFP_KERNEL_ACCOUNT);
+		rnat_cfg_dev_store(new, ifindex, rnat_dev_shared(dev) ?
+				   xa_mk_value(0) : RNAT_DEV_FENCED);
 	}
 	/* A shared device's fence drops the marks under the old mask. */
 	if (!new->nmarked)

@@ -56,6 +56,18 @@ struct rnat_vpn {
 	struct rcu_head rcu;
 };
 
+/*
+ * Ifindexes of a namespace are allocated densely: an array finds a device's
+ * entry in a load, where the xarray walks its levels. Above this, the walk.
+ */
+#define RNAT_DEV_TAB_MAX	65536
+
+struct rnat_dev_tab {
+	unsigned int len;		/* a power of two */
+	struct rcu_head rcu;
+	void *entry[];			/* as in vpn_by_dev, NULL: none */
+};
+
 struct rnat_cfg {
 	struct rnat_table table;
 	struct list_head pools;
@@ -69,6 +81,12 @@ struct rnat_cfg {
 	 * an entry until it is unregistered: it never passes untranslated.
 	 */
 	struct xarray vpn_by_dev;
+	/*
+	 * vpn_by_dev as the packet path reads it: an array by ifindex, as
+	 * long as the largest ifindex below RNAT_DEV_TAB_MAX that ever had an
+	 * entry; never shrinks. NULL until the first entry.
+	 */
+	struct rnat_dev_tab __rcu *dev_tab;
 	struct xarray vpn_by_mark;	/* by ingress mark value */
 	u32 mark_mask;			/* the one mask of all ingress marks */
 	unsigned int nmarked;		/* VPNs with an ingress mark */
@@ -124,6 +142,34 @@ static inline void *rnat_cfg_dev(struct rnat_cfg *cfg, int ifindex)
 	return xa_load(&cfg->vpn_by_dev, ifindex);
 }
 
+/* vpn_by_dev's entry for @ifindex, in an RCU read-side section already. */
+void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex);
+
+/*
+ * rnat_cfg_dev() for the packet path, in an RCU read-side section already:
+ * one load for a device in the array, whose entries are published after
+ * what they point to.
+ */
+static inline void *rnat_cfg_dev_rcu(struct rnat_cfg *cfg, int ifindex)
+{
+	struct rnat_dev_tab *tab = rcu_dereference(cfg->dev_tab);
+
+	if (likely(tab && (unsigned int)ifindex < tab->len))
+		return READ_ONCE(tab->entry[ifindex]);
+	if (ifindex < RNAT_DEV_TAB_MAX)
+		return NULL;	/* never had an entry: the array would hold it */
+	return rnat_cfg_dev_walk(cfg, ifindex);
+}
+
+/*
+ * vpn_by_dev's writers, which keep dev_tab with it. Storing at an ifindex
+ * that had an entry before allocates nothing and cannot fail, nor can a
+ * store after rnat_cfg_dev_reserve() covered the ifindex.
+ */
+int rnat_cfg_dev_reserve(struct rnat_cfg *cfg, int ifindex);
+int rnat_cfg_dev_store(struct rnat_cfg *cfg, int ifindex, void *entry);
+void rnat_cfg_dev_erase(struct rnat_cfg *cfg, int ifindex);
+
 static inline bool rnat_dev_shared(const void *dev)
 {
 	return xa_is_value(dev) && dev != RNAT_DEV_FENCED;
@@ -133,12 +179,12 @@ static inline bool rnat_dev_shared(const void *dev)
  * The VPN a packet arriving on @ifindex with fwmark @mark comes from, NULL
  * if it is none's, or RNAT_VPN_FENCED if it must be dropped: its device's
  * VPN is gone, or on a shared device it has a mark (under the mask, which
- * belongs to rnat) that no VPN of the device has.
+ * belongs to rnat) that no VPN of the device has. Under RCU.
  */
 static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
 					       int ifindex, u32 mark)
 {
-	struct rnat_vpn *vpn = rnat_cfg_dev(cfg, ifindex);
+	struct rnat_vpn *vpn = rnat_cfg_dev_rcu(cfg, ifindex);
 
 	if (likely(!xa_is_value(vpn)) || vpn == RNAT_VPN_FENCED)
 		return vpn;

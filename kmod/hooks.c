@@ -34,8 +34,8 @@
  * rules, the other way round, and are counted by kind on the mapping of the
  * customer endpoint they are about (the embedded one).
  *
- * Every translated packet is counted on its mapping (per-CPU packets and
- * bytes, a last-used time written at most once a jiffy).
+ * Every translated packet is counted on its mapping (packets and bytes in
+ * atomics of the mapping, a last-used time written at most once a jiffy).
  */
 
 #include <linux/module.h>
@@ -80,20 +80,20 @@ static bool rnat_vpn_gone(const struct rnat_vpn *vpn)
 	return READ_ONCE(vpn->dead);
 }
 
-static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
-				 const struct nf_hook_state *state)
+/*
+ * Each hook is split: the part every packet runs (is the device a VPN's?)
+ * stays small, without the frame and stack the translation needs.
+ */
+static noinline unsigned int rnat_ingress_vpn(struct rnat_net *rn,
+					      struct rnat_cfg *cfg,
+					      struct rnat_vpn *vpn,
+					      struct sk_buff *skb)
 {
-	struct rnat_net *rn = priv;
-	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
 	struct rnat_map *m, *inner = NULL;
 	__be32 to, inner_to = 0;
-	struct rnat_vpn *vpn;
 	struct rnat_pkt pkt;
 	int err;
 
-	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
-	if (!vpn)
-		return NF_ACCEPT;
 	if (unlikely(vpn == RNAT_VPN_FENCED))
 		return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 	err = rnat_pkt_parse(skb, &pkt);
@@ -130,20 +130,29 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
-static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
-				const struct nf_hook_state *state)
+static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	struct rnat_map *m = NULL, *inner = NULL;
 	struct rnat_vpn *vpn;
+
+	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
+	if (likely(!vpn))
+		return NF_ACCEPT;
+	return rnat_ingress_vpn(rn, cfg, vpn, skb);
+}
+
+static noinline unsigned int rnat_egress_vpn(struct rnat_net *rn,
+					     struct rnat_cfg *cfg,
+					     struct rnat_vpn *vpn,
+					     struct sk_buff *skb, int ifindex)
+{
+	struct rnat_map *m = NULL, *inner = NULL;
 	struct rnat_pkt pkt;
 	__be32 inner_to = 0;
 	int err;
 
-	vpn = rnat_cfg_dev(cfg, state->out->ifindex);
-	if (!vpn)
-		return NF_ACCEPT;
 	if (unlikely(xa_is_value(vpn))) {
 		if (vpn == RNAT_VPN_FENCED)
 			return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
@@ -153,7 +162,7 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 			return NF_ACCEPT;
 		/* Another VPN's NAT IP never leaves untranslated. */
 		vpn = rnat_cfg_vpn(cfg, m->real.vpn_id);
-		if (!vpn || READ_ONCE(vpn->link.ifindex) != state->out->ifindex)
+		if (!vpn || READ_ONCE(vpn->link.ifindex) != ifindex)
 			return rnat_drop(rn, RNAT_STAT_DROP_OUT_UNMAPPED);
 	}
 	err = rnat_pkt_parse(skb, &pkt);
@@ -189,6 +198,20 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
+{
+	struct rnat_net *rn = priv;
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	int ifindex = state->out->ifindex;
+	struct rnat_vpn *vpn;
+
+	vpn = rnat_cfg_dev_rcu(cfg, ifindex);
+	if (likely(!vpn))
+		return NF_ACCEPT;
+	return rnat_egress_vpn(rn, cfg, vpn, skb, ifindex);
+}
+
 #if IS_ENABLED(CONFIG_IPV6)
 /*
  * rnat translates IPv4 only: IPv6 on a VPN's device (or marked as a VPN's
@@ -199,8 +222,9 @@ static unsigned int rnat_ingress6(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	int ifindex = state->in->ifindex;
 
-	if (!rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark))
+	if (!rnat_cfg_vpn_in(cfg, ifindex, skb->mark))
 		return NF_ACCEPT;
 	return rnat_drop(rn, RNAT_STAT_DROP_FENCED);
 }
@@ -209,9 +233,11 @@ static unsigned int rnat_egress6(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	struct rnat_net *rn = priv;
-	void *dev = rnat_cfg_dev(rcu_dereference(rn->cfg),
-				 state->out->ifindex);
+	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
+	int ifindex = state->out->ifindex;
+	void *dev;
 
+	dev = rnat_cfg_dev_rcu(cfg, ifindex);
 	/* A shared device carries other traffic: IPv6 is never a VPN's. */
 	if (!dev || rnat_dev_shared(dev))
 		return NF_ACCEPT;

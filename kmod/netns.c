@@ -120,13 +120,12 @@ static int rnat_netdev_new(struct rnat_net *rn, struct net_device *dev)
 		return 0;
 	if (rnat_cfg_dev(cfg, dev->ifindex))
 		goto forget;
-	err = xa_err(xa_store(&cfg->vpn_by_dev, dev->ifindex,
-			      f->shared ? xa_mk_value(0) : RNAT_DEV_FENCED,
-			      GFP_KERNEL_ACCOUNT));
+	err = rnat_cfg_dev_store(cfg, dev->ifindex, f->shared ?
+				 xa_mk_value(0) : RNAT_DEV_FENCED);
 	if (!err)
 		err = rnat_hooks_sync(rn);
 	if (err) {
-		xa_erase(&cfg->vpn_by_dev, dev->ifindex);
+		rnat_cfg_dev_erase(cfg, dev->ifindex);
 		return err;
 	}
 forget:

@@ -8,6 +8,7 @@
  */
 
 #include <linux/bitops.h>
+#include <linux/jhash.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 
@@ -15,10 +16,48 @@
 
 static struct kmem_cache *rnat_map_cache;
 
+/* README "Memory": what a mapping costs, whatever the CPU count. */
+static_assert(sizeof(struct rnat_map) == 120);
+
+/*
+ * Both tables hash and compare their keys inline: rhashtable's defaults
+ * call memcmp() for every entry of a chain (a byte loop on x86).
+ */
+static u32 rnat_real_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct rnat_real_key *k = data;
+
+	return jhash_3words((__force u32)k->addr, k->vpn_id, k->plen, seed);
+}
+
+static int rnat_real_cmpfn(struct rhashtable_compare_arg *arg,
+			   const void *obj)
+{
+	const struct rnat_real_key *k = arg->key;
+	const struct rnat_map *m = obj;
+
+	return (__force u32)(k->addr ^ m->real.addr) |
+	       (k->vpn_id ^ m->real.vpn_id) | (k->plen ^ m->real.plen);
+}
+
+static u32 rnat_nat_hashfn(const void *data, u32 len, u32 seed)
+{
+	return jhash_1word((__force u32)*(const __be32 *)data, seed);
+}
+
+static int rnat_nat_cmpfn(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct rnat_map *m = obj;
+
+	return *(const __be32 *)arg->key != m->nat;
+}
+
 static const struct rhashtable_params rnat_real_params = {
 	.head_offset = offsetof(struct rnat_map, real_node),
 	.key_offset = offsetof(struct rnat_map, real),
 	.key_len = sizeof(struct rnat_real_key),
+	.hashfn = rnat_real_hashfn,
+	.obj_cmpfn = rnat_real_cmpfn,
 	.automatic_shrinking = true,
 };
 
@@ -26,6 +65,8 @@ static const struct rhashtable_params rnat_nat_params = {
 	.head_offset = offsetof(struct rnat_map, nat_node),
 	.key_offset = offsetof(struct rnat_map, nat),
 	.key_len = sizeof(__be32),
+	.hashfn = rnat_nat_hashfn,
+	.obj_cmpfn = rnat_nat_cmpfn,
 	.automatic_shrinking = true,
 };
 
@@ -34,21 +75,12 @@ int rnat_table_init(struct rnat_table *t)
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	t->counters = rnat_counters_create();
-	if (!t->counters)
-		return -ENOMEM;
 	err = rhashtable_init(&t->by_real, &rnat_real_params);
 	if (err)
-		goto err_counters;
+		return err;
 	err = rhashtable_init(&t->by_nat, &rnat_nat_params);
 	if (err)
-		goto err_real;
-	return 0;
-
-err_real:
-	rhashtable_destroy(&t->by_real);
-err_counters:
-	rnat_counters_destroy(t->counters);
+		rhashtable_destroy(&t->by_real);
 	return err;
 }
 
@@ -61,8 +93,6 @@ void rnat_table_destroy(struct rnat_table *t)
 {
 	rhashtable_destroy(&t->by_nat);
 	rhashtable_free_and_destroy(&t->by_real, rnat_map_free_cb, NULL);
-	/* Released mappings may still hold slots: the last one frees them. */
-	rnat_counters_destroy(t->counters);
 }
 
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
@@ -81,41 +111,16 @@ struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 
 void rnat_map_free(struct rnat_map *m)
 {
-	if (m->pcpu)
-		rnat_counters_put(m->pcpu);
 	kmem_cache_free(rnat_map_cache, m);
-}
-
-/* Before @m can be found: the packet path counts whatever it finds. */
-static int rnat_map_get_counters(struct rnat_table *t, struct rnat_map *m)
-{
-	if (WARN_ON_ONCE(m->pcpu))
-		return -EINVAL;
-	m->pcpu = rnat_counters_get(t->counters);
-	return m->pcpu ? 0 : -ENOMEM;
 }
 
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
 {
-	unsigned int start;
-	int cpu, d, i;
+	int d, i;
 
-	memset(t, 0, sizeof(*t));
-	for_each_possible_cpu(cpu) {
-		const struct rnat_map_pcpu *c = per_cpu_ptr(m->pcpu, cpu);
-		u64 packets[RNAT_DIRS], bytes[RNAT_DIRS];
-
-		do {
-			start = u64_stats_fetch_begin(&c->syncp);
-			for (d = 0; d < RNAT_DIRS; d++) {
-				packets[d] = u64_stats_read(&c->packets[d]);
-				bytes[d] = u64_stats_read(&c->bytes[d]);
-			}
-		} while (u64_stats_fetch_retry(&c->syncp, start));
-		for (d = 0; d < RNAT_DIRS; d++) {
-			t->packets[d] += packets[d];
-			t->bytes[d] += bytes[d];
-		}
+	for (d = 0; d < RNAT_DIRS; d++) {
+		t->packets[d] = atomic64_read(&m->packets[d]);
+		t->bytes[d] = atomic64_read(&m->bytes[d]);
 	}
 	for (d = 0; d < RNAT_DIRS; d++)
 		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
@@ -157,9 +162,6 @@ int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
 
 	if (WARN_ON_ONCE(rnat_plen_slot(m->real.plen) >= RNAT_PLEN_SLOTS))
 		return -EINVAL;
-	err = rnat_map_get_counters(t, m);
-	if (err)
-		return err;
 	/* Before it can be found, so the lookups try its length. */
 	rnat_table_count(t, m, 1);
 	err = rhashtable_lookup_insert_fast(&t->by_real, &m->real_node,
@@ -176,10 +178,7 @@ int rnat_table_insert(struct rnat_table *t, struct rnat_map *m)
 	return 0;
 
 err_count:
-	/*
-	 * Its counters stay: a packet may have found it in by_real and be
-	 * counting on them. rnat_map_release() gives them back.
-	 */
+	/* A packet may have found it in by_real: rnat_map_release() frees it. */
 	rnat_table_count(t, m, -1);
 	return err;
 }
@@ -199,11 +198,8 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 
 	if (WARN_ON_ONCE(old_real && old_real == old_nat))
 		return -EINVAL;
-	/* Insertions can fail: they go first, while nothing has changed. */
-	err = rnat_map_get_counters(t, m);
-	if (err)
-		return err;
 	/*
+	 * Insertions can fail: they go first, while nothing has changed.
 	 * Counted first: were an old mapping of the same length uncounted
 	 * first, the length's bit would clear and lookups miss meanwhile.
 	 */
@@ -246,13 +242,13 @@ int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 	return 0;
 
 err_count:
-	/* As in rnat_table_insert(): the counters go with rnat_map_release(). */
+	/* As in rnat_table_insert(): freed by rnat_map_release(). */
 	rnat_table_count(t, m, -1);
 	return err;
 }
 
-static struct rnat_map *__rnat_find_real(const struct rnat_table *t,
-					 u32 vpn_id, __be32 addr, u8 plen)
+static __always_inline struct rnat_map *
+__rnat_find_real(const struct rnat_table *t, u32 vpn_id, __be32 addr, u8 plen)
 {
 	struct rnat_real_key key = {
 		.addr = addr & rnat_plen_mask(plen),
@@ -264,8 +260,8 @@ static struct rnat_map *__rnat_find_real(const struct rnat_table *t,
 				 rnat_real_params);
 }
 
-static struct rnat_map *__rnat_find_nat(const struct rnat_table *t,
-					__be32 addr, u8 plen)
+static __always_inline struct rnat_map *
+__rnat_find_nat(const struct rnat_table *t, __be32 addr, u8 plen)
 {
 	__be32 key = addr & rnat_plen_mask(plen);
 	struct rnat_map *m;
@@ -301,13 +297,20 @@ struct rnat_map *rnat_table_find_nat(const struct rnat_table *t, __be32 addr,
 	return m;
 }
 
-struct rnat_map *rnat_table_lookup_real(const struct rnat_table *t,
-					u32 vpn_id, __be32 addr)
+/*
+ * Only /32 mappings (bit 0 alone), the usual case: one lookup, no loop.
+ * Flattened: rhashtable's inline lookup, left to itself, becomes one shared
+ * copy calling the hash and compare functions indirectly.
+ */
+__flatten struct rnat_map *
+rnat_table_lookup_real(const struct rnat_table *t, u32 vpn_id, __be32 addr)
 {
 	unsigned long plens = READ_ONCE(t->plens);
 	struct rnat_map *m;
 	unsigned int slot;
 
+	if (likely(plens == BIT(0)))
+		return __rnat_find_real(t, vpn_id, addr, 32);
 	for_each_set_bit(slot, &plens, RNAT_PLEN_SLOTS) {
 		m = __rnat_find_real(t, vpn_id, addr, 32 - slot);
 		if (m)
@@ -316,12 +319,15 @@ struct rnat_map *rnat_table_lookup_real(const struct rnat_table *t,
 	return NULL;
 }
 
-struct rnat_map *rnat_table_lookup_nat(const struct rnat_table *t, __be32 addr)
+__flatten struct rnat_map *
+rnat_table_lookup_nat(const struct rnat_table *t, __be32 addr)
 {
 	unsigned long plens = READ_ONCE(t->plens);
 	struct rnat_map *m;
 	unsigned int slot;
 
+	if (likely(plens == BIT(0)))
+		return __rnat_find_nat(t, addr, 32);
 	for_each_set_bit(slot, &plens, RNAT_PLEN_SLOTS) {
 		m = __rnat_find_nat(t, addr, 32 - slot);
 		if (m)

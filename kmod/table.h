@@ -8,17 +8,11 @@
 #define _RNAT_TABLE_H
 
 #include <linux/atomic.h>
-#include <linux/bottom_half.h>
 #include <linux/icmp.h>
 #include <linux/jiffies.h>
-#include <linux/percpu.h>
-#include <linux/preempt.h>
 #include <linux/rhashtable-types.h>
 #include <linux/skbuff.h>
 #include <linux/types.h>
-#include <linux/u64_stats_sync.h>
-
-#include "counters.h"
 
 /* Mappings span at most 2^16 addresses: prefix lengths 16..32. */
 #define RNAT_PLEN_SLOTS 17
@@ -27,6 +21,13 @@ struct rnat_real_key {
 	__be32 addr;	/* masked to plen */
 	u32 vpn_id;
 	u32 plen;
+};
+
+/* A mapping's two directions: from its VPN, and into it. */
+enum rnat_dir {
+	RNAT_DIR_IN,
+	RNAT_DIR_OUT,
+	RNAT_DIRS
 };
 
 /* The ICMP errors counted per mapping, by what they mean to an operator. */
@@ -44,19 +45,22 @@ struct rnat_map {
 	struct rhash_head nat_node;
 	struct rnat_real_key real;
 	__be32 nat;	/* masked to real.plen */
-	/* A slot of the table's counters, from the insertion on. */
-	struct rnat_map_pcpu __percpu *pcpu;
 	/*
-	 * jiffies (never 0) when it last translated a packet: written at most
-	 * once a jiffy, so the line the lookup reads stays shared.
+	 * Shared by every CPU, as conntrack's accounting: exact, 32 bytes
+	 * whatever the CPU count, on the lines the lookup has just read. A
+	 * mapping's traffic spread over several CPUs at once makes them
+	 * bounce between those CPUs' caches.
 	 */
+	atomic64_t packets[RNAT_DIRS];
+	atomic64_t bytes[RNAT_DIRS];
+	/* jiffies (never 0) when it last translated a packet. */
 	unsigned long last_used;
 	struct rcu_head rcu;
 	/* ICMP errors are rare: plain atomics are cheap enough. */
 	atomic_t icmp[RNAT_DIRS][RNAT_ICMP_CLASSES];
 };
 
-/* A mapping's counters, summed over the CPUs. */
+/* A mapping's counters, as read at one moment. */
 struct rnat_map_totals {
 	u64 packets[RNAT_DIRS];
 	u64 bytes[RNAT_DIRS];
@@ -71,17 +75,13 @@ struct rnat_table {
 	unsigned long plens;
 	unsigned int plen_count[RNAT_PLEN_SLOTS];
 	unsigned int count;
-	struct rnat_counters *counters;
 };
 
 int rnat_table_init(struct rnat_table *t);
 /* Frees every mapping at once; the caller has waited for readers. */
 void rnat_table_destroy(struct rnat_table *t);
 
-/*
- * Writers hold the namespace's mutex. A mapping gets its packet counters
- * from the table it is inserted in: counting needs a linked mapping.
- */
+/* Writers hold the namespace's mutex. A new mapping's counters are 0. */
 struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen);
 void rnat_map_free(struct rnat_map *m);
 /*
@@ -136,28 +136,18 @@ static inline __be32 rnat_map_to_real(const struct rnat_map *m, __be32 nat)
 }
 
 /*
- * Counts @skb, just translated by @m, on this CPU. Forwarded packets come
- * in softirq context; locally generated ones reach POSTROUTING in process
- * context, preemptible and with softirqs on: those keep softirqs (the other
- * writers of this CPU's slot) off while they write, as nft's counter does.
+ * Counts @skb, just translated by @m, in any context: forwarded packets come
+ * in softirq context, locally generated ones in process context.
  */
 static inline void rnat_map_count(struct rnat_map *m, enum rnat_dir dir,
 				  const struct sk_buff *skb)
 {
 	unsigned long now = jiffies ?: 1;
-	bool task = !in_softirq();
-	struct rnat_map_pcpu *c;
 
-	if (unlikely(task))
-		local_bh_disable();
-	c = this_cpu_ptr(m->pcpu);
-	u64_stats_update_begin(&c->syncp);
-	u64_stats_add(&c->packets[dir],
-		      skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1);
-	u64_stats_add(&c->bytes[dir], skb->len);
-	u64_stats_update_end(&c->syncp);
-	if (unlikely(task))
-		local_bh_enable();
+	atomic64_add(skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1,
+		     &m->packets[dir]);
+	atomic64_add(skb->len, &m->bytes[dir]);
+	/* At most once a jiffy: a hot mapping does not write it every time. */
 	if (READ_ONCE(m->last_used) != now)
 		WRITE_ONCE(m->last_used, now);
 }

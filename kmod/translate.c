@@ -87,7 +87,7 @@ static int rnat_parse_inner(struct sk_buff *skb, struct rnat_pkt *pkt,
 	return 0;
 }
 
-int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt)
+int rnat_pkt_parse_slow(struct sk_buff *skb, struct rnat_pkt *pkt)
 {
 	const struct icmphdr *icmph;
 	const struct iphdr *iph;
@@ -246,7 +246,9 @@ int rnat_rewrite(struct sk_buff *skb, const struct rnat_pkt *pkt,
 	struct iphdr *iph;
 	__be32 *addr;
 
-	if (skb_ensure_writable(skb, pkt->writable))
+	/* What skb_ensure_writable() would find, without the call. */
+	if ((skb_cloned(skb) || skb_headlen(skb) < pkt->writable) &&
+	    skb_ensure_writable(skb, pkt->writable))
 		return -ENOMEM;
 	iph = ip_hdr(skb);
 

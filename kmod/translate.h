@@ -8,7 +8,10 @@
 #ifndef _RNAT_TRANSLATE_H
 #define _RNAT_TRANSLATE_H
 
+#include <linux/ip.h>
 #include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 
 enum rnat_field {
 	RNAT_SADDR,
@@ -41,7 +44,41 @@ struct rnat_pkt {
  * the linear area, or -EOPNOTSUPP for an ICMP redirect, which never crosses
  * the VPN edge. Reads only: a packet refused is left as it was.
  */
-int rnat_pkt_parse(struct sk_buff *skb, struct rnat_pkt *pkt);
+int rnat_pkt_parse_slow(struct sk_buff *skb, struct rnat_pkt *pkt);
+
+/*
+ * rnat_pkt_parse_slow()'s result, found inline for the usual packet: TCP or
+ * UDP with its header in the linear area, no IP options, not a later
+ * fragment, an IP length within the skb. Anything else takes the full parse.
+ * Fills only what a packet without an embedded header needs.
+ */
+static __always_inline int rnat_pkt_parse(struct sk_buff *skb,
+					  struct rnat_pkt *pkt)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	unsigned int l4, len;
+
+	if (unlikely(skb_headlen(skb) < sizeof(*iph) + sizeof(struct tcphdr)))
+		return rnat_pkt_parse_slow(skb, pkt);
+	if (iph->protocol == IPPROTO_UDP)
+		l4 = sizeof(struct udphdr);
+	else if (iph->protocol == IPPROTO_TCP)
+		l4 = offsetofend(struct tcphdr, check);
+	else
+		return rnat_pkt_parse_slow(skb, pkt);
+	len = ntohs(iph->tot_len);
+	if (unlikely(*(const u8 *)iph != 0x45 ||
+		     (iph->frag_off & htons(IP_OFFSET)) ||
+		     len < sizeof(*iph) + l4 || len > skb->len))
+		return rnat_pkt_parse_slow(skb, pkt);
+	pkt->saddr = iph->saddr;
+	pkt->daddr = iph->daddr;
+	pkt->protocol = iph->protocol;
+	pkt->fragment = false;
+	pkt->icmp_error = false;
+	pkt->writable = sizeof(*iph) + l4;
+	return 0;
+}
 
 /*
  * Sets the outer @field to @to. For an ICMP error also sets the embedded

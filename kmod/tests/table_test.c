@@ -3,6 +3,8 @@
 
 #include <kunit/test.h>
 #include <linux/inet.h>
+#include <linux/completion.h>
+#include <linux/cpu.h>
 #include <linux/kthread.h>
 
 #ifndef KUNIT_EXPECT_ADDR_EQ
@@ -176,8 +178,8 @@ static void rnat_table_test_many(struct kunit *test)
 }
 
 /*
- * Counters: packets (a GSO packet as its segments) and bytes each way,
- * summed over CPUs; ICMP errors by class; the last-used time.
+ * Counters: packets (a GSO packet as its segments) and bytes each way;
+ * ICMP errors by class; the last-used time.
  */
 static void rnat_table_test_counters(struct kunit *test)
 {
@@ -228,141 +230,79 @@ static void rnat_table_test_counters(struct kunit *test)
 	rnat_table_destroy(table);
 }
 
-/* Counts on every CPU, as packets would, without the packet path's locking. */
-static void rnat_test_count_everywhere(struct rnat_map *m)
+struct rnat_test_counter {
+	struct rnat_map *m;
+	struct sk_buff *skb;
+	struct completion done;
+};
+
+static int rnat_test_counter_fn(void *arg)
 {
-	int cpu;
+	struct rnat_test_counter *c = arg;
+	int i;
 
-	for_each_possible_cpu(cpu) {
-		struct rnat_map_pcpu *c = per_cpu_ptr(m->pcpu, cpu);
-
-		u64_stats_add(&c->packets[RNAT_DIR_IN], 1);
-		u64_stats_add(&c->bytes[RNAT_DIR_OUT], 100);
+	for (i = 0; i < 100000; i++) {
+		local_bh_disable();
+		rnat_map_count(c->m, RNAT_DIR_IN, c->skb);
+		local_bh_enable();
+		/* And from process context, as locally generated packets. */
+		rnat_map_count(c->m, RNAT_DIR_OUT, c->skb);
+		if (!(i % 1024))
+			cond_resched();
 	}
+	complete(&c->done);
+	return 0;
 }
 
-/* A slot's address on the first CPU, to compare slots. */
-static struct rnat_map_pcpu *rnat_test_slot(const struct rnat_map *m)
+/*
+ * The counters are exact when every CPU counts on the same mapping at once:
+ * one thread per online CPU, bound to it, 100,000 packets each way each.
+ */
+static void rnat_table_test_counters_exact(struct kunit *test)
 {
-	return per_cpu_ptr(m->pcpu, cpumask_first(cpu_possible_mask));
-}
-
-static unsigned int rnat_test_chunks(struct rnat_table *t)
-{
-	unsigned int n;
-
-	spin_lock_bh(&t->counters->lock);
-	n = t->counters->chunks;
-	spin_unlock_bh(&t->counters->lock);
-	return n;
-}
-
-/* A slot given back and taken again starts from zero, on every CPU. */
-static void rnat_table_test_counters_reused(struct kunit *test)
-{
-	struct rnat_table *t = rnat_test_table(test);
-	struct rnat_map_totals totals;
-	struct rnat_map_pcpu *slot;
+	struct rnat_table *table = rnat_test_table(test);
+	struct sk_buff *skb = alloc_skb(128, GFP_KERNEL);
+	struct rnat_test_counter *c;
+	struct task_struct *task;
+	struct rnat_map_totals t;
+	unsigned int n = 0, cpu;
 	struct rnat_map *m;
 
-	m = rnat_test_add(test, t, 1, "10.1.0.0", "10.162.0.0", 32);
-	rnat_test_count_everywhere(m);
-	rnat_map_totals(m, &totals);
-	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN],
-			(u64)num_possible_cpus());
-	slot = rnat_test_slot(m);
-	rnat_table_remove(t, m);
-	rcu_barrier();
-	m = rnat_test_add(test, t, 1, "10.1.0.1", "10.162.0.1", 32);
-	KUNIT_EXPECT_PTR_EQ(test, rnat_test_slot(m), slot);
-	rnat_map_totals(m, &totals);
-	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
-	KUNIT_EXPECT_EQ(test, totals.bytes[RNAT_DIR_OUT], 0ULL);
-
-	/*
-	 * A failed insertion keeps its slot until its release's grace period:
-	 * it was in by_real for a moment, and a packet may be counting on it.
-	 * Then the slot is free again.
-	 */
-	m = rnat_map_alloc(1, in_aton("10.1.0.9"), in_aton("10.162.0.1"), 32);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m);
-	KUNIT_EXPECT_EQ(test, rnat_table_insert(t, m), -EEXIST);
-	KUNIT_EXPECT_TRUE(test, m->pcpu);
-	KUNIT_EXPECT_EQ(test, t->plen_count[0], 1U);
-	rnat_map_release(m);
-	rcu_barrier();
-	m = rnat_test_add(test, t, 1, "10.1.0.2", "10.162.0.2", 32);
-	rnat_map_totals(m, &totals);
-	KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 1U);
-	rnat_table_destroy(t);
+	m = rnat_test_add(test, table, 1, "10.1.0.0", "10.162.0.0", 32);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, skb);
+	skb_put(skb, 60);
+	c = kunit_kcalloc(test, nr_cpu_ids, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		c[cpu].m = m;
+		c[cpu].skb = skb;
+		init_completion(&c[cpu].done);
+		task = kthread_create_on_cpu(rnat_test_counter_fn, &c[cpu], cpu,
+					     "rnat_test_count/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		wake_up_process(task);
+		n++;
+	}
+	cpus_read_unlock();
+	for_each_online_cpu(cpu)
+		if (c[cpu].skb)
+			wait_for_completion(&c[cpu].done);
+	rnat_map_totals(m, &t);
+	kunit_info(test, "%u CPUs counting at once\n", n);
+	KUNIT_EXPECT_EQ(test, t.packets[RNAT_DIR_IN], 100000ULL * n);
+	KUNIT_EXPECT_EQ(test, t.packets[RNAT_DIR_OUT], 100000ULL * n);
+	KUNIT_EXPECT_EQ(test, t.bytes[RNAT_DIR_IN], 6000000ULL * n);
+	KUNIT_EXPECT_EQ(test, t.bytes[RNAT_DIR_OUT], 6000000ULL * n);
+	kfree_skb(skb);
+	rnat_table_destroy(table);
 }
 
 /*
- * Mappings across several chunks: every one has its own slot; chunks left
- * empty are freed but one, and slots freed in the middle are taken first.
+ * The table goes while a mapping waits for its grace period: the mapping
+ * is freed after it all the same (kmemleak would tell).
  */
-static void rnat_table_test_counters_chunks(struct kunit *test)
-{
-	const u32 n = 3 * RNAT_COUNTERS_SLOTS + 5;
-	struct rnat_table *t = rnat_test_table(test);
-	struct rnat_map_totals totals;
-	struct rnat_map **maps;
-	u32 i, j;
-
-	maps = kunit_kcalloc(test, n, sizeof(*maps), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps);
-	for (i = 0; i < n; i++) {
-		maps[i] = rnat_map_alloc(1, htonl(0x0a010000 + i),
-					 htonl(0x0a990000 + i), 32);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
-		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
-		rnat_test_count_everywhere(maps[i]);
-	}
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			KUNIT_ASSERT_PTR_NE(test, rnat_test_slot(maps[i]),
-					    rnat_test_slot(maps[j]));
-
-	/* Every other mapping goes: no chunk empties. */
-	for (i = 0; i < n; i += 2)
-		rnat_table_remove(t, maps[i]);
-	rcu_barrier();
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
-	/* Their slots come back, zeroed, before a new chunk is made. */
-	for (i = 0; i < n; i += 2) {
-		maps[i] = rnat_map_alloc(2, htonl(0x0a010000 + i),
-					 htonl(0x0a980000 + i), 32);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
-		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
-		rnat_map_totals(maps[i], &totals);
-		KUNIT_EXPECT_EQ(test, totals.packets[RNAT_DIR_IN], 0ULL);
-	}
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 4U);
-
-	/* All gone: one empty chunk is kept. */
-	for (i = 0; i < n; i++)
-		rnat_table_remove(t, maps[i]);
-	rcu_barrier();
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 1U);
-	KUNIT_EXPECT_EQ(test, t->counters->empty, 1U);
-	for (i = 0; i < 2 * RNAT_COUNTERS_SLOTS; i++) {
-		maps[i] = rnat_map_alloc(1, htonl(0x0a010000 + i),
-					 htonl(0x0a990000 + i), 32);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, maps[i]);
-		KUNIT_ASSERT_EQ(test, rnat_table_insert(t, maps[i]), 0);
-	}
-	KUNIT_EXPECT_EQ(test, rnat_test_chunks(t), 2U);
-	KUNIT_EXPECT_EQ(test, t->counters->empty, 0U);
-	rnat_table_destroy(t);
-}
-
-/*
- * The table goes while mappings wait for their grace period: their slots
- * outlive it, and the last one frees the rest (kmemleak would tell).
- */
-static void rnat_table_test_counters_outlive_table(struct kunit *test)
+static void rnat_table_test_release_outlives_table(struct kunit *test)
 {
 	struct rnat_table *t = rnat_test_table(test);
 	struct rnat_map *m1, *m2;
@@ -442,9 +382,8 @@ static struct kunit_case rnat_table_test_cases[] = {
 	KUNIT_CASE(rnat_table_test_replace_never_misses),
 	KUNIT_CASE(rnat_table_test_many),
 	KUNIT_CASE(rnat_table_test_counters),
-	KUNIT_CASE(rnat_table_test_counters_reused),
-	KUNIT_CASE(rnat_table_test_counters_chunks),
-	KUNIT_CASE(rnat_table_test_counters_outlive_table),
+	KUNIT_CASE(rnat_table_test_counters_exact),
+	KUNIT_CASE(rnat_table_test_release_outlives_table),
 	{}
 };
 

@@ -9,6 +9,7 @@
 #           tests/bench/datapath.sh build/debian-6.1/kmod/rnat.ko
 #
 #   core (10.200.0.1) --c0--gc-- gw --gv--eth0-- vpn (10.1.0.0)
+#                                   |--gb--eth1--/
 #                                   \-- d1..dN (dummy devices, VPNs too)
 #
 # pktgen sends UDP from one namespace into gw, which forwards it to the other,
@@ -30,6 +31,9 @@
 #              devices. Egress: core -> VPN N/2's NAT IP, routed by its block
 #              route into gv, translated to 10.1.0.0. Ingress: 10.1.0.0 from
 #              gv, translated to that NAT IP, forwarded to core.
+#   bypass N   the same gateway, but the flow crosses gb, a device no VPN
+#              ever had (both hooks run and miss): core -> 10.1.0.0 routed
+#              into gb, 10.1.0.0 from gb to core, untranslated.
 #   maps M     M mappings over 1,000 VPNs (M/1,000 each, real 10.1.0.0 and
 #              up), loaded with one `rnatctl -R -b` batch; only the measured
 #              flow's route (VPN 500's NAT IP for 10.1.0.0, dev gv) is added
@@ -110,11 +114,13 @@ for ns in core gw vpn; do
 done
 ip link add c0 netns core type veth peer name gc netns gw
 ip link add gv netns gw type veth peer name eth0 netns vpn
+ip link add gb netns gw type veth peer name eth1 netns vpn
 n core ip addr add "$CORE/24" dev c0
 n gw ip addr add 10.200.0.254/24 dev gc
 n gw ip addr add 169.254.0.1/32 dev gv
+n gw ip addr add 169.254.0.2/32 dev gb
 n vpn ip addr add "$REAL/32" dev eth0
-for l in "core c0" "gw gc" "gw gv" "vpn eth0"; do
+for l in "core c0" "gw gc" "gw gv" "gw gb" "vpn eth0" "vpn eth1"; do
 	set -- $l
 	n "$1" ip link set "$2" up
 done
@@ -123,9 +129,10 @@ mac() { n "$1" cat "/sys/class/net/$2/address"; }
 # Static neighbours: no ARP among the measured packets.
 n gw ip neigh replace "$CORE" lladdr "$(mac core c0)" dev gc nud permanent
 n gw ip neigh replace "$REAL" lladdr "$(mac vpn eth0)" dev gv nud permanent
+n gw ip neigh replace "$REAL" lladdr "$(mac vpn eth1)" dev gb nud permanent
 # pktgen computes the UDP checksum itself, as a packet from a real link
 # carries a full one (no CHECKSUM_PARTIAL shortcut through the veths).
-for l in "core c0" "vpn eth0"; do
+for l in "core c0" "vpn eth0" "vpn eth1"; do
 	set -- $l
 	n "$1" ethtool -K "$2" tx off >/dev/null 2>&1 ||
 		echo "# ethtool -K $2 tx off failed: CHECKSUM_PARTIAL packets"
@@ -137,8 +144,9 @@ pg() {
 		echo "$l" >"$0" || { echo "pktgen: $l: $(grep -h Result "$0")" >&2; exit 1; }
 	done' "/proc/net/pktgen/$2"
 }
-for l in "core c0 gc" "vpn eth0 gv"; do
-	set -- $l
+# pg_setup NS DEV GWDEV: pktgen in NS sends on DEV (one device per
+# namespace: a run sends on all of a thread's devices) to GWDEV's MAC.
+pg_setup() {
 	pg "$1" kpktgend_0 <<-EOF || fail "pktgen set up in $1"
 	rem_device_all
 	add_device $2
@@ -155,7 +163,10 @@ for l in "core c0 gc" "vpn eth0 gv"; do
 	udp_dst_max 9
 	flag UDPCSUM
 	EOF
-done
+}
+pg_setup core c0 gc
+pg_setup vpn eth0 gv
+VDEV=eth0	# the customer side's device: eth0 (gv), eth1 (gb) for bypass
 
 # sink NS SRC DST: NS counts UDP SRC -> DST port 9 as "good", any other IPv4
 # packet as "other", and drops both before routing.
@@ -202,13 +213,13 @@ measure() {
 	local cs=$1 dir=$2 addr=$3 from dev sink_ns sdev want_s want_d
 	local i v runs=$((TRIALS + 1)) retries vals="" rx0 rx1 good other t0 t1
 	if [ "$dir" = eg ]; then
-		from=core dev=c0 sink_ns=vpn sdev=eth0
+		from=core dev=c0 sink_ns=vpn sdev=$VDEV
 		want_s=$CORE want_d=$REAL
 		printf 'dst %s\nsrc_min %s\nsrc_max %s\n' "$addr" "$CORE" "$CORE" | pg core c0
 	else
-		from=vpn dev=eth0 sink_ns=core sdev=c0
+		from=vpn dev=$VDEV sink_ns=core sdev=c0
 		want_s=$addr want_d=$CORE
-		printf 'dst %s\nsrc_min %s\nsrc_max %s\n' "$CORE" "$REAL" "$REAL" | pg vpn eth0
+		printf 'dst %s\nsrc_min %s\nsrc_max %s\n' "$CORE" "$REAL" "$REAL" | pg vpn "$VDEV"
 	fi
 	sink "$sink_ns" "$want_s" "$want_d"
 	rx0=$(rx_packets "$sink_ns" "$sdev")
@@ -268,10 +279,13 @@ dummies() {	# dummies N: d1..dN exist and are up
 	DUMMIES=$1
 }
 
-fresh_rnat() {	# rnat reloaded: no state, no routes of protocol 82
-	rmmod rnat 2>/dev/null
+: >"$work/empty"
+# No state, no routes of protocol 82. Not a reload: the module stays while
+# devices that carried VPNs are fenced (they are until a VPN takes them
+# again, as the next case's do).
+fresh_rnat() {
+	rnat -R restore "$work/empty" || fail "restore of an empty state"
 	n gw ip route flush proto 82 2>/dev/null
-	insmod "$MODULE" || fail "insmod rnat"
 }
 
 # --- plain forwarding ------------------------------------------------------
@@ -284,8 +298,11 @@ for i in 1 2; do
 done
 measure plain eg "$REAL"
 measure plain in "$REAL"
-n gw ip route del "$REAL/32" dev gv
 insmod "$MODULE" || { fail "insmod rnat"; exit 1; }
+# rnat loaded, no VPN: hooks unregistered, plain forwarding again.
+measure "no vpn" eg "$REAL"
+measure "no vpn" in "$REAL"
+n gw ip route del "$REAL/32" dev gv
 
 # --- N VPNs, one mapping and one block route each --------------------------
 
@@ -310,15 +327,18 @@ for N in $VPN_SIZES; do
 		bash -c "ip netns exec gw ip route get $nat | grep -q ' dev gv '"
 	measure "vpns $N" eg "$nat"
 	measure "vpns $N" in "$nat"
-	# The same gateway, but gv belongs to no VPN any more: what traffic
-	# that does not cross a VPN's device pays (both hooks run and miss).
-	# For the smallest and largest N.
+	# The same gateway, the flow through gb, which never carried a VPN:
+	# what traffic that crosses no VPN's device pays (both hooks run and
+	# miss). For the smallest and largest N.
 	if [ "$N" = "${VPN_SIZES%% *}" ] || [ "$N" = "${VPN_SIZES##* }" ]; then
-		rnat -R vpn set "$M" dev "d$M" >/dev/null || fail "vpn set $M dev d$M"
-		n gw ip route add "$REAL/32" dev gv
+		pg_setup vpn eth1 gb
+		VDEV=eth1
+		n gw ip route add "$REAL/32" dev gb
 		measure "bypass $N" eg "$REAL"
 		measure "bypass $N" in "$REAL"
-		n gw ip route del "$REAL/32" dev gv
+		n gw ip route del "$REAL/32" dev gb
+		pg_setup vpn eth0 gv
+		VDEV=eth0
 		BYPASS+=("bypass $N")
 	fi
 	fresh_rnat
@@ -351,13 +371,6 @@ for M in $MAP_SIZES; do
 	measure "maps $M" in "$nat"
 	fresh_rnat
 done
-
-# --- rnat loaded, no VPN: hooks unregistered, plain forwarding again ---------
-
-n gw ip route add "$REAL/32" dev gv
-measure "no vpn" eg "$REAL"
-measure "no vpn" in "$REAL"
-n gw ip route del "$REAL/32" dev gv
 
 # --- the table -------------------------------------------------------------
 
@@ -432,5 +445,6 @@ done
 
 cleanup
 trap - EXIT
-rmmod rnat || fail "rmmod rnat"
+# The namespace, and with it the fenced devices, goes asynchronously.
+unload_rnat || fail "rmmod rnat"
 exit "$E2E_FAILED"
