@@ -777,9 +777,11 @@ out:
 /* Changes a VPN's device, marks and name, as many as given, all or none. */
 static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 {
+	bool echo = info->nlhdr->nlmsg_flags & NLM_F_ECHO;
 	struct nlattr *name = info->attrs[RNAT_A_VPN_NAME];
 	char old[RNAT_NAME_MAX];
 	struct rnat_vpn_link link;
+	struct rnat_reply reply;
 	struct rnat_vpn *vpn;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
@@ -806,6 +808,13 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 	err = rnat_parse_link(info, &link);
 	if (err)
 		goto out;
+	/* Its blocks do not change: the size holds after the change. */
+	if (echo) {
+		err = rnat_reply_prepare(&reply, info, RNAT_CMD_VPN_SET,
+					 rnat_vpn_size(vpn));
+		if (err)
+			goto out;
+	}
 	strscpy(old, vpn->name, sizeof(old));
 	if (name)
 		err = rnat_cfg_vpn_rename(cfg, vpn, nla_data(name),
@@ -816,6 +825,9 @@ static int rnat_vpn_set(struct sk_buff *skb, struct genl_info *info)
 		rnat_cfg_vpn_rename(cfg, vpn, old, NULL);
 	if (!err)
 		rnat_notify_vpn(rn, info, RNAT_CMD_VPN_SET, vpn);
+	/* A change made stands: a reply lost in delivery undoes nothing. */
+	if (echo)
+		rnat_reply_finish(&reply, info, err, rnat_fill_vpn, vpn);
 out:
 	mutex_unlock(&rn->lock);
 	return err;

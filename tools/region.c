@@ -2152,7 +2152,10 @@ int region_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 	case RNAT_CMD_VPN_NEW:
 		return retry(vpn_new, &r, NULL);
 	case RNAT_CMD_VPN_SET:
-		return retry(vpn_set, &r, NULL);
+		err = retry(vpn_set, &r, NULL);
+		if (err || !(r.flags & NLM_F_ECHO))
+			return err;
+		return show(vpn_get, &r, cb, data);
 	case RNAT_CMD_VPN_GET:
 		return show(vpn_get, &r, cb, data);
 	case RNAT_CMD_VPN_DEL:

@@ -404,7 +404,13 @@ static int vpn_set(int argc, char **argv)
 		return EXIT_ERROR;
 	if (nl_need())
 		return EXIT_ERROR;
-	nlh = nl_request(RNAT_CMD_VPN_SET, 0);
+	/*
+	 * Answered with the VPN as it is now, in the reply to the change
+	 * (not a second request, which could fail once the change is made);
+	 * inside a restore nothing is printed.
+	 */
+	vpn_parts_reset();
+	nlh = nl_request(RNAT_CMD_VPN_SET, NLM_F_ECHO);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (val[DEV])
 		mnl_attr_put_u32(nlh, RNAT_A_IFINDEX, ifindex);
@@ -414,19 +420,7 @@ static int vpn_set(int argc, char **argv)
 		mark_put(nlh, RNAT_A_VPN_OUT_MARK, &out_mark);
 	if (val[NAME])
 		mnl_attr_put_strz(nlh, RNAT_A_VPN_NAME, val[NAME]);
-	if (nl_exec(nlh, NULL, NULL))
-		return EXIT_ERROR;
-	/*
-	 * Inside a restore, nothing is printed, and the VPN may exist only in
-	 * the state being built, which GET does not see.
-	 */
-	if (nl_streaming())
-		return 0;
-	/* What it is now. */
-	vpn_parts_reset();
-	nlh = nl_request(RNAT_CMD_VPN_GET, 0);
-	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
-	return nl_exec(nlh, vpn_print, NULL);
+	return nl_exec(nlh, vpn_print, NULL) ? EXIT_ERROR : 0;
 }
 
 static int vpn_deleted(const struct nlattr **tb, void *data)

@@ -167,6 +167,9 @@
  *    namespace) keeps its mappings and blocks but has no device: its traffic
  *    stops and replies leave RNAT_A_IFINDEX out, until this command gives it
  *    one. A new device with the old index is never taken for the VPN's.
+ *    With NLM_F_ECHO the reply is the VPN as it is now, as in
+ *    RNAT_CMD_VPN_GET (allocated before the change: a change made is
+ *    always answered).
  *    Errors: ENOENT (no such VPN), ENODEV, EEXIST and EINVAL as in
  *            RNAT_CMD_VPN_NEW, EINVAL (nothing given, bad name).
  *
