@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fault injection (the reliability issue's scenario 4), on the debug kernel
-# only (tests/kernel/debug.fragment: FAILSLAB, FAIL_PAGE_ALLOC,
+# Fault injection (the reliability issue's scenario 4), on the test and
+# debug kernels (tests/kernel/config.fragment: FAILSLAB, FAIL_PAGE_ALLOC,
 # FAULT_INJECTION_DEBUG_FS): the kernel allocations made for one rnatctl
 # command fail on purpose, and every command that fails must say so and
 # leave the state as it was, byte for byte (save), while UDP through VPN 1
@@ -70,6 +70,8 @@ if [ ! -d "$DBG/failslab" ] || [ ! -d "$DBG/fail_page_alloc" ] ||
 	exit 1
 fi
 
+# tests/vm/run then takes warn_alloc()'s reports for what they are.
+echo "rnat-vm: allocation failures injected from here on" >/dev/kmsg
 # Faults for any allocation (sleeping ones too), none by chance, quiet:
 # fail-nth and make-it-fail choose the task. fail_page_alloc leaves out
 # __GFP_HIGHMEM ones (user pages: a fault would only be retried).
@@ -218,14 +220,14 @@ mkfifo "$FIFO"
 wait_read() {
 	local sc st v l i
 	for ((i = 0; i < 3000; i++)); do
-		read -ra st <"/proc/$1/stat" 2>/dev/null || return 1
+		read -ra st 2>/dev/null <"/proc/$1/stat" || return 1
 		[ "${st[2]}" != Z ] || return 1
-		if read -r sc <"/proc/$1/syscall" 2>/dev/null &&
+		if read -r sc 2>/dev/null <"/proc/$1/syscall" &&
 			[[ $sc == "0 0x0 "* ]]; then
 			v=
 			while read -r l; do
 				[[ $l == voluntary_ctxt_switches:* ]] && v=${l##*:}
-			done <"/proc/$1/status"
+			done 2>/dev/null <"/proc/$1/status"
 			VOL=${v// /}
 			VOL=${VOL//$'\t'/}
 			[ -z "${2:-}" ] || [ "$VOL" -gt "$2" ] && return 0
