@@ -54,6 +54,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
+. tests/bench/lib.sh
 
 MODULE=${1:?usage: control.sh MODULE.ko}
 M=${BENCH_MAPPINGS:-1000000}
@@ -74,24 +75,9 @@ cleanup() {
 trap cleanup EXIT
 
 rnat() { "$RNATCTL" -n "$NS" "$@"; }
-# rnatctl and its libraries copied to tmpfs for the timed runs: run from the
-# host's 9p root, every page it faults in would wait for the host, and guest
-# time would jump ahead while it waits.
-mkdir -p "$work/lib"
-cp "$RNATCTL" "$work/rnatctl"
-ldso=
-for lib in $(ldd "$RNATCTL" | grep -o '/[^ ]*'); do
-	cp "$lib" "$work/lib/"
-	case $lib in */ld-linux*) ldso=$work/lib/$(basename "$lib") ;; esac
-done
-rnat_tmpfs() { "$ldso" --library-path "$work/lib" "$work/rnatctl" -n "$NS" "$@"; }
-
-# Guest time in microseconds, without a fork: instructions / 1000 under
-# -icount shift=0, but it also jumps ahead to the next timer whenever the CPU
-# idles.
-now() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
-# Idle and iowait time in USER_HZ ticks, to take out the time a span idled.
-idle_ticks() { local f; read -ra f </proc/stat; echo $((f[4] + f[5])); }
+# rnatctl from tmpfs for the timed runs (tests/bench/lib.sh).
+rnatctl_tmpfs "$work"
+rnat_tmpfs() { "${RNATCTL_TMPFS[@]}" -n "$NS" "$@"; }
 # child_ms FILE: the user and system time in ms of the shell's children
 # (getrusage), from what `times` wrote to FILE in this shell: a subshell's
 # own children would count from zero.
@@ -145,19 +131,8 @@ timed() {
 
 expect "insmod rnat" insmod "$MODULE" || exit 1
 ip netns add "$NS"
-seq "$V" | awk '{ print "link add d" $1 " up type dummy" }' | n "$NS" ip -batch - ||
-	fail "$V dummy devices"
 per=$((M / V))
-{
-	echo "pool add BENCH $POOL"
-	seq "$V" | awk '{ print "vpn add " $1 " pool BENCH dev d" $1 }'
-	awk -v v="$V" -v p="$per" 'BEGIN {
-		for (i = 1; i <= v; i++)
-			for (h = 0; h < p; h++)
-				printf "map add vpn %d real 10.%d.%d.%d\n", i,
-					1 + int(h / 65536), int(h / 256) % 256, h % 256
-	}'
-} >"$work/batch"
+bench_state "$NS" "$V" "$per" "$POOL" "$work/batch"
 M=$((V * per))
 rnat_tmpfs stats >/dev/null	# rnatctl's pages in memory
 expect "build: $M mappings in $V VPNs (rnatctl -R restore of a batch)" \

@@ -53,6 +53,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
+. tests/bench/lib.sh
 
 MODULE=${1:?usage: datapath.sh MODULE.ko}
 PKTS=${BENCH_PKTS:-4000}
@@ -82,24 +83,9 @@ cleanup() {
 trap cleanup EXIT
 
 rnat() { "$RNATCTL" -n gw "$@"; }
-# rnatctl and its libraries copied to tmpfs for the timed loads: run from the
-# host's 9p root, every page it faults in would wait for the host, and guest
-# time would jump ahead while it waits.
-mkdir -p "$work/lib"
-cp "$RNATCTL" "$work/rnatctl"
-ldso=
-for lib in $(ldd "$RNATCTL" | grep -o '/[^ ]*'); do
-	cp "$lib" "$work/lib/"
-	case $lib in */ld-linux*) ldso=$work/lib/$(basename "$lib") ;; esac
-done
-rnat_tmpfs() { "$ldso" --library-path "$work/lib" "$work/rnatctl" -n gw "$@"; }
-
-# Guest time in microseconds, without a fork: instructions / 1000 under
-# -icount shift=0, but it also jumps ahead to the next timer whenever the CPU
-# idles (waiting for the host's 9p file system, say).
-now() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
-# Idle and iowait time in USER_HZ ticks, to tell whether a span idled.
-idle_ticks() { local f; read -ra f </proc/stat; echo $((f[4] + f[5])); }
+# rnatctl from tmpfs for the timed loads (tests/bench/lib.sh).
+rnatctl_tmpfs "$work"
+rnat_tmpfs() { "${RNATCTL_TMPFS[@]}" -n gw "$@"; }
 
 # --- topology --------------------------------------------------------------
 

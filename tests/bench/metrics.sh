@@ -23,6 +23,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
+. tests/bench/lib.sh
 
 MODULE=${1:?usage: metrics.sh MODULE.ko}
 M=${BENCH_MAPPINGS:-100000}
@@ -34,18 +35,9 @@ work=$(mktemp -d)
 cleanup() { ns_del "$NS"; rm -rf "$work"; }
 trap cleanup EXIT
 
-# rnatctl and its libraries from tmpfs: 9p page-ins would be timed too.
-mkdir -p "$work/lib"
-cp "$RNATCTL" "$work/rnatctl"
-ldso=
-for lib in $(ldd "$RNATCTL" | grep -o '/[^ ]*'); do
-	cp "$lib" "$work/lib/"
-	case $lib in */ld-linux*) ldso=$work/lib/$(basename "$lib") ;; esac
-done
-rnat() { "$ldso" --library-path "$work/lib" "$work/rnatctl" -n "$NS" "$@"; }
-
-now() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
-idle_ticks() { local f; read -ra f </proc/stat; echo $((f[4] + f[5])); }
+# rnatctl from tmpfs (tests/bench/lib.sh).
+rnatctl_tmpfs "$work"
+rnat() { "${RNATCTL_TMPFS[@]}" -n "$NS" "$@"; }
 
 ROWS=""
 # timed NAME ARGS...: rnatctl metrics ARGS, its instructions and output.
@@ -70,20 +62,9 @@ timed() {
 
 expect "insmod rnat" insmod "$MODULE" || exit 1
 ip netns add "$NS"
-seq "$V" | awk '{ print "link add d" $1 " up type dummy" }' | n "$NS" ip -batch - ||
-	fail "$V dummy devices"
 per=$((M / V))
 M=$((V * per))
-{
-	echo "pool add BENCH $POOL"
-	seq "$V" | awk '{ print "vpn add " $1 " pool BENCH dev d" $1 " name vpn-" $1 }'
-	awk -v v="$V" -v p="$per" 'BEGIN {
-		for (i = 1; i <= v; i++)
-			for (h = 0; h < p; h++)
-				printf "map add vpn %d real 10.%d.%d.%d\n", i,
-					1 + int(h / 65536), int(h / 256) % 256, h % 256
-	}'
-} >"$work/batch"
+bench_state "$NS" "$V" "$per" "$POOL" "$work/batch"
 expect "build: $M mappings in $V VPNs" rnat restore "$work/batch"
 rm -f "$work/batch"
 for nat in $(rnat map show vpn 1 | nat_of | head -n "$ACTIVE"); do
