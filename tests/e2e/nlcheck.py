@@ -58,7 +58,8 @@ FILL = 0xa5
 (A_POOL, A_POOL_PREFIXES, A_POOL_SIZE, A_POOL_USED, A_VPN_ID, A_VPN_NAME,
  A_VPN_MAPPINGS, A_IFINDEX, A_MAP_REAL, A_MAP_NAT, A_MAP_PLEN, A_STATS,
  A_POOL_OWNED, A_VPN_BLOCKS, A_FILTER_NAT, A_FILTER_REAL, A_WANT_STATS,
- A_MAP_STATS, A_VPN_MARK, A_VPN_OUT_MARK) = range(1, 21)
+ A_MAP_STATS, A_VPN_MARK, A_VPN_OUT_MARK, A_VPN_NBLOCKS, A_VPN_BLOCKS_FIRST,
+ A_GENERATION) = range(1, 24)
 VPN_ID_MAX = 0x7fffffff
 NAME_MAX = 32
 
@@ -70,7 +71,7 @@ POOL_ATTRS = {A_POOL: 1, A_POOL_PREFIXES: 1, A_POOL_SIZE: 1, A_POOL_USED: 1,
               A_POOL_OWNED: 1}
 VPN_ATTRS = {A_VPN_ID: 1, A_VPN_NAME: 1, A_POOL: 1, A_IFINDEX: 0,
              A_VPN_MARK: 0, A_VPN_OUT_MARK: 0, A_VPN_MAPPINGS: 1,
-             A_VPN_BLOCKS: 0}
+             A_VPN_BLOCKS: 0, A_VPN_NBLOCKS: 0, A_VPN_BLOCKS_FIRST: 0}
 MAP_ATTRS = {A_VPN_ID: 1, A_MAP_REAL: 1, A_MAP_NAT: 1, A_MAP_PLEN: 1,
              A_POOL: 1, A_MAP_STATS: 0}
 GONE_ATTRS = {A_VPN_ID: 1, A_VPN_MAPPINGS: 1}
@@ -78,7 +79,7 @@ SHAPE = {POOL_NEW: POOL_ATTRS, POOL_GET: POOL_ATTRS, POOL_DEL: {A_POOL: 1},
          VPN_NEW: VPN_ATTRS, VPN_SET: VPN_ATTRS, VPN_GET: VPN_ATTRS,
          VPN_DEL: GONE_ATTRS, MAP_FLUSH: GONE_ATTRS, MAP_NEW: MAP_ATTRS,
          MAP_DEL: MAP_ATTRS, MAP_GET: MAP_ATTRS, RESTORE_COMMIT: {},
-         STATS_GET: {A_STATS: 1}}
+         STATS_GET: {A_STATS: 1, A_GENERATION: 0}}
 
 
 class Bad(Exception):
@@ -212,8 +213,10 @@ class Checker:
             return self.u(p, 4, w, 1, VPN_ID_MAX)
         if kind in (A_POOL_SIZE, A_POOL_USED, A_POOL_OWNED):
             return self.u(p, 4, w, 0, POOL_NET.num_addresses)
-        if kind == A_VPN_MAPPINGS:
+        if kind in (A_VPN_MAPPINGS, A_VPN_NBLOCKS, A_VPN_BLOCKS_FIRST):
             return self.u(p, 4, w, 0, 1 << 24)
+        if kind == A_GENERATION:
+            return self.u(p, 4, w)
         if kind == A_IFINDEX:
             v = self.u(p, 4, w, 1)
             if v not in self.devs:
