@@ -368,6 +368,11 @@ class Sock:
         while pending or open_dumps:
             try:
                 buf = self.s.recv(1 << 20)
+            except TimeoutError:
+                raise TimeoutError(
+                    'timed out waiting for seq %s (dumps open: %s; '
+                    'answered: %s)' % (sorted(pending), sorted(open_dumps),
+                                       result)) from None
             except OSError as e:
                 if e.errno != errno.ENOBUFS:
                     raise
@@ -504,9 +509,13 @@ class Run:
         del self.last[:-8]
         data = b''.join(m[1] for m in msgs)
         t = time.monotonic()
+        # The kernel steps NLMSG_ALIGN(nlmsg_len) to the next message: after
+        # one of unaligned length it reads the rest out of step, and
+        # silently drops what does not parse.
+        sure = all(answered(m[1]) for m in msgs) and \
+            all(len(m[1]) % 4 == 0 for m in msgs[:-1])
         result, replies = sock.exchange(data, [m[0] for m in msgs],
-                                        self.family, all(answered(m[1])
-                                                         for m in msgs))
+                                        self.family, sure)
         t = time.monotonic() - t
         if t > self.slowest[0]:
             self.slowest = (t, self.last[-len(msgs):])
