@@ -845,6 +845,16 @@ static struct rnat_block *rnat_cfg_nat_take(struct rnat_cfg *cfg,
 }
 
 /* Gives back what a mapping of @vpn held in its pool and blocks. */
+/*
+ * @m leaves @vpn: its counters stay in the VPN's. A packet a reader is
+ * still translating with it may be counted after this, and is lost.
+ */
+static void rnat_cfg_map_retire(struct rnat_vpn *vpn, const struct rnat_map *m)
+{
+	rnat_map_totals_add(&vpn->departed, m);
+	vpn->nmaps--;
+}
+
 static void rnat_cfg_map_unaccount(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 				   const struct rnat_map *m)
 {
@@ -857,7 +867,7 @@ static void rnat_cfg_map_unaccount(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	rnat_pool_release(vpn->pool, RNAT_POOL_USED, &p);
 	if (!WARN_ON_ONCE(!b))
 		rnat_block_put(cfg, b, rnat_prefix_size(&p));
-	vpn->nmaps--;
+	rnat_cfg_map_retire(vpn, m);
 }
 
 int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
@@ -970,7 +980,7 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 	if (old_real)
 		rnat_cfg_map_unaccount(cfg, vpn, old_real);
 	if (old_nat)
-		vpn->nmaps--;
+		rnat_cfg_map_retire(vpn, old_nat);
 	gone[0] = old_real;
 	gone[1] = old_nat;
 	*out = m;

@@ -51,6 +51,11 @@ struct rnat_vpn {
 	 * then finds a mapping of a new VPN with the same id must not use it.
 	 */
 	bool dead;
+	/*
+	 * The counters of its mappings that are gone (deleted, flushed,
+	 * replaced), so that its totals never go back. Under rnat_net.lock.
+	 */
+	struct rnat_map_totals departed;
 	struct hlist_node name_node;	/* in rnat_cfg.vpn_names */
 	char name[RNAT_NAME_MAX];
 	struct rcu_head rcu;

@@ -89,6 +89,11 @@ static const struct nla_policy rnat_vpn_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
 };
 
+static const struct nla_policy rnat_vpn_get_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_WANT_STATS] = { .type = NLA_FLAG },
+};
+
 static const struct nla_policy rnat_map_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
 	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
@@ -582,6 +587,45 @@ static unsigned int rnat_vpn_nblocks(const struct rnat_vpn *vpn)
 	return n;
 }
 
+/* Counters (a mapping's, or a VPN's departed ones) as a nest of type @attr. */
+static int rnat_put_totals(struct sk_buff *skb, int attr,
+			   const struct rnat_map_totals *t)
+{
+	static const int pad = RNAT_MAP_STATS_A_PAD;
+	struct nlattr *nest;
+	int d, i;
+
+	BUILD_BUG_ON(RNAT_MAP_STATS_A_IN_UNREACH + RNAT_ICMP_CLASSES !=
+		     RNAT_MAP_STATS_A_OUT_UNREACH);
+	nest = nla_nest_start(skb, attr);
+	if (!nest ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_PACKETS,
+			      t->packets[RNAT_DIR_IN], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_BYTES,
+			      t->bytes[RNAT_DIR_IN], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_PACKETS,
+			      t->packets[RNAT_DIR_OUT], pad) ||
+	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_BYTES,
+			      t->bytes[RNAT_DIR_OUT], pad) ||
+	    (t->last_used &&
+	     nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IDLE_MS,
+			       jiffies64_to_msecs(jiffies - t->last_used), pad)))
+		return -EMSGSIZE;
+	for (d = 0; d < RNAT_DIRS; d++)
+		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
+			if (nla_put_u32(skb, RNAT_MAP_STATS_A_IN_UNREACH +
+					d * RNAT_ICMP_CLASSES + i,
+					t->icmp[d][i]))
+				return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The most rnat_put_totals() writes. */
+#define RNAT_TOTALS_SIZE \
+	(nla_total_size(0) + 5 * nla_total_size_64bit(sizeof(u64)) + \
+	 2 * RNAT_ICMP_CLASSES * nla_total_size(sizeof(u32)))
+
 /*
  * A VPN reply or event, with its blocks from the @first on (see "Long
  * block lists" in the uapi header): as many as fit; *@next is then the
@@ -591,6 +635,7 @@ struct rnat_vpn_part {
 	const struct rnat_vpn *vpn;
 	unsigned int first;
 	unsigned int *next;
+	bool stats;		/* with RNAT_A_VPN_DEPARTED */
 };
 
 static int rnat_fill_vpn_part(struct sk_buff *skb, const void *obj)
@@ -611,7 +656,9 @@ static int rnat_fill_vpn_part(struct sk_buff *skb, const void *obj)
 	    rnat_put_mark(skb, RNAT_A_VPN_OUT_MARK, &vpn->link.out_mark) ||
 	    nla_put_u32(skb, RNAT_A_VPN_MAPPINGS, vpn->nmaps) ||
 	    nla_put_u32(skb, RNAT_A_VPN_NBLOCKS, total) ||
-	    nla_put_u32(skb, RNAT_A_VPN_BLOCKS_FIRST, part->first))
+	    nla_put_u32(skb, RNAT_A_VPN_BLOCKS_FIRST, part->first) ||
+	    (part->stats &&
+	     rnat_put_totals(skb, RNAT_A_VPN_DEPARTED, &vpn->departed)))
 		return -EMSGSIZE;
 	list = nla_nest_start(skb, RNAT_A_VPN_BLOCKS);
 	if (!list)
@@ -637,15 +684,24 @@ static int rnat_fill_vpn_part(struct sk_buff *skb, const void *obj)
 }
 
 /* The whole VPN in one message (a reply sized for it). */
-static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
+static int rnat_fill_vpn_whole(struct sk_buff *skb, const void *obj)
 {
+	struct rnat_vpn_part part = *(const struct rnat_vpn_part *)obj;
 	unsigned int next;
-	struct rnat_vpn_part part = { .vpn = obj, .next = &next };
-	int err = rnat_fill_vpn_part(skb, &part);
+	int err;
 
+	part.next = &next;
+	err = rnat_fill_vpn_part(skb, &part);
 	if (!err && WARN_ON_ONCE(next != rnat_vpn_nblocks(part.vpn)))
 		err = -EMSGSIZE;
 	return err;
+}
+
+static int rnat_fill_vpn(struct sk_buff *skb, const void *obj)
+{
+	struct rnat_vpn_part part = { .vpn = obj };
+
+	return rnat_fill_vpn_whole(skb, &part);
 }
 
 /* What rnat_fill_vpn() writes for @vpn, at most. */
@@ -655,7 +711,8 @@ static size_t rnat_vpn_size(const struct rnat_vpn *vpn)
 	       2 * nla_total_size(RNAT_NAME_MAX) +	/* name, pool */
 	       2 * nla_total_size(2 * nla_total_size(sizeof(u32))) + /* marks */
 	       nla_total_size(0) +			/* blocks */
-	       rnat_vpn_nblocks(vpn) * RNAT_BLOCK_ENTRY_SIZE;
+	       rnat_vpn_nblocks(vpn) * RNAT_BLOCK_ENTRY_SIZE +
+	       RNAT_TOTALS_SIZE;			/* departed */
 }
 
 /*
@@ -887,8 +944,14 @@ static int rnat_vpn_get(struct sk_buff *skb, struct genl_info *info)
 	rn = rnat_lock(info);
 	vpn = rnat_cfg_vpn(rnat_net_cfg(rn), id);
 	if (vpn) {
+		struct rnat_vpn_part part = {
+			.vpn = vpn,
+			.stats = nla_get_flag(info->attrs[RNAT_A_WANT_STATS]),
+		};
+
 		err = rnat_reply_size(info, RNAT_CMD_VPN_GET,
-				      rnat_vpn_size(vpn), rnat_fill_vpn, vpn);
+				      rnat_vpn_size(vpn), rnat_fill_vpn_whole,
+				      &part);
 	} else {
 		NL_SET_ERR_MSG_FMT(info->extack, "no VPN %u", id);
 		err = -ENOENT;
@@ -913,9 +976,10 @@ static int rnat_vpn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	int err;
 
 	err = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, RNAT_A_MAX,
-			  rnat_vpn_policy, cb->extack);
+			  rnat_vpn_get_policy, cb->extack);
 	if (err)
 		return err;
+	part.stats = nla_get_flag(tb[RNAT_A_WANT_STATS]);
 	if (tb[RNAT_A_VPN_ID]) {
 		id = max_t(unsigned long, id, nla_get_u32(tb[RNAT_A_VPN_ID]));
 		last = nla_get_u32(tb[RNAT_A_VPN_ID]);
@@ -957,36 +1021,10 @@ struct rnat_map_reply {
 
 static int rnat_fill_map_stats(struct sk_buff *skb, const struct rnat_map *m)
 {
-	static const int pad = RNAT_MAP_STATS_A_PAD;
 	struct rnat_map_totals t;
-	struct nlattr *nest;
-	int d, i;
 
-	BUILD_BUG_ON(RNAT_MAP_STATS_A_IN_UNREACH + RNAT_ICMP_CLASSES !=
-		     RNAT_MAP_STATS_A_OUT_UNREACH);
 	rnat_map_totals(m, &t);
-	nest = nla_nest_start(skb, RNAT_A_MAP_STATS);
-	if (!nest ||
-	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_PACKETS,
-			      t.packets[RNAT_DIR_IN], pad) ||
-	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IN_BYTES,
-			      t.bytes[RNAT_DIR_IN], pad) ||
-	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_PACKETS,
-			      t.packets[RNAT_DIR_OUT], pad) ||
-	    nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_OUT_BYTES,
-			      t.bytes[RNAT_DIR_OUT], pad) ||
-	    (t.last_used &&
-	     nla_put_u64_64bit(skb, RNAT_MAP_STATS_A_IDLE_MS,
-			       jiffies64_to_msecs(jiffies - t.last_used), pad)))
-		return -EMSGSIZE;
-	for (d = 0; d < RNAT_DIRS; d++)
-		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
-			if (nla_put_u32(skb, RNAT_MAP_STATS_A_IN_UNREACH +
-					d * RNAT_ICMP_CLASSES + i,
-					t.icmp[d][i]))
-				return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	return 0;
+	return rnat_put_totals(skb, RNAT_A_MAP_STATS, &t);
 }
 
 static int rnat_fill_map(struct sk_buff *skb, const void *obj)
@@ -1641,7 +1679,7 @@ static const struct genl_ops rnat_genl_ops[] = {
 		.cmd = RNAT_CMD_VPN_GET,
 		.doit = rnat_vpn_get,
 		.dumpit = rnat_vpn_dump,
-		.policy = rnat_vpn_policy,
+		.policy = rnat_vpn_get_policy,
 		.maxattr = RNAT_A_MAX,
 	}, {
 		.cmd = RNAT_CMD_MAP_NEW,

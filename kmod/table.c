@@ -128,6 +128,23 @@ void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
 	t->last_used = READ_ONCE(m->last_used);
 }
 
+void rnat_map_totals_add(struct rnat_map_totals *sum, const struct rnat_map *m)
+{
+	struct rnat_map_totals t;
+	int d, i;
+
+	rnat_map_totals(m, &t);
+	for (d = 0; d < RNAT_DIRS; d++) {
+		sum->packets[d] += t.packets[d];
+		sum->bytes[d] += t.bytes[d];
+		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
+			sum->icmp[d][i] += t.icmp[d][i];
+	}
+	if (t.last_used &&
+	    (!sum->last_used || time_after(t.last_used, sum->last_used)))
+		sum->last_used = t.last_used;
+}
+
 static void rnat_map_free_cb_rcu(struct rcu_head *head)
 {
 	rnat_map_free(container_of(head, struct rnat_map, rcu));

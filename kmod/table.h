@@ -160,6 +160,8 @@ static inline void rnat_map_count_icmp(struct rnat_map *m, enum rnat_dir dir,
 }
 
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t);
+/* Adds @m's counters to @sum (which keeps the later last use). */
+void rnat_map_totals_add(struct rnat_map_totals *sum, const struct rnat_map *m);
 
 static inline enum rnat_icmp_class rnat_icmp_classify(u8 type, u8 code)
 {

@@ -3,9 +3,10 @@
  * Owns "rnatctl metrics": the namespace's state and counters in the
  * Prometheus text exposition format (0.0.4, what node_exporter's textfile
  * collector reads), and the per-VPN totals "rnatctl -s vpn show" prints.
- * The kernel counts per mapping only, so a VPN's traffic is the sum of its
- * mappings' counters, read in one mapping dump; per-mapping series are
- * printed only for the mappings a filter selects.
+ * The kernel counts per mapping, and per VPN what its departed mappings
+ * counted; a VPN's traffic is that plus its mappings' counters, read in one
+ * mapping dump of the same generation. Per-mapping series are printed only
+ * for the mappings a filter selects.
  */
 
 #define _GNU_SOURCE
@@ -51,7 +52,7 @@ struct m_vpn {
 	bool dev;
 	uint32_t mappings, nblocks;
 	uint64_t block_addrs;
-	struct map_stats st;	/* its mappings' counters, summed */
+	struct map_stats st;	/* departed + its mappings' counters */
 };
 
 /* A mapping whose series are printed. */
@@ -101,12 +102,16 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* Forgets what was read (the filter stays). */
 static void collected_free(void)
 {
+	struct m_filter f = m.f;
+
 	free(m.pools);
 	free(m.vpns);
 	free(m.maps);
 	memset(&m, 0, sizeof(m));
+	m.f = f;
 }
 
 static int pool_cb(const struct nlattr **tb, void *data)
@@ -161,6 +166,9 @@ static int vpn_cb(const struct nlattr **tb, void *data)
 		v->dev = tb[RNAT_A_IFINDEX];
 		if (tb[RNAT_A_VPN_MAPPINGS])
 			v->mappings = mnl_attr_get_u32(tb[RNAT_A_VPN_MAPPINGS]);
+		err = map_stats_get(tb[RNAT_A_VPN_DEPARTED], &v->st);
+		if (err)
+			return err;
 		v->st.present = true;
 		vpn_labels_make(v);
 	}
@@ -269,6 +277,14 @@ static int stats_cb(const struct nlattr **tb, void *data)
 	return 0;
 }
 
+static int generation_cb(const struct nlattr **tb, void *data)
+{
+	(void)data;
+	m.generation = tb[RNAT_A_GENERATION] ?
+		       mnl_attr_get_u32(tb[RNAT_A_GENERATION]) : 0;
+	return 0;
+}
+
 /* Runs a request, printing what failed: 0 or EXIT_ERROR. */
 static int ask(struct nlmsghdr *nlh, nl_reply_cb cb)
 {
@@ -281,7 +297,10 @@ static int ask(struct nlmsghdr *nlh, nl_reply_cb cb)
 	return err ? EXIT_ERROR : 0;
 }
 
-/* Reads the VPNs (only @vpn's unless 0), sorted by id: 0 or EXIT_ERROR. */
+/*
+ * Reads the VPNs (only @vpn's unless 0) with their departed mappings'
+ * counters, sorted by id: 0 or EXIT_ERROR.
+ */
 static int vpns_read(uint32_t vpn)
 {
 	struct nlmsghdr *nlh;
@@ -289,6 +308,7 @@ static int vpns_read(uint32_t vpn)
 	nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	if (vpn)
 		mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, vpn);
+	mnl_attr_put(nlh, RNAT_A_WANT_STATS, 0, NULL);
 	vpn_parts_reset();
 	if (ask(nlh, vpn_cb))
 		return EXIT_ERROR;
@@ -312,10 +332,48 @@ static int mappings_read(uint32_t vpn)
 	return ask(nlh, map_cb);
 }
 
+#define READ_TRIES 8
+
+static int filter_resolve(void);
+
+/*
+ * One reading (with @all, of the namespace's counters and pools too):
+ * the generation, the VPNs, their mappings, the generation again. A
+ * mapping that goes between the VPN and the mapping dumps is counted in
+ * neither (or, the other way round, twice), and a VPN's totals would go
+ * back: the reading is taken again while the state changes under it. After
+ * READ_TRIES, the last one stands, said on stderr. 0 or EXIT_ERROR.
+ */
+static int collect(uint32_t vpn, bool all)
+{
+	uint32_t gen;
+	bool intr;
+	int i, err;
+
+	for (i = 0; i < READ_TRIES; i++) {
+		collected_free();
+		err = ask(nl_request(RNAT_CMD_STATS_GET, 0), stats_cb);
+		gen = m.generation;
+		if (!err && all)
+			err = ask(nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP),
+				  pool_cb);
+		err = err ?: vpns_read(vpn);
+		intr = nl_dump_interrupted();
+		err = err ?: (all ? filter_resolve() : 0) ?: mappings_read(vpn);
+		intr |= nl_dump_interrupted();
+		/* The counters stay as read first: the generation only. */
+		err = err ?: ask(nl_request(RNAT_CMD_STATS_GET, 0),
+				 generation_cb);
+		if (err || (!intr && gen == m.generation))
+			return err;
+	}
+	pr_warn("the state kept changing while it was read: a VPN's totals may be off by a mapping's counters");
+	return 0;
+}
+
 int vpn_totals_read(uint32_t vpn)
 {
-	collected_free();
-	return vpns_read(vpn) ?: mappings_read(vpn);
+	return collect(vpn, false);
 }
 
 const struct map_stats *vpn_totals(uint32_t vpn)
@@ -700,9 +758,7 @@ int do_metrics(int argc, char **argv)
 	if (nl_need())
 		return EXIT_ERROR;
 	/* Everything is read before anything is printed. */
-	err = ask(nl_request(RNAT_CMD_STATS_GET, 0), stats_cb) ?:
-	      ask(nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP), pool_cb) ?:
-	      vpns_read(0) ?: filter_resolve() ?: mappings_read(0);
+	err = collect(0, true);
 	if (!err) {
 		if (output) {
 			err = write_atomic(output);

@@ -533,6 +533,63 @@ static void rnat_cfg_test_map_flush(struct kunit *test)
 	rnat_cfg_free(cfg);
 }
 
+/* Counts @packets of 100 bytes each way, and an ICMP error, on @m. */
+static void rnat_test_traffic(struct rnat_map *m, u64 packets)
+{
+	int d;
+
+	for (d = 0; d < RNAT_DIRS; d++) {
+		atomic64_add(packets, &m->packets[d]);
+		atomic64_add(100 * packets, &m->bytes[d]);
+		atomic_inc(&m->icmp[d][RNAT_ICMP_REFUSED]);
+	}
+	WRITE_ONCE(m->last_used, jiffies ?: 1);
+}
+
+/*
+ * A VPN's totals never go back: what a deleted, replaced or flushed mapping
+ * counted stays in the VPN's departed counters; another VPN's stay apart.
+ */
+static void rnat_cfg_test_departed(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, 1);
+	__be32 nat = in_aton("10.153.0.0");
+	struct rnat_map *m, *gone[2];
+
+	rnat_test_auto(test, cfg, 1, 0);	/* 10.1.0.0 -> .0 */
+	rnat_test_auto(test, cfg, 1, 5);	/* 10.1.0.5 -> .1 */
+	rnat_test_auto(test, cfg, 2, 0);	/* VPN 2's: -> .2 */
+	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.0"), 1);
+	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.1"), 10);
+	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.2"), 1000);
+	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_IN], 0ULL);
+	KUNIT_EXPECT_EQ(test, vpn->departed.last_used, 0UL);
+
+	/* 10.1.0.5 takes .0: both old mappings go in one step. */
+	KUNIT_ASSERT_EQ(test, rnat_cfg_map_replace(cfg, 1, in_aton("10.1.0.5"),
+						   32, &nat, &m, gone, NULL), 1);
+	rnat_map_release(gone[0]);
+	rnat_map_release(gone[1]);
+	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_IN], 11ULL);
+	KUNIT_EXPECT_EQ(test, vpn->departed.bytes[RNAT_DIR_OUT], 1100ULL);
+	KUNIT_EXPECT_EQ(test, vpn->departed.icmp[RNAT_DIR_IN][RNAT_ICMP_REFUSED],
+			2U);
+	KUNIT_EXPECT_NE(test, vpn->departed.last_used, 0UL);
+
+	rnat_test_traffic(m, 100);
+	rnat_cfg_map_del(cfg, m);
+	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_OUT], 111ULL);
+	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.0"), NULL);
+
+	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.2"), 1);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_map_flush(cfg, rnat_cfg_vpn(cfg, 2)), 1U);
+	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 2)->departed.packets[RNAT_DIR_IN],
+			1001ULL);
+	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_IN], 111ULL);
+	rnat_cfg_free(cfg);
+}
+
 /*
  * Fail closed: a device whose VPN is deleted, moved or replaced by a restore
  * stays fenced (every packet dropped) until it is unregistered or a VPN
@@ -708,6 +765,7 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_replace_takes_nat),
 	KUNIT_CASE(rnat_cfg_test_replace_noop_and_refused),
 	KUNIT_CASE(rnat_cfg_test_map_flush),
+	KUNIT_CASE(rnat_cfg_test_departed),
 	KUNIT_CASE(rnat_cfg_test_fences),
 	KUNIT_CASE(rnat_cfg_test_flush_empty_first_block),
 	KUNIT_CASE(rnat_cfg_test_failed_add_undone),

@@ -194,6 +194,32 @@ echo "# node_exporter's mtime series: $(grep '^node_textfile_mtime_seconds' <<<"
 expect "promtool check metrics accepts node_exporter's rnat series" \
 	promtool check metrics <<<"$(grep -E '^(# (HELP|TYPE) )?rnat_' <<<"$scrape")"
 
+# A VPN's totals never go back (Prometheus would take a drop for a reset):
+# what a mapping counted stays in its VPN's totals when the mapping is
+# deleted or flushed, the kernel's departed counters of the VPN.
+expect "map del: acme's busy mapping goes" rnat map del vpn 1 real 10.1.0.0
+rnat metrics >"$TMPDIR/departed.prom"
+expect "per VPN: a deleted mapping's traffic stays in its VPN's totals" \
+	has "$TMPDIR/departed.prom" \
+	"rnat_vpn_packets_total{$A,direction=\"in\"} 6" \
+	"rnat_vpn_bytes_total{$A,direction=\"out\"} $((5 * 84 + 30))" \
+	"rnat_vpn_icmp_errors_total{$A,direction=\"in\",kind=\"refused\"} 1" \
+	"rnat_vpn_mappings{$A} 2"
+expect "map add: 10.1.0.0 back on $NAT1" rnat map add vpn 1 real 10.1.0.0 nat "$NAT1"
+expect "core pings acme twice more" n core ping -c 2 -i 0.2 -W 2 "$NAT1"
+expect "map flush: acme's mappings all go" rnat map flush vpn 1
+rnat metrics >"$TMPDIR/flushed.prom"
+expect "per VPN: after a flush, the totals of every mapping acme had" \
+	has "$TMPDIR/flushed.prom" \
+	"rnat_vpn_packets_total{$A,direction=\"in\"} 8" \
+	"rnat_vpn_packets_total{$A,direction=\"out\"} 8" \
+	"rnat_vpn_bytes_total{$A,direction=\"in\"} $((7 * 84 + 58))" \
+	"rnat_vpn_bytes_total{$A,direction=\"out\"} $((7 * 84 + 30))" \
+	"rnat_vpn_mappings{$A} 0" \
+	"rnat_vpn_packets_total{$G,direction=\"in\"} 3"
+expect_eq "rnatctl -s vpn show 1: the same totals" "8 8" \
+	"$(rnat -s vpn show 1 | awk '$1 == "in" || $1 == "out" { printf "%s%s", sep, $3; sep = " " }')"
+
 cleanup
 trap - EXIT
 expect "rmmod rnat" unload_rnat

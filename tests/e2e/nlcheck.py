@@ -59,7 +59,7 @@ FILL = 0xa5
  A_VPN_MAPPINGS, A_IFINDEX, A_MAP_REAL, A_MAP_NAT, A_MAP_PLEN, A_STATS,
  A_POOL_OWNED, A_VPN_BLOCKS, A_FILTER_NAT, A_FILTER_REAL, A_WANT_STATS,
  A_MAP_STATS, A_VPN_MARK, A_VPN_OUT_MARK, A_VPN_NBLOCKS, A_VPN_BLOCKS_FIRST,
- A_GENERATION) = range(1, 24)
+ A_GENERATION, A_VPN_DEPARTED) = range(1, 25)
 VPN_ID_MAX = 0x7fffffff
 NAME_MAX = 32
 
@@ -71,7 +71,8 @@ POOL_ATTRS = {A_POOL: 1, A_POOL_PREFIXES: 1, A_POOL_SIZE: 1, A_POOL_USED: 1,
               A_POOL_OWNED: 1}
 VPN_ATTRS = {A_VPN_ID: 1, A_VPN_NAME: 1, A_POOL: 1, A_IFINDEX: 0,
              A_VPN_MARK: 0, A_VPN_OUT_MARK: 0, A_VPN_MAPPINGS: 1,
-             A_VPN_BLOCKS: 0, A_VPN_NBLOCKS: 0, A_VPN_BLOCKS_FIRST: 0}
+             A_VPN_BLOCKS: 0, A_VPN_NBLOCKS: 0, A_VPN_BLOCKS_FIRST: 0,
+             A_VPN_DEPARTED: 0}
 MAP_ATTRS = {A_VPN_ID: 1, A_MAP_REAL: 1, A_MAP_NAT: 1, A_MAP_PLEN: 1,
              A_POOL: 1, A_MAP_STATS: 0}
 GONE_ATTRS = {A_VPN_ID: 1, A_VPN_MAPPINGS: 1}
@@ -204,7 +205,8 @@ class Checker:
     def value(self, kind, flags, p, where):
         w = '%s attr %d' % (where, kind)
         nested = kind in (A_POOL_PREFIXES, A_VPN_BLOCKS, A_STATS,
-                          A_MAP_STATS, A_VPN_MARK, A_VPN_OUT_MARK)
+                          A_MAP_STATS, A_VPN_DEPARTED, A_VPN_MARK,
+                          A_VPN_OUT_MARK)
         if flags != (NLA_F_NESTED if nested else 0):
             raise Bad('%s: flags 0x%x' % (w, flags))
         if kind in (A_POOL, A_VPN_NAME):
@@ -240,7 +242,7 @@ class Checker:
             if got != set(range(2, 10)):
                 raise Bad('%s: counters %s' % (w, sorted(got)))
             return got
-        if kind == A_MAP_STATS:
+        if kind in (A_MAP_STATS, A_VPN_DEPARTED):
             got = self.counters(p, w, 2, 14, 7)
             if not set(range(2, 6)) | set(range(7, 15)) <= got:
                 raise Bad('%s: counters %s' % (w, sorted(got)))
@@ -444,11 +446,13 @@ def dumps(out, stop):
             for _, p in pools:
                 c.talk(c.family, POOL_GET, attr(A_POOL, p[A_POOL].encode() +
                                                 b'\0'))
-            vpns = c.talk(c.family, VPN_GET, flags=NLM_F_DUMP)
+            vpns = c.talk(c.family, VPN_GET, attr(A_WANT_STATS, b''),
+                          flags=NLM_F_DUMP)
             for _, v in vpns:
                 try:
                     c.talk(c.family, VPN_GET,
-                           attr(A_VPN_ID, struct.pack('=I', v[A_VPN_ID])))
+                           attr(A_VPN_ID, struct.pack('=I', v[A_VPN_ID])) +
+                           attr(A_WANT_STATS, b''))
                 except OSError as e:	# deleted meanwhile
                     if e.errno != errno.ENOENT:
                         raise

@@ -191,6 +191,16 @@
  *        a slice of them), each entry a prefix as in RNAT_A_POOL_PREFIXES.
  *        rnatctl keeps one route per block (protocol "rnat") pointing at
  *        the VPN's device.
+ *    RNAT_A_WANT_STATS: NLA_FLAG, optional: replies then also carry
+ *    RNAT_A_VPN_DEPARTED: NLA_NESTED, as RNAT_A_MAP_STATS: the counters of
+ *        the VPN's mappings that are gone (deleted, flushed, replaced)
+ *        since the VPN was made (restored: from zero). Added to its
+ *        mappings' counters, they make the VPN's totals, which never go
+ *        back while it exists. (A packet translated by a mapping in the
+ *        moment it goes may be missed.) A dump of several messages for one
+ *        VPN carries them in each; they are read under the lock that
+ *        changes them, so a dump with NLM_F_DUMP_INTR unset and a mapping
+ *        dump of the same generation count each mapping once.
  *
  * RNAT_CMD_MAP_NEW: maps a real prefix of a VPN to a NAT prefix. With
  *    NLM_F_REPLACE, it makes the real prefix map to the NAT prefix whatever
@@ -262,8 +272,8 @@
  *            unreachable and fragmentation needed; port unreachable (what
  *            becomes ECONNREFUSED); fragmentation needed (PMTU discovery);
  *            time exceeded
- *        Packets and bytes are per-CPU counters summed when read, so the
- *        packet path never shares a cache line between CPUs for them.
+ *        Packets and bytes are 64-bit counters the CPUs share (as
+ *        conntrack's accounting), exact whatever the CPU count.
  *    Errors: ENOENT (nothing maps that address).
  *
  * RNAT_CMD_MAP_FLUSH: deletes every mapping of a VPN, which stays, with no
@@ -374,6 +384,7 @@ enum rnat_attr {
 	RNAT_A_VPN_NBLOCKS,
 	RNAT_A_VPN_BLOCKS_FIRST,
 	RNAT_A_GENERATION,
+	RNAT_A_VPN_DEPARTED,
 	__RNAT_A_MAX
 };
 
