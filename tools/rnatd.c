@@ -556,7 +556,7 @@ int main(int argc, char **argv)
 			w = NULL;
 			if (resync(why)) {
 				status_put();
-				say("store", "retrying in %d s; the module keeps revision %lld",
+				say("retry", "in %d s; the module keeps revision %lld",
 				    backoff, (long long)applied);
 				pause_for(backoff);
 				backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
