@@ -40,13 +40,15 @@ install-module: module
 	$(if $(DESTDIR),,depmod -a $(KVER))
 
 # The units and rnat-devices name rnatctl and rnat-devices by their paths.
-PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
+PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/sbin/rnatd|$(SBINDIR)/rnatd|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
 install-tools: rnatctl
 	install -D -m 0755 tools/rnatctl $(DESTDIR)$(SBINDIR)/rnatctl
+	install -D -m 0755 tools/rnatd $(DESTDIR)$(SBINDIR)/rnatd
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	$(PATHS) ops/lib/rnat-devices >$(DESTDIR)$(LIBEXECDIR)/rnat-devices
 	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/rnat-devices
 	install -D -m 0644 tools/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatctl.8
+	install -D -m 0644 tools/rnatd.8 $(DESTDIR)$(MANDIR)/man8/rnatd.8
 	install -D -m 0644 ops/bash-completion/rnatctl $(DESTDIR)$(BASHCOMPDIR)/rnatctl
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS); do \
@@ -54,6 +56,7 @@ install-tools: rnatctl
 			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+	install -D -m 0644 ops/rnatd.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnatd.conf.example
 
 # The module's source as DKMS builds it (what package rnat-dkms ships):
 # $(DESTDIR)/usr/src/rnat-VERSION, VERSION dkms.conf's.
