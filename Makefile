@@ -80,10 +80,12 @@ deb:
 # Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
-		$(DESTDIR)$(LIBEXECDIR)/rnat-devices \
-		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
+		$(DESTDIR)$(SBINDIR)/rnatd $(DESTDIR)$(LIBEXECDIR)/rnat-devices \
+		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatd.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/rnatctl \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
-		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnatd.conf.example
 	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
 
