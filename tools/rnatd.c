@@ -344,6 +344,26 @@ static int apply(const struct store_events *ev)
 
 /* ---- the status key and its lease ---- */
 
+/*
+ * Says a failure of the lease or the status key once, not every second
+ * while the store is away; @msg NULL: they work again.
+ */
+static void say_once(const char *cls, const char *msg)
+{
+	static char last[512];
+
+	if (!msg) {
+		if (last[0])
+			say(cls, "published again");
+		last[0] = '\0';
+		return;
+	}
+	if (strcmp(last, msg)) {
+		snprintf(last, sizeof(last), "%s", msg);
+		say(cls, "%s (said once until it works again)", msg);
+	}
+}
+
 static void status_put(void)
 {
 	char key[KEY_LEN + 80], when[32], *val = NULL;
@@ -354,8 +374,7 @@ static void status_put(void)
 
 	if (lease && time(NULL) >= lease_next) {
 		if (store_lease_keepalive(lease, &left)) {
-			say("lease", "cannot keep lease %llx alive: %s",
-			    (long long)lease, store_strerror());
+			say_once("status", store_strerror());
 			lease_next = time(NULL) + 1;
 			return;
 		}
@@ -369,7 +388,8 @@ static void status_put(void)
 	if (!lease) {
 		if (store_lease_grant(ttl, &lease)) {
 			lease = 0;
-			return;	/* the store is unreachable: said elsewhere */
+			say_once("status", store_strerror());
+			return;
 		}
 		lease_next = time(NULL) + (ttl + 2) / 3;
 		say("lease", "lease %llx granted (%ld s)", (long long)lease, ttl);
@@ -386,10 +406,12 @@ static void status_put(void)
 	fprintf(f, ",\"time\":\"%s\",\"pid\":%d}", when, (int)getpid());
 	fclose(f);
 	snprintf(key, sizeof(key), "%sgateways/%s", prefix, gateway);
-	if (store_put(key, val, lease, NULL))
-		say("status", "cannot publish: %s", store_strerror());
-	else
+	if (store_put(key, val, lease, NULL)) {
+		say_once("status", store_strerror());
+	} else {
 		dirty = false;
+		say_once("status", NULL);
+	}
 	free(val);
 }
 
