@@ -346,22 +346,22 @@ static int apply(const struct store_events *ev)
 
 /*
  * Says a failure of the lease or the status key once, not every second
- * while the store is away; @msg NULL: they work again.
+ * while the store is away (curl's messages differ by their timings); @msg
+ * NULL: they work again.
  */
 static void say_once(const char *cls, const char *msg)
 {
-	static char last[512];
+	static bool failing;
 
 	if (!msg) {
-		if (last[0])
+		if (failing)
 			say(cls, "published again");
-		last[0] = '\0';
+		failing = false;
 		return;
 	}
-	if (strcmp(last, msg)) {
-		snprintf(last, sizeof(last), "%s", msg);
+	if (!failing)
 		say(cls, "%s (said once until it works again)", msg);
-	}
+	failing = true;
 }
 
 static void status_put(void)
