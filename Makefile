@@ -40,13 +40,15 @@ install-module: module
 	$(if $(DESTDIR),,depmod -a $(KVER))
 
 # The units and rnat-devices name rnatctl and rnat-devices by their paths.
-PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
+PATHS := sed -e 's|/usr/sbin/rnatctl|$(SBINDIR)/rnatctl|g' -e 's|/usr/sbin/rnatd|$(SBINDIR)/rnatd|g' -e 's|/usr/lib/rnat/|$(LIBEXECDIR)/|g'
 install-tools: rnatctl
 	install -D -m 0755 tools/rnatctl $(DESTDIR)$(SBINDIR)/rnatctl
+	install -D -m 0755 tools/rnatd $(DESTDIR)$(SBINDIR)/rnatd
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	$(PATHS) ops/lib/rnat-devices >$(DESTDIR)$(LIBEXECDIR)/rnat-devices
 	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/rnat-devices
 	install -D -m 0644 tools/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatctl.8
+	install -D -m 0644 tools/rnatd.8 $(DESTDIR)$(MANDIR)/man8/rnatd.8
 	install -D -m 0644 ops/bash-completion/rnatctl $(DESTDIR)$(BASHCOMPDIR)/rnatctl
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS); do \
@@ -54,6 +56,7 @@ install-tools: rnatctl
 			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 ops/rnat.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+	install -D -m 0644 ops/rnatd.conf.example $(DESTDIR)$(SYSCONFDIR)/rnat/rnatd.conf.example
 
 # The module's source as DKMS builds it (what package rnat-dkms ships):
 # $(DESTDIR)/usr/src/rnat-VERSION, VERSION dkms.conf's.
@@ -77,10 +80,12 @@ deb:
 # Removes what install installed; an operator's /etc/rnat/rnat.conf stays.
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/rnat.ko $(DESTDIR)$(SBINDIR)/rnatctl \
-		$(DESTDIR)$(LIBEXECDIR)/rnat-devices \
-		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(BASHCOMPDIR)/rnatctl \
+		$(DESTDIR)$(SBINDIR)/rnatd $(DESTDIR)$(LIBEXECDIR)/rnat-devices \
+		$(DESTDIR)$(MANDIR)/man8/rnatctl.8 $(DESTDIR)$(MANDIR)/man8/rnatd.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/rnatctl \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
-		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnat.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/rnat/rnatd.conf.example
 	rmdir $(DESTDIR)$(SYSCONFDIR)/rnat $(DESTDIR)$(MODDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	$(if $(DESTDIR),,$(if $(KVER),depmod -a $(KVER)))
 
@@ -93,7 +98,8 @@ check:
 # make check, and the debug kernel (KASAN, kmemleak, UBSAN) built with
 # KUnit and every end-to-end script on it; fault injection (faults.sh) on
 # the test kernel; 50 teardown cycles, 100,000 fuzzed netlink messages,
-# random fuzz seeds, churn on Debian 6.1, the fleet at 10,000 mappings.
+# random fuzz seeds, churn on Debian 6.1, the fleet at 10,000 mappings,
+# rnatd end to end on Debian 6.1 (tests/e2e/rnatd.sh).
 # Hours on 2 cores: not timed yet on a quiet machine.
 check-long:
 	tests/check --long

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "output.h"
 
@@ -81,9 +82,34 @@ void err_set_line(int line)
 	err_line = line;
 }
 
+static char last_err[512];
+static bool first_kept;	/* keep the first error since out_clear_error() */
+
+const char *out_last_error(void)
+{
+	return last_err;
+}
+
+void out_clear_error(void)
+{
+	last_err[0] = '\0';
+	first_kept = true;
+}
+
 static void vpr_msg(const char *what, const char *fmt, va_list ap)
 {
 	FILE *f = err_f ? err_f : stderr;
+	va_list copy;
+	int n = 0;
+
+	if (!strcmp(what, "Error") && !(first_kept && last_err[0])) {
+		if (err_line)
+			n = snprintf(last_err, sizeof(last_err), "in line %d: ",
+				     err_line);
+		va_copy(copy, ap);
+		vsnprintf(last_err + n, sizeof(last_err) - n, fmt, copy);
+		va_end(copy);
+	}
 
 	/* Results so far come first if both go to one terminal. */
 	fflush(out());

@@ -29,6 +29,12 @@ void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "Error: <message>" (or "Error in line N: " when N is set). */
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The last error pr_err() or usage_error() printed, without "Error: "; after
+ * out_clear_error(), the first one printed since (rnatd's last error).
+ */
+const char *out_last_error(void);
+void out_clear_error(void);
 /* "Warning: <message>", for what does not fail the command. */
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like pr_err, returns EXIT_USAGE. */

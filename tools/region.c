@@ -30,8 +30,13 @@
  *   nat/NAT/LEN                {"vpn":ID,"real":"10.1.0.0"}: the index NAT
  *                              IP -> mapping, written in the same
  *                              transaction as maps/
- *   gateways/NAME              reserved for rnatd (applied revision and
- *                              health, under a lease): not written yet
+ *   changed                    "": put by every change's transaction, so
+ *                              its mod_revision is the region's last change
+ *                              (what a gateway's applied revision is
+ *                              compared with: its lag)
+ *   gateways/NAME              {"revision":R,"error":"...","time":"..."}:
+ *                              what rnatd on gateway NAME has applied,
+ *                              under its lease (gone when rnatd is)
  *
  * Allocation, as kmod/cfg.c and kmod/block.c do it: a mapping's NAT prefix
  * is the lowest free aligned one in the VPN's blocks (address order), else
@@ -76,6 +81,7 @@
 static bool on;
 static char base[160];		/* "/rnat/v1/REGION/" */
 static int64_t pinned;		/* the revision reads see (save), 0: newest */
+static int64_t last_pinned;	/* the last save's revision */
 static char *devs[DEVS_MAX];
 static unsigned int ndevs;
 
@@ -774,11 +780,19 @@ static int retry(int (*fn)(const struct req *, void *), const struct req *r,
 		    REGION_TRIES);
 }
 
-/* Commits @t: 0, 1 if a compare failed, or a negative errno. */
+/*
+ * Commits @t, a change, with the put of "changed" that dates the region's
+ * last change: 0, 1 if a compare failed, or a negative errno.
+ */
 static int commit(struct store_txn *t)
 {
+	char k[KEY_MAX];
 	bool ok;
-	int err = store_txn_commit(t, &ok, NULL, NULL, 0);
+	int err;
+
+	kfmt(k, "%schanged", base);
+	store_txn_put(t, k, "");
+	err = store_txn_commit(t, &ok, NULL, NULL, 0);
 
 	if (err)
 		return store_fail(err);
@@ -2085,6 +2099,7 @@ static int stats_get(nl_reply_cb cb, void *data)
 		if (err)
 			return store_fail(err);
 		pinned = r.rev;
+		last_pinned = pinned;
 		gen = pinned;
 		store_kvs_free(&r);
 	}
@@ -2245,6 +2260,22 @@ bool region_on(void)
 	return on;
 }
 
+void region_set_on(bool yes)
+{
+	on = yes;
+}
+
+int64_t region_save_revision(void)
+{
+	return last_pinned;
+}
+
+const char *region_key(char *buf, size_t size, const char *rest)
+{
+	snprintf(buf, size, "%s%s", base, rest);
+	return buf;
+}
+
 void region_close(void)
 {
 	unsigned int i;
@@ -2255,4 +2286,61 @@ void region_close(void)
 	ndevs = 0;
 	free(rbuf);
 	rbuf = NULL;
+}
+
+/* ---- fleet status: the gateways' agents ---- */
+
+void region_gateways_free(struct region_gw *g, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(g[i].name);
+		free(g[i].error);
+		free(g[i].time);
+	}
+	free(g);
+}
+
+int region_gateways(struct region_gw **out, size_t *n, int64_t *changed)
+{
+	struct store_kvs r[2];
+	struct store_txn *t;
+	char h[KEY_MAX], e[KEY_MAX], k[KEY_MAX];
+	struct region_gw *g;
+	const char *s;
+	json_object *v;
+	size_t i;
+	int err;
+
+	head(h, "gateways", 0);
+	kfmt(k, "%schanged", base);
+	t = store_txn_new();
+	store_txn_get(t, h, store_prefix_end(e, sizeof(e), h), false);
+	store_txn_get(t, k, NULL, false);
+	err = multi(t, r, 2);
+	if (err)
+		return err;
+	*changed = r[1].n ? r[1].kv[0].mod_rev : 0;
+	g = calloc(r[0].n + 1, sizeof(*g));
+	if (!g)
+		abort();
+	for (i = 0; i < r[0].n; i++) {
+		v = jparse(r[0].kv[i].val);
+		g[i].name = strdup(r[0].kv[i].key + strlen(h));
+		g[i].revision = v ? jint(v, "revision") : 0;
+		if (g[i].revision < 0)
+			g[i].revision = 0;
+		s = v ? jstr(v, "error") : NULL;
+		g[i].error = strdup(s ? s : "");
+		s = v ? jstr(v, "time") : NULL;
+		g[i].time = strdup(s ? s : "");
+		json_object_put(v);
+		if (!g[i].name || !g[i].error || !g[i].time)
+			abort();
+	}
+	*out = g;
+	*n = r[0].n;
+	kvs_free(r, 2);
+	return 0;
 }

@@ -10,6 +10,7 @@
 #define RNATCTL_REGION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nl.h"
@@ -18,6 +19,22 @@
 int region_open(const char *url, const char *name);
 bool region_on(void);
 void region_close(void);
+/* rnatd, which talks to both, turns the region off for the kernel's turn. */
+void region_set_on(bool on);
+/* The revision the last save read (its first STATS_GET pinned). */
+int64_t region_save_revision(void);
+/*
+ * The gateways' agents (gateways/NAME keys) into *@out, and the revision of
+ * the region's last change ("changed"'s): 0 or a negative errno.
+ */
+struct region_gw {
+	char *name, *error, *time;
+	int64_t revision;
+};
+int region_gateways(struct region_gw **out, size_t *n, int64_t *changed);
+void region_gateways_free(struct region_gw *g, size_t n);
+/* The key /rnat/v1/REGION/@rest, into @buf. */
+const char *region_key(char *buf, size_t size, const char *rest);
 
 /* nl_talk() for the region: 0 or a negative errno (nl_strerror() says). */
 int region_talk(struct nlmsghdr *req, nl_reply_cb cb, void *data);

@@ -22,6 +22,7 @@ int do_route(int argc, char **argv);
 int do_monitor(int argc, char **argv);
 int do_save(int argc, char **argv);
 int do_metrics(int argc, char **argv);
+int do_fleet(int argc, char **argv);
 
 /* Blocks "vpn add ... blocks" takes: what fits the request buffer. */
 #define VPN_BLOCKS_MAX 2048
@@ -33,6 +34,7 @@ void lookup_usage(FILE *f);
 void route_usage(FILE *f);
 void monitor_usage(FILE *f);
 void metrics_usage(FILE *f);
+void fleet_usage(FILE *f);
 
 /* Reply printers, one object per call (text line or JSON object). */
 int pool_print(const struct nlattr **tb, void *data);

@@ -2,7 +2,9 @@
 /*
  * Owns the conversation with etcd: HTTP POSTs to its v3 JSON gateway
  * (libcurl, one connection kept alive), base64 keys and values, JSON built
- * and read with json-c, paged range reads at one revision, transactions.
+ * and read with json-c, paged range reads at one revision, transactions,
+ * leases, and watches (a streamed response read through libcurl's multi
+ * interface, so that its reader can do other requests between waits).
  * See store.h.
  */
 
@@ -34,6 +36,14 @@ static struct {
 	CURLcode (*getinfo)(CURL *c, CURLINFO i, ...);
 	const char *(*strerror)(CURLcode rc);
 	void (*cleanup)(CURL *c);
+	CURLM *(*m_init)(void);
+	CURLMcode (*m_add)(CURLM *m, CURL *c);
+	CURLMcode (*m_remove)(CURLM *m, CURL *c);
+	CURLMcode (*m_perform)(CURLM *m, int *running);
+	CURLMcode (*m_wait)(CURLM *m, struct curl_waitfd *fds, unsigned int n,
+			    int timeout_ms, int *numfds);
+	CURLMsg *(*m_info_read)(CURLM *m, int *left);
+	CURLMcode (*m_cleanup)(CURLM *m);
 } cu;
 
 /* Keys per page of a range read: a page of mappings is about 1 MB. */
@@ -113,9 +123,18 @@ static int curl_load(void)
 	*(void **)&cu.getinfo = dlsym(cu.lib, "curl_easy_getinfo");
 	*(void **)&cu.strerror = dlsym(cu.lib, "curl_easy_strerror");
 	*(void **)&cu.cleanup = dlsym(cu.lib, "curl_easy_cleanup");
+	*(void **)&cu.m_init = dlsym(cu.lib, "curl_multi_init");
+	*(void **)&cu.m_add = dlsym(cu.lib, "curl_multi_add_handle");
+	*(void **)&cu.m_remove = dlsym(cu.lib, "curl_multi_remove_handle");
+	*(void **)&cu.m_perform = dlsym(cu.lib, "curl_multi_perform");
+	*(void **)&cu.m_wait = dlsym(cu.lib, "curl_multi_wait");
+	*(void **)&cu.m_info_read = dlsym(cu.lib, "curl_multi_info_read");
+	*(void **)&cu.m_cleanup = dlsym(cu.lib, "curl_multi_cleanup");
 	if (!cu.init || !cu.reset || !cu.setopt || !cu.perform ||
-	    !cu.getinfo || !cu.strerror || !cu.cleanup) {
-		set_err("libcurl.so.4 lacks curl_easy_* functions");
+	    !cu.getinfo || !cu.strerror || !cu.cleanup || !cu.m_init ||
+	    !cu.m_add || !cu.m_remove || !cu.m_perform || !cu.m_wait ||
+	    !cu.m_info_read || !cu.m_cleanup) {
+		set_err("libcurl.so.4 lacks curl_easy_* or curl_multi_* functions");
 		dlclose(cu.lib);
 		cu.lib = NULL;
 		return -1;
@@ -513,4 +532,292 @@ int store_txn_commit(struct store_txn *t, bool *ok, int64_t *rev,
 	}
 	json_object_put(ans);
 	return err;
+}
+
+/* ---- single requests: put, leases ---- */
+
+int store_put(const char *key, const char *val, int64_t lease, int64_t *rev)
+{
+	json_object *req = json_object_new_object(), *ans;
+
+	add_b64(req, "key", key);
+	add_b64(req, "value", val);
+	if (lease)
+		add_int(req, "lease", lease);
+	ans = post("/v3/kv/put", req);
+	if (!ans)
+		return -EIO;
+	if (rev)
+		*rev = get_int(json_object_object_get(ans, "header"), "revision");
+	json_object_put(ans);
+	return 0;
+}
+
+int store_lease_grant(int64_t ttl, int64_t *id)
+{
+	json_object *req = json_object_new_object(), *ans;
+
+	add_int(req, "TTL", ttl);
+	ans = post("/v3/lease/grant", req);
+	if (!ans)
+		return -EIO;
+	*id = get_int(ans, "ID");
+	json_object_put(ans);
+	if (!*id) {
+		set_err("the store granted no lease");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int store_lease_keepalive(int64_t id, int64_t *ttl)
+{
+	json_object *req = json_object_new_object(), *ans, *res;
+
+	add_int(req, "ID", id);
+	/* A stream in gRPC; the gateway answers one request and ends. */
+	ans = post("/v3/lease/keepalive", req);
+	if (!ans)
+		return -EIO;
+	res = json_object_object_get(ans, "result");
+	*ttl = get_int(res ? res : ans, "TTL");
+	json_object_put(ans);
+	return 0;
+}
+
+int store_lease_revoke(int64_t id)
+{
+	json_object *req = json_object_new_object(), *ans;
+
+	add_int(req, "ID", id);
+	ans = post("/v3/lease/revoke", req);
+	if (!ans)
+		return -EIO;
+	json_object_put(ans);
+	return 0;
+}
+
+/* ---- watches ---- */
+
+struct store_watch {
+	CURLM *multi;
+	CURL *easy;
+	char *body;
+	struct buf in;		/* received, not parsed yet from @off on */
+	size_t off;
+	json_tokener *tok;
+	bool done;		/* the transfer ended */
+	CURLcode rc;
+	char cerr[CURL_ERROR_SIZE];
+};
+
+void store_events_free(struct store_events *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		free(e->ev[i].kv.key);
+		free(e->ev[i].kv.val);
+	}
+	free(e->ev);
+	memset(e, 0, sizeof(*e));
+}
+
+struct store_watch *store_watch_start(const char *key, const char *end,
+				      int64_t rev)
+{
+	json_object *req = json_object_new_object(), *c = json_object_new_object();
+	char full[sizeof(url) + 32];
+	struct store_watch *w;
+
+	if (curl_load()) {
+		json_object_put(req);
+		json_object_put(c);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		abort();
+	add_b64(c, "key", key);
+	if (end)
+		add_b64(c, "range_end", end);
+	if (rev)
+		add_int(c, "start_revision", rev);
+	json_object_object_add(c, "progress_notify", json_object_new_boolean(1));
+	json_object_object_add(req, "create_request", c);
+	w->body = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	json_object_put(req);
+	w->tok = json_tokener_new();
+	w->multi = cu.m_init();
+	w->easy = cu.init();
+	if (!w->body || !w->tok || !w->multi || !w->easy) {
+		set_err("cannot start a watch: out of memory or libcurl failed");
+		store_watch_stop(w);
+		return NULL;
+	}
+	snprintf(full, sizeof(full), "%s/v3/watch", url);
+	cu.setopt(w->easy, CURLOPT_URL, full);
+	cu.setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
+	cu.setopt(w->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	cu.setopt(w->easy, CURLOPT_WRITEDATA, &w->in);
+	cu.setopt(w->easy, CURLOPT_ERRORBUFFER, w->cerr);
+	cu.setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	cu.setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+	/* A silent peer (a cut link) is found by TCP keepalives. */
+	cu.setopt(w->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.setopt(w->easy, CURLOPT_TCP_KEEPIDLE, 10L);
+	cu.setopt(w->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+	cu.m_add(w->multi, w->easy);
+	return w;
+}
+
+void store_watch_stop(struct store_watch *w)
+{
+	if (!w)
+		return;
+	if (w->multi && w->easy)
+		cu.m_remove(w->multi, w->easy);
+	if (w->easy)
+		cu.cleanup(w->easy);
+	if (w->multi)
+		cu.m_cleanup(w->multi);
+	if (w->tok)
+		json_tokener_free(w->tok);
+	free(w->body);
+	free(w->in.p);
+	free(w);
+}
+
+/* One watch response into @e: 0, or -EIO/-ESTALE/-EPROTO (errbuf says). */
+static int watch_response(json_object *o, struct store_events *e)
+{
+	json_object *res, *evs, *ev, *kv, *f, *msg;
+	struct store_event *x;
+	size_t i, n, klen;
+	const char *type;
+
+	memset(e, 0, sizeof(*e));
+	if (json_object_object_get_ex(o, "error", &res)) {
+		msg = json_object_object_get(res, "message");
+		set_err("the store ended the watch: %s",
+			msg ? json_object_get_string(msg) : "(no message)");
+		return -EIO;
+	}
+	if (!json_object_object_get_ex(o, "result", &res)) {
+		set_err("the store sent a watch response without a result");
+		return -EPROTO;
+	}
+	e->rev = get_int(json_object_object_get(res, "header"), "revision");
+	e->compact = get_int(res, "compact_revision");
+	if (e->compact) {
+		set_err("revision %lld was compacted away (the oldest left is %lld)",
+			(long long)e->rev, (long long)e->compact);
+		return -ESTALE;
+	}
+	if (json_object_object_get_ex(res, "canceled", &f) &&
+	    json_object_get_boolean(f)) {
+		msg = json_object_object_get(res, "cancel_reason");
+		set_err("the store canceled the watch: %s",
+			msg ? json_object_get_string(msg) : "(no reason)");
+		return -EIO;
+	}
+	if (!json_object_object_get_ex(res, "events", &evs))
+		return 0;
+	n = json_object_array_length(evs);
+	e->ev = calloc(n ? n : 1, sizeof(*e->ev));
+	if (!e->ev)
+		abort();
+	for (i = 0; i < n; i++) {
+		ev = json_object_array_get_idx(evs, i);
+		x = &e->ev[e->n];
+		type = json_object_get_string(json_object_object_get(ev, "type"));
+		x->del = type && !strcmp(type, "DELETE");
+		if (!json_object_object_get_ex(ev, "kv", &kv) ||
+		    !json_object_object_get_ex(kv, "key", &f) ||
+		    !(x->kv.key = b64_decode(json_object_get_string(f), &klen))) {
+			set_err("the store sent a malformed watch event");
+			store_events_free(e);
+			return -EPROTO;
+		}
+		e->n++;
+		if (json_object_object_get_ex(kv, "value", &f))
+			x->kv.val = b64_decode(json_object_get_string(f),
+					       &x->kv.vlen);
+		if (!x->kv.val)
+			x->kv.val = strdup("");
+		x->kv.create_rev = get_int(kv, "create_revision");
+		x->kv.mod_rev = get_int(kv, "mod_revision");
+	}
+	return 0;
+}
+
+/* The next whole JSON object received: 1 (*@o), 0 if none yet, or -EPROTO. */
+static int watch_parse(struct store_watch *w, json_object **o)
+{
+	enum json_tokener_error jerr;
+	size_t used;
+
+	while (w->off < w->in.len) {
+		*o = json_tokener_parse_ex(w->tok, w->in.p + w->off,
+					   (int)(w->in.len - w->off));
+		jerr = json_tokener_get_error(w->tok);
+		if (*o) {
+			used = json_tokener_get_parse_end(w->tok);
+			w->off += used ? used : w->in.len - w->off;
+			json_tokener_reset(w->tok);
+			return 1;
+		}
+		if (jerr != json_tokener_continue) {
+			set_err("the store sent a malformed watch response: %s",
+				json_tokener_error_desc(jerr));
+			return -EPROTO;
+		}
+		w->off = w->in.len;	/* all in the tokener's state */
+	}
+	/* Everything parsed: start the buffer again. */
+	w->in.len = 0;
+	w->off = 0;
+	return 0;
+}
+
+int store_watch_next(struct store_watch *w, int timeout_ms,
+		     struct store_events *e)
+{
+	json_object *o = NULL;
+	int running, left, err, i;
+	CURLMsg *m;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < 2; i++) {
+		err = watch_parse(w, &o);
+		if (err > 0) {
+			err = watch_response(o, e);
+			json_object_put(o);
+			return err ? err : 1;
+		}
+		if (err < 0)
+			return err;
+		if (w->done) {
+			long status = 0;
+
+			cu.getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+			if (w->rc != CURLE_OK)
+				set_err("the watch on %s failed: %s", url,
+					w->cerr[0] ? w->cerr : cu.strerror(w->rc));
+			else
+				set_err("the store at %s ended the watch (HTTP %ld)",
+					url, status);
+			return -EIO;
+		}
+		if (i)
+			break;
+		cu.m_wait(w->multi, NULL, 0, timeout_ms, NULL);
+		cu.m_perform(w->multi, &running);
+		while ((m = cu.m_info_read(w->multi, &left)))
+			if (m->msg == CURLMSG_DONE) {
+				w->done = true;
+				w->rc = m->data.result;
+			}
+	}
+	return 0;
 }

@@ -74,6 +74,44 @@ int store_txn_ops(const struct store_txn *t);
 int store_txn_commit(struct store_txn *t, bool *ok, int64_t *rev,
 		     struct store_kvs *reads, int nreads);
 
+/* Puts @key = @val (under @lease, if not 0): 0 with *@rev, or -errno. */
+int store_put(const char *key, const char *val, int64_t lease, int64_t *rev);
+
+/* Leases: 0 or a negative errno. A keepalive's *@ttl is 0 if it expired. */
+int store_lease_grant(int64_t ttl, int64_t *id);
+int store_lease_keepalive(int64_t id, int64_t *ttl);
+int store_lease_revoke(int64_t id);
+
+/*
+ * A watch of the keys [@key, @end) from revision @rev (POST /v3/watch, a
+ * response streamed for as long as the watch lasts, read on its own
+ * connection). store_watch_next() waits up to @timeout_ms for the next
+ * response: 1 with its events (maybe none: the watch was created, or a
+ * progress notice) in *@e, 0 if none came, -ESTALE if @rev was compacted
+ * away (e->compact: the oldest revision left), -EIO if the watch ended or
+ * failed, -EPROTO; store_strerror() says why. A failed watch is stopped
+ * and started again.
+ */
+struct store_event {
+	bool del;		/* a DELETE, else a PUT */
+	struct store_kv kv;	/* a DELETE's has its key and mod_rev only */
+};
+
+struct store_events {
+	struct store_event *ev;
+	size_t n;
+	int64_t rev;		/* the store's revision when it was sent */
+	int64_t compact;
+};
+
+struct store_watch;
+struct store_watch *store_watch_start(const char *key, const char *end,
+				      int64_t rev);
+int store_watch_next(struct store_watch *w, int timeout_ms,
+		     struct store_events *e);
+void store_watch_stop(struct store_watch *w);
+void store_events_free(struct store_events *e);
+
 /* Why the last call failed. */
 const char *store_strerror(void);
 
