@@ -99,7 +99,8 @@ check:
 # KUnit and every end-to-end script on it; fault injection (faults.sh) on
 # the test kernel; 50 teardown cycles, 100,000 fuzzed netlink messages,
 # random fuzz seeds, churn on Debian 6.1, the fleet at 10,000 mappings,
-# rnatd end to end on Debian 6.1 (tests/e2e/rnatd.sh).
+# rnatd end to end on Debian 6.1 (tests/e2e/rnatd.sh), the Debian packages
+# booted and rebooted under systemd (tests/ops/reboot).
 # Hours on 2 cores: not timed yet on a quiet machine.
 check-long:
 	tests/check --long
