@@ -81,13 +81,17 @@ static bool rnat_vpn_gone(const struct rnat_vpn *vpn)
 }
 
 /*
- * Each hook is split: the part every packet runs (is the device a VPN's?)
- * stays small, without the frame and stack the translation needs.
+ * Each hook is split in three: the part every packet runs (is the device a
+ * VPN's?); the usual packet of a VPN, a mapped TCP or UDP one, translated
+ * without a struct rnat_pkt; and the full path for everything else, which
+ * also decides every drop. The first two stay small, without the frame and
+ * stack the full path needs. The fast part returns false having changed
+ * nothing, and the full path then looks at the packet afresh.
  */
-static noinline unsigned int rnat_ingress_vpn(struct rnat_net *rn,
-					      struct rnat_cfg *cfg,
-					      struct rnat_vpn *vpn,
-					      struct sk_buff *skb)
+static noinline unsigned int rnat_ingress_full(struct rnat_net *rn,
+					       struct rnat_cfg *cfg,
+					       struct rnat_vpn *vpn,
+					       struct sk_buff *skb)
 {
 	struct rnat_map *m, *inner = NULL;
 	__be32 to, inner_to = 0;
@@ -130,6 +134,36 @@ static noinline unsigned int rnat_ingress_vpn(struct rnat_net *rn,
 	return NF_ACCEPT;
 }
 
+static noinline unsigned int rnat_ingress_vpn(struct rnat_net *rn,
+					      struct rnat_cfg *cfg,
+					      struct rnat_vpn *vpn,
+					      struct sk_buff *skb)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	unsigned int check_off;
+	struct rnat_map *m;
+	__be32 to;
+
+	if (unlikely(vpn == RNAT_VPN_FENCED))
+		goto full;
+	check_off = rnat_fast_check(skb, iph);
+	if (unlikely(!check_off))
+		goto full;
+	m = rnat_table_lookup_real(&cfg->table, vpn->id, iph->saddr);
+	if (unlikely(!m || rnat_vpn_gone(vpn)))
+		goto full;
+	iph = rnat_fast_writable(skb, check_off);
+	if (unlikely(!iph))
+		goto full;
+	to = rnat_map_to_nat(m, iph->saddr);
+	rnat_rewrite_fast(skb, iph, &iph->saddr, check_off, to);
+	rnat_count(rn, RNAT_STAT_IN_TRANSLATED);
+	rnat_map_count(m, RNAT_DIR_IN, skb);
+	return NF_ACCEPT;
+full:
+	return rnat_ingress_full(rn, cfg, vpn, skb);
+}
+
 static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
@@ -143,10 +177,10 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 	return rnat_ingress_vpn(rn, cfg, vpn, skb);
 }
 
-static noinline unsigned int rnat_egress_vpn(struct rnat_net *rn,
-					     struct rnat_cfg *cfg,
-					     struct rnat_vpn *vpn,
-					     struct sk_buff *skb, int ifindex)
+static noinline unsigned int rnat_egress_full(struct rnat_net *rn,
+					      struct rnat_cfg *cfg,
+					      struct rnat_vpn *vpn,
+					      struct sk_buff *skb, int ifindex)
 {
 	struct rnat_map *m = NULL, *inner = NULL;
 	struct rnat_pkt pkt;
@@ -196,6 +230,38 @@ static noinline unsigned int rnat_egress_vpn(struct rnat_net *rn,
 				    rnat_icmp_classify(pkt.icmp_type,
 						       pkt.icmp_code));
 	return NF_ACCEPT;
+}
+
+static noinline unsigned int rnat_egress_vpn(struct rnat_net *rn,
+					     struct rnat_cfg *cfg,
+					     struct rnat_vpn *vpn,
+					     struct sk_buff *skb, int ifindex)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	unsigned int check_off;
+	struct rnat_map *m;
+	__be32 to;
+
+	/* Fenced, or shared: what a shared device carries is sorted out. */
+	if (unlikely(xa_is_value(vpn)))
+		goto full;
+	check_off = rnat_fast_check(skb, iph);
+	if (unlikely(!check_off))
+		goto full;
+	m = rnat_table_lookup_nat(&cfg->table, iph->daddr);
+	if (unlikely(!m || m->real.vpn_id != vpn->id || rnat_vpn_gone(vpn)))
+		goto full;
+	iph = rnat_fast_writable(skb, check_off);
+	if (unlikely(!iph))
+		goto full;
+	to = rnat_map_to_real(m, iph->daddr);
+	rnat_rewrite_fast(skb, iph, &iph->daddr, check_off, to);
+	rnat_mark_apply(&vpn->link.out_mark, skb);
+	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
+	rnat_map_count(m, RNAT_DIR_OUT, skb);
+	return NF_ACCEPT;
+full:
+	return rnat_egress_full(rn, cfg, vpn, skb, ifindex);
 }
 
 static unsigned int rnat_egress(void *priv, struct sk_buff *skb,

@@ -114,9 +114,10 @@ struct rnat_map *rnat_table_find_real(const struct rnat_table *t, u32 vpn_id,
 struct rnat_map *rnat_table_find_nat(const struct rnat_table *t, __be32 addr,
 				     u8 plen);
 
+/* Without a branch: a 64-bit shift by 32 is defined, a 32-bit one is not. */
 static inline __be32 rnat_plen_mask(u8 plen)
 {
-	return plen ? htonl(~0U << (32 - plen)) : 0;
+	return htonl((u32)(~0ULL << (32 - plen)));
 }
 
 static inline u8 rnat_map_plen(const struct rnat_map *m)

@@ -12,6 +12,7 @@
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <net/checksum.h>
 
 enum rnat_field {
 	RNAT_SADDR,
@@ -78,6 +79,80 @@ static __always_inline int rnat_pkt_parse(struct sk_buff *skb,
 	pkt->icmp_error = false;
 	pkt->writable = sizeof(*iph) + l4;
 	return 0;
+}
+
+/*
+ * The usual packet, translated without rnat_pkt_parse() and rnat_rewrite():
+ * TCP or UDP without IP options, not a later fragment, an IP length within
+ * the skb, its IP and L4 headers in the linear head. Returns the offset of
+ * its L4 checksum from the IP header, or 0 for anything else, which takes
+ * the full path.
+ */
+static __always_inline unsigned int rnat_fast_check(const struct sk_buff *skb,
+						    const struct iphdr *iph)
+{
+	unsigned int len;
+
+	if (unlikely(skb_headlen(skb) < sizeof(*iph) + sizeof(struct tcphdr)))
+		return 0;
+	len = ntohs(iph->tot_len);
+	if (unlikely(*(const u8 *)iph != 0x45 ||
+		     (iph->frag_off & htons(IP_OFFSET)) || len > skb->len))
+		return 0;
+	if (likely(iph->protocol == IPPROTO_UDP &&
+		   len >= sizeof(*iph) + sizeof(struct udphdr)))
+		return sizeof(*iph) + offsetof(struct udphdr, check);
+	if (likely(iph->protocol == IPPROTO_TCP &&
+		   len >= sizeof(*iph) + offsetofend(struct tcphdr, check)))
+		return sizeof(*iph) + offsetof(struct tcphdr, check);
+	return 0;
+}
+
+/*
+ * Makes the headers of a packet rnat_fast_check() accepted with @check_off
+ * private, if they are not (a clone: a packet a tap or pktgen still holds;
+ * forwarding would copy it too), and returns its IP header, or NULL if that
+ * failed.
+ */
+static __always_inline struct iphdr *rnat_fast_writable(struct sk_buff *skb,
+							unsigned int check_off)
+{
+	if (unlikely(skb_cloned(skb)) &&
+	    skb_ensure_writable(skb, check_off + sizeof(__sum16)))
+		return NULL;
+	return ip_hdr(skb);
+}
+
+/*
+ * Sets @addr, in the IP header @iph of a packet rnat_fast_check() accepted
+ * with @check_off, to @to, with the checksums that cover it as rnat_rewrite()
+ * does: the address change, summed once, goes into the IP checksum, the L4
+ * one and a CHECKSUM_COMPLETE skb->csum.
+ */
+static __always_inline void rnat_rewrite_fast(struct sk_buff *skb,
+					      struct iphdr *iph, __be32 *addr,
+					      unsigned int check_off, __be32 to)
+{
+	__wsum diff = csum_sub((__force __wsum)to, (__force __wsum)*addr);
+	__sum16 *check = (void *)iph + check_off;
+	bool udp = iph->protocol == IPPROTO_UDP;
+
+	if (unlikely(*addr == to))
+		return;
+	csum_replace_by_diff(&iph->check, diff);
+	*addr = to;
+	/* As rnat_l4_update(): a zero UDP checksum stays so. */
+	if (udp && !*check)
+		return;
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		*check = ~csum_fold(csum_add(csum_unfold(*check), diff));
+	} else {
+		csum_replace_by_diff(check, diff);
+		if (skb->ip_summed == CHECKSUM_COMPLETE)
+			skb->csum = ~csum_add(~skb->csum, diff);
+	}
+	if (udp && !*check)
+		*check = CSUM_MANGLED_0;
 }
 
 /*

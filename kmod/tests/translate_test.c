@@ -393,13 +393,46 @@ static void rnat_test_offload(struct sk_buff *skb,
 	}
 }
 
+/* The packet @c must leave as, whichever path translated @skb. */
+static void rnat_test_expect_out(struct kunit *test, struct sk_buff *skb,
+				 const struct rnat_test_case *c,
+				 const struct rnat_test_pkts *t, u8 *buf)
+{
+	unsigned int len = rnat_test_build(&t->out, buf);
+
+	rnat_test_expect_bytes(test, skb, buf, len);
+	KUNIT_EXPECT_EQ(test, (u8)skb->ip_summed, c->ip_summed);
+	if (c->ip_summed == CHECKSUM_COMPLETE)
+		rnat_test_expect_complete(test, skb);
+	if (c->gso_size) {
+		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_size, c->gso_size);
+		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_type, c->gso_type);
+		rnat_test_expect_segments(test, skb, c, &t->out);
+	}
+}
+
+/*
+ * Does the hooks' fast path (rnat_fast_check()) take @c's packet? TCP and
+ * UDP without IP options, not a later fragment, with the checksum in the
+ * packet and 40 bytes in the head (a TCP header's worth).
+ */
+static bool rnat_test_fast(const struct rnat_test_case *c, unsigned int len)
+{
+	const struct rnat_test_pkt *p = &c->pkt;
+
+	return (p->protocol == IPPROTO_TCP || p->protocol == IPPROTO_UDP) &&
+	       !p->optlen && !(p->frag_off & IP_OFFSET) &&
+	       len >= sizeof(struct iphdr) + sizeof(struct tcphdr);
+}
+
 static void rnat_test_run(struct kunit *test, const struct rnat_test_case *c)
 {
 	u8 *buf = kunit_kzalloc(test, RNAT_TEST_BUF, GFP_KERNEL);
-	unsigned int len, ihl = sizeof(struct iphdr) + c->pkt.optlen;
+	unsigned int len, off, ihl = sizeof(struct iphdr) + c->pkt.optlen;
 	struct rnat_test_pkts t;
 	struct sk_buff *skb;
 	struct rnat_pkt pkt;
+	struct iphdr *iph;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
 	rnat_test_pkts(test, buf, c, &t);
@@ -412,16 +445,23 @@ static void rnat_test_run(struct kunit *test, const struct rnat_test_case *c)
 	KUNIT_EXPECT_EQ(test, rnat_rewrite(skb, &pkt, c->field, in_aton(c->to),
 					   c->inner_to ? in_aton(c->inner_to) :
 					   0), 0);
+	rnat_test_expect_out(test, skb, c, &t, buf);
+	kfree_skb(skb);
 
-	len = rnat_test_build(&t.out, buf);
-	rnat_test_expect_bytes(test, skb, buf, len);
-	KUNIT_EXPECT_EQ(test, (u8)skb->ip_summed, c->ip_summed);
-	if (c->ip_summed == CHECKSUM_COMPLETE)
-		rnat_test_expect_complete(test, skb);
-	if (c->gso_size) {
-		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_size, c->gso_size);
-		KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_type, c->gso_type);
-		rnat_test_expect_segments(test, skb, c, &t.out);
+	/* The same packet by the fast path, if it takes it: the same bytes. */
+	len = rnat_test_build(&t.in, buf);
+	skb = rnat_test_skb(test, buf, len);
+	rnat_test_offload(skb, c, ihl);
+	iph = ip_hdr(skb);
+	off = rnat_fast_check(skb, iph);
+	KUNIT_EXPECT_EQ(test, !!off, rnat_test_fast(c, len));
+	if (off) {
+		iph = rnat_fast_writable(skb, off);
+		KUNIT_ASSERT_NOT_NULL(test, iph);
+		rnat_rewrite_fast(skb, iph, c->field == RNAT_SADDR ?
+				  &iph->saddr : &iph->daddr, off,
+				  in_aton(c->to));
+		rnat_test_expect_out(test, skb, c, &t, buf);
 	}
 	kfree_skb(skb);
 }
@@ -949,8 +989,9 @@ static void rnat_translate_test_cloned(struct kunit *test)
 	u8 *buf = kunit_kzalloc(test, RNAT_TEST_BUF, GFP_KERNEL);
 	struct rnat_test_pkt p = { RNAT_TEST_OUT(IPPROTO_TCP), .payload = 30 };
 	struct sk_buff *skb, *clone;
+	unsigned int len, off;
 	struct rnat_pkt pkt;
-	unsigned int len;
+	struct iphdr *iph;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
 	len = rnat_test_build(&p, buf);
@@ -960,6 +1001,25 @@ static void rnat_translate_test_cloned(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, rnat_pkt_parse(skb, &pkt), 0);
 	KUNIT_ASSERT_EQ(test, rnat_rewrite(skb, &pkt, RNAT_DADDR,
 					   in_aton("10.1.0.0"), 0), 0);
+	rnat_test_expect_bytes(test, clone, buf, len);
+	p.dst = "10.1.0.0";
+	len = rnat_test_build(&p, buf);
+	rnat_test_expect_bytes(test, skb, buf, len);
+	kfree_skb(clone);
+	kfree_skb(skb);
+
+	/* The hooks' fast path makes its copy too. */
+	p.dst = "10.162.0.1";
+	len = rnat_test_build(&p, buf);
+	skb = rnat_test_skb(test, buf, len);
+	clone = skb_clone(skb, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, clone);
+	off = rnat_fast_check(skb, ip_hdr(skb));
+	KUNIT_ASSERT_NE(test, off, 0);
+	iph = rnat_fast_writable(skb, off);
+	KUNIT_ASSERT_NOT_NULL(test, iph);
+	KUNIT_EXPECT_FALSE(test, skb_cloned(skb));
+	rnat_rewrite_fast(skb, iph, &iph->daddr, off, in_aton("10.1.0.0"));
 	rnat_test_expect_bytes(test, clone, buf, len);
 	p.dst = "10.1.0.0";
 	len = rnat_test_build(&p, buf);
