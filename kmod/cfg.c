@@ -291,6 +291,18 @@ void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex)
 	return entry;
 }
 
+struct rnat_vpn *rnat_cfg_vpn_by_mark(struct rnat_cfg *cfg, int ifindex,
+				      u32 mark)
+{
+	struct rnat_vpn *vpn;
+
+	mark &= READ_ONCE(cfg->mark_mask);
+	vpn = xa_load(&cfg->vpn_by_mark, mark);
+	if (vpn && READ_ONCE(vpn->link.ifindex) == ifindex)
+		return vpn;
+	return mark ? RNAT_VPN_FENCED : NULL;
+}
+
 int rnat_cfg_dev_reserve(struct rnat_cfg *cfg, int ifindex)
 {
 	struct rnat_dev_tab *old, *tab;

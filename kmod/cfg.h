@@ -153,16 +153,29 @@ void *rnat_cfg_dev_walk(struct rnat_cfg *cfg, int ifindex);
 /*
  * rnat_cfg_dev() for the packet path, in an RCU read-side section already:
  * one load for a device in the array, whose entries are published after
- * what they point to.
+ * what they point to. rnat_cfg_dev_peek() is that load alone, without a
+ * call, for the hooks' first look: false if the array cannot tell (an
+ * ifindex of 65,536 or more), and rnat_cfg_dev_rcu() must walk.
  */
-static inline void *rnat_cfg_dev_rcu(struct rnat_cfg *cfg, int ifindex)
+static __always_inline bool rnat_cfg_dev_peek(struct rnat_cfg *cfg,
+					      int ifindex, void **dev)
 {
 	struct rnat_dev_tab *tab = rcu_dereference(cfg->dev_tab);
 
-	if (likely(tab && (unsigned int)ifindex < tab->len))
-		return READ_ONCE(tab->entry[ifindex]);
-	if (ifindex < RNAT_DEV_TAB_MAX)
-		return NULL;	/* never had an entry: the array would hold it */
+	if (likely(tab && (unsigned int)ifindex < tab->len)) {
+		*dev = READ_ONCE(tab->entry[ifindex]);
+		return true;
+	}
+	*dev = NULL;	/* never had an entry: the array would hold it */
+	return ifindex < RNAT_DEV_TAB_MAX;
+}
+
+static inline void *rnat_cfg_dev_rcu(struct rnat_cfg *cfg, int ifindex)
+{
+	void *dev;
+
+	if (likely(rnat_cfg_dev_peek(cfg, ifindex, &dev)))
+		return dev;
 	return rnat_cfg_dev_walk(cfg, ifindex);
 }
 
@@ -181,6 +194,13 @@ static inline bool rnat_dev_shared(const void *dev)
 }
 
 /*
+ * rnat_cfg_vpn_in() on a shared device. Out of line: every packet's hook
+ * then needs no frame of its own.
+ */
+struct rnat_vpn *rnat_cfg_vpn_by_mark(struct rnat_cfg *cfg, int ifindex,
+				      u32 mark);
+
+/*
  * The VPN a packet arriving on @ifindex with fwmark @mark comes from, NULL
  * if it is none's, or RNAT_VPN_FENCED if it must be dropped: its device's
  * VPN is gone, or on a shared device it has a mark (under the mask, which
@@ -193,11 +213,7 @@ static inline struct rnat_vpn *rnat_cfg_vpn_in(struct rnat_cfg *cfg,
 
 	if (likely(!xa_is_value(vpn)) || vpn == RNAT_VPN_FENCED)
 		return vpn;
-	mark &= READ_ONCE(cfg->mark_mask);
-	vpn = xa_load(&cfg->vpn_by_mark, mark);
-	if (vpn && READ_ONCE(vpn->link.ifindex) == ifindex)
-		return vpn;
-	return mark ? RNAT_VPN_FENCED : NULL;
+	return rnat_cfg_vpn_by_mark(cfg, ifindex, mark);
 }
 
 /* Sets the bits of @mark in @skb's fwmark. */

@@ -136,14 +136,17 @@ static noinline unsigned int rnat_ingress_full(struct rnat_net *rn,
 
 static noinline unsigned int rnat_ingress_vpn(struct rnat_net *rn,
 					      struct rnat_cfg *cfg,
-					      struct rnat_vpn *vpn,
-					      struct sk_buff *skb)
+					      struct sk_buff *skb, int ifindex)
 {
 	struct iphdr *iph = ip_hdr(skb);
 	unsigned int check_off;
+	struct rnat_vpn *vpn;
 	struct rnat_map *m;
 	__be32 to;
 
+	vpn = rnat_cfg_vpn_in(cfg, ifindex, skb->mark);
+	if (!vpn)
+		return NF_ACCEPT;
 	if (unlikely(vpn == RNAT_VPN_FENCED))
 		goto full;
 	check_off = rnat_fast_check(skb, iph);
@@ -169,12 +172,12 @@ static unsigned int rnat_ingress(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	struct rnat_vpn *vpn;
+	void *dev;
 
-	vpn = rnat_cfg_vpn_in(cfg, state->in->ifindex, skb->mark);
-	if (likely(!vpn))
+	/* Most packets: a device no VPN ever had, told without a call. */
+	if (likely(rnat_cfg_dev_peek(cfg, state->in->ifindex, &dev) && !dev))
 		return NF_ACCEPT;
-	return rnat_ingress_vpn(rn, cfg, vpn, skb);
+	return rnat_ingress_vpn(rn, cfg, skb, state->in->ifindex);
 }
 
 static noinline unsigned int rnat_egress_full(struct rnat_net *rn,
@@ -234,13 +237,17 @@ static noinline unsigned int rnat_egress_full(struct rnat_net *rn,
 
 static noinline unsigned int rnat_egress_vpn(struct rnat_net *rn,
 					     struct rnat_cfg *cfg,
-					     struct rnat_vpn *vpn,
 					     struct sk_buff *skb, int ifindex)
 {
 	struct iphdr *iph = ip_hdr(skb);
 	unsigned int check_off;
+	struct rnat_vpn *vpn;
 	struct rnat_map *m;
 	__be32 to;
+
+	vpn = rnat_cfg_dev_rcu(cfg, ifindex);
+	if (!vpn)
+		return NF_ACCEPT;
 
 	/* Fenced, or shared: what a shared device carries is sorted out. */
 	if (unlikely(xa_is_value(vpn)))
@@ -269,13 +276,11 @@ static unsigned int rnat_egress(void *priv, struct sk_buff *skb,
 {
 	struct rnat_net *rn = priv;
 	struct rnat_cfg *cfg = rcu_dereference(rn->cfg);
-	int ifindex = state->out->ifindex;
-	struct rnat_vpn *vpn;
+	void *dev;
 
-	vpn = rnat_cfg_dev_rcu(cfg, ifindex);
-	if (likely(!vpn))
+	if (likely(rnat_cfg_dev_peek(cfg, state->out->ifindex, &dev) && !dev))
 		return NF_ACCEPT;
-	return rnat_egress_vpn(rn, cfg, vpn, skb, ifindex);
+	return rnat_egress_vpn(rn, cfg, skb, state->out->ifindex);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
