@@ -56,7 +56,8 @@
 # Environment: BENCH_PKTS (4000), BENCH_TRIALS (5), BENCH_VPNS ("10 1000
 # 5000"), BENCH_MAPS ("1000 100000"; add 1000000 with --mem 4096 for the
 # design's 10^6 target; it takes several minutes), BENCH_NFT (the
-# contenders' sizes, "1000 100000"; "none" leaves them out), BENCH_STRICT (default 1
+# contenders' sizes, "1000 100000"; "none" leaves a group out, for any of
+# the three), BENCH_STRICT (default 1
 # on debian-6.1: the design's targets, +400 instructions per packet each way
 # and flat lookup cost, become ok/not ok lines; 0 on debian kernels with
 # debug options such as our test kernel, whose lockdep inflates every
@@ -75,6 +76,9 @@ TRIALS=${BENCH_TRIALS:-5}
 VPN_SIZES=${BENCH_VPNS:-10 1000 5000}
 MAP_SIZES=${BENCH_MAPS:-1000 100000}
 NFT_SIZES=${BENCH_NFT:-1000 100000}
+# "none" leaves a group of cases out.
+[ "$VPN_SIZES" = none ] && VPN_SIZES=""
+[ "$MAP_SIZES" = none ] && MAP_SIZES=""
 [ "$NFT_SIZES" = none ] && NFT_SIZES=""
 MAP_MAX=${MAP_SIZES##* }
 NFT_MAX=${NFT_SIZES##* }
@@ -506,7 +510,7 @@ json_fig() {
 	for dir in eg in; do
 		[ "${FIG[$1.$dir]:--}" != - ] || continue
 		printf '    {"case": "%s", "n": %s, "dir": "%s", "instr": %s, "delta": %s},\n' \
-			"$kind" "$n" "${dir/eg/core->vpn}" "${FIG[$1.$dir]}" "$(delta "$1" "$dir" | tr -d +)"
+			"$kind" "$n" "$([ "$dir" = eg ] && echo "core->vpn" || echo "vpn->core")" "${FIG[$1.$dir]}" "$(delta "$1" "$dir" | tr -d +)"
 	done
 }
 {
