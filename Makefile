@@ -108,13 +108,22 @@ check-long:
 demo:
 	tests/demo
 
-# Instructions per forwarded packet under QEMU -icount (not a test: prints
-# figures; BENCH_STRICT=0 reports without judging against the targets).
+# Instructions per forwarded packet under QEMU -icount, rnat beside the
+# kernel's NAT (not a test: prints figures; BENCH_STRICT=0 reports without
+# judging against the targets). The output stays in build/bench/datapath.log,
+# its figures in build/bench/datapath.json and .png. A quick subset:
+# `make bench BENCH_ENV="BENCH_VPNS=10 BENCH_MAPS=1000 BENCH_NFT=1000 BENCH_TRIALS=3"`.
+BENCH_ENV ?=
 bench: rnatctl
 	tests/lib/deps $$(cat tests/packages)
 	tests/lib/build-module $(KDIR) build/debian-6.1
-	tests/vm/run --kernel debian-6.1 --icount --mem 2048 --timeout 1800 -- \
-		tests/bench/datapath.sh build/debian-6.1/kmod/rnat.ko
+	mkdir -p build/bench
+	{ tests/vm/run --kernel debian-6.1 --icount --mem 2048 --timeout 3600 -- \
+		env $(BENCH_ENV) tests/bench/datapath.sh build/debian-6.1/kmod/rnat.ko; \
+		echo $$? >build/bench/datapath.rc; } | tee build/bench/datapath.log
+	sed -n 's/^#json //p' build/bench/datapath.log >build/bench/datapath.json
+	[ ! -s build/bench/datapath.json ] || tests/bench/plot build/bench/datapath.json build/bench/datapath.png
+	exit $$(cat build/bench/datapath.rc)
 
 # Instructions and kernel memory to restore, dump and list 10^6 mappings
 # under QEMU -icount (not a test: prints figures; `make bench-control

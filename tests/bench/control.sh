@@ -90,15 +90,7 @@ child_ms() {
 		}
 	}' "$1"
 }
-# meminfo KEY...: their values in kB.
-meminfo() {
-	local k
-	for k; do
-		awk -v k="$k:" '$1 == k { printf "%s ", $2 }' /proc/meminfo
-	done
-}
-MEMKEYS="Slab Percpu VmallocUsed MemFree MemAvailable"
-
+# meminfo and MEMKEYS: tests/bench/lib.sh.
 # timed NAME OUT COMMAND...: runs COMMAND with stdout to OUT; on success
 # records its figures in ROWS.
 ROWS=""

@@ -39,11 +39,25 @@
 #              flow's route (VPN 500's NAT IP for 10.1.0.0, dev gv) is added
 #              by hand, so the case differs from the others in nothing but
 #              the number of mappings in rnat's tables.
-# and the guest time rnatctl -b needs to load the batches.
+# and the guest time rnatctl -b needs to load the batches. Then the kernel's
+# own NAT mechanisms, in the same boot before rnat is loaded
+# (tests/bench/contenders.sh): nft-stateless N (nft maps rewriting the
+# addresses, no conntrack), ct-est N and ct-new N (conntrack NAT from nft
+# maps, established and new flows), N map entries each way. The table adds
+# rnat's delta over nft-stateless's at the same N (maps M against
+# nft-stateless M), and the kernel memory per entry of rnat's mappings and
+# of the nft maps at the largest N (/proc/meminfo deltas across the load,
+# as tests/bench/control.sh).
+#
+# All figures go to stdout once more as JSON, each line prefixed "#json "
+# (the guest cannot write the host's files): `make bench` keeps them as
+# build/bench/datapath.json and plots them (tests/bench/plot).
 #
 # Environment: BENCH_PKTS (4000), BENCH_TRIALS (5), BENCH_VPNS ("10 1000
 # 5000"), BENCH_MAPS ("1000 100000"; add 1000000 with --mem 4096 for the
-# design's 10^6 target; it takes several minutes), BENCH_STRICT (default 1
+# design's 10^6 target; it takes several minutes), BENCH_NFT (the
+# contenders' sizes, "1000 100000"; "none" leaves a group out, for any of
+# the three), BENCH_STRICT (default 1
 # on debian-6.1: the design's targets, +400 instructions per packet each way
 # and flat lookup cost, become ok/not ok lines; 0 on debian kernels with
 # debug options such as our test kernel, whose lockdep inflates every
@@ -54,12 +68,20 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 . tests/bench/lib.sh
+. tests/bench/contenders.sh
 
 MODULE=${1:?usage: datapath.sh MODULE.ko}
 PKTS=${BENCH_PKTS:-4000}
 TRIALS=${BENCH_TRIALS:-5}
 VPN_SIZES=${BENCH_VPNS:-10 1000 5000}
 MAP_SIZES=${BENCH_MAPS:-1000 100000}
+NFT_SIZES=${BENCH_NFT:-1000 100000}
+# "none" leaves a group of cases out.
+[ "$VPN_SIZES" = none ] && VPN_SIZES=""
+[ "$MAP_SIZES" = none ] && MAP_SIZES=""
+[ "$NFT_SIZES" = none ] && NFT_SIZES=""
+MAP_MAX=${MAP_SIZES##* }
+NFT_MAX=${NFT_SIZES##* }
 MAP_VPNS=1000
 TARGET_ADD=400	# design §7: instructions per packet over plain forwarding
 TARGET_FLAT=40	# "flat": the largest N may cost at most this much more
@@ -194,7 +216,11 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # (REAL without rnat, its NAT IP with). DIR eg: core sends to ADDR, vpn must
 # receive CORE -> REAL; DIR in: vpn sends REAL -> CORE, core must receive
 # ADDR -> CORE. Sets FIG[CASE.DIR] to the median instructions per packet.
+# With CHECK_RNAT=1 (the default; 0 for the contenders) rnat's counters must
+# show every packet translated; BEFORE_RUN and AFTER_RUN name commands run
+# before and after each run (AFTER_RUN after each successful one).
 declare -A FIG
+CHECK_RNAT=1 BEFORE_RUN="" AFTER_RUN=""
 measure() {
 	local cs=$1 dir=$2 addr=$3 from dev sink_ns sdev want_s want_d
 	local i v runs=$((TRIALS + 1)) retries vals="" rx0 rx1 good other t0 t1
@@ -216,7 +242,9 @@ measure() {
 	# PKTS successful packets still count at the sink.
 	i=0 retries=0
 	while [ "$i" -lt "$runs" ]; do
+		[ -z "$BEFORE_RUN" ] || $BEFORE_RUN
 		if v=$(run "$from" "$dev"); then
+			[ -z "$AFTER_RUN" ] || $AFTER_RUN
 			[ "$i" -gt 0 ] && vals+="$v"$'\n'
 			i=$((i + 1))
 		elif [ "$retries" -lt 3 ] && [ "$(n "$from" cat "/proc/net/pktgen/$dev" |
@@ -236,7 +264,7 @@ measure() {
 	FIG[$cs.$dir]=$(median <<<"${vals%$'\n'}")
 	expect_eq "$cs $dir: all $((runs * PKTS)) packets reached $sink_ns as $want_s -> $want_d" \
 		"$((runs * PKTS)) 0 $((runs * PKTS))" "$good $other $((rx1 - rx0))"
-	if [ "$addr" != "$REAL" ]; then
+	if [ "$addr" != "$REAL" ] && [ "$CHECK_RNAT" = 1 ]; then
 		expect_eq "$cs $dir: rnat translated each of them" \
 			"$((runs * PKTS))" "$((${t1:-0} - ${t0:-0}))"
 	fi
@@ -284,6 +312,8 @@ for i in 1 2; do
 done
 measure plain eg "$REAL"
 measure plain in "$REAL"
+# The kernel's NAT mechanisms, before rnat is loaded (contenders.sh).
+contenders "$NFT_SIZES"
 insmod "$MODULE" || { fail "insmod rnat"; exit 1; }
 # rnat loaded, no VPN: hooks unregistered, plain forwarding again.
 measure "no vpn" eg "$REAL"
@@ -345,8 +375,17 @@ for M in $MAP_SIZES; do
 					printf "map add vpn %d real 10.1.%d.%d\n", i, h / 256, h % 256
 		}'
 	} >"$work/maps.batch"
+	if [ "$M" = "$MAP_MAX" ]; then
+		sleep 1
+		m0=$(meminfo)
+	fi
 	timed "$M mappings, $MAP_VPNS VPNs, no routes (rnatctl -R -b)" \
 		rnat_tmpfs -R -b "$work/maps.batch" >/dev/null || fail "$M mappings: rnatctl -R -b"
+	if [ "$M" = "$MAP_MAX" ]; then
+		sleep 1	# rhashtable resizes, RCU callbacks
+		m1=$(meminfo)
+		MEM+=$(mem_row "rnat: $M mappings ($MAP_VPNS VPNs)" "$m0" "$m1" "$M")
+	fi
 	rm -f "$work/maps.batch"
 	expect_eq "$M mappings loaded" "used $M" \
 		"$(rnat pool show | grep -o 'used [0-9]*')"
@@ -390,11 +429,18 @@ check_flat() {	# check_flat LABEL DIR CASE...: the last costs at most TARGET_FLA
 		fail "target: $label $dir flat: $last costs $d over $first (at most +$TARGET_FLAT)"
 	fi
 }
-vcases="" mcases=""
+vcases="" mcases="" ncases=""
 for N in $VPN_SIZES; do vcases+="vpns $N|"; done
 for M in $MAP_SIZES; do mcases+="maps $M|"; done
+for N in $NFT_SIZES; do ncases+="nft-stateless $N|ct-est $N|ct-new $N|"; done
 IFS='|' read -ra vc <<<"${vcases%|}"
 IFS='|' read -ra mc <<<"${mcases%|}"
+IFS='|' read -ra nc <<<"${ncases%|}"
+# ratio A B DIR: A's delta over B's.
+ratio() {
+	awk -v a="$(delta "$1" "$3")" -v b="$(delta "$2" "$3")" \
+		'BEGIN { if (a == "-" || b == "-" || b + 0 <= 0) print "-"; else printf "%.2f\n", a / b }'
+}
 for c in "${vc[@]}" "${mc[@]}"; do
 	check_target "$c" eg
 	check_target "$c" in
@@ -418,16 +464,78 @@ done
 	row plain
 	for c in "${vc[@]}" "${mc[@]}" "${BYPASS[@]}"; do row "$c"; done
 	row "no vpn"
+	[ ${#nc[@]} -eq 0 ] || echo "#   the kernel's NAT, before rnat was loaded:"
+	for c in "${nc[@]}"; do row "$c"; done
 	echo "#"
 	echo "#   plain: no rnat hooks; vpns N: N VPNs, one mapping and one block route each;"
 	echo "#   maps M: M mappings over $MAP_VPNS VPNs, -R, one route by hand; bypass N: N VPNs,"
 	echo "#   the packet crosses no VPN's device (both hooks miss); no vpn: rnat loaded, no VPN"
 	echo "#   configured. Targets: at most +$TARGET_ADD each way, flat in N and M."
+	if [ ${#nc[@]} -gt 0 ]; then
+		echo "#   nft-stateless N: nft maps of N entries each way rewrite the addresses in"
+		echo "#   prerouting (priority -400, notrack); ct-est N / ct-new N: conntrack NAT"
+		echo "#   (dnat to ip daddr map, snat to ip saddr map), one flow / a new flow per"
+		echo "#   packet (conntrack table flushed before each run)."
+		echo "#"
+		echo "#   rnat's delta over nft-stateless's at the same N (maps M against nft-stateless M):"
+		for M in $MAP_SIZES; do
+			[ -n "${FIG[nft-stateless $M.eg]:-}" ] || continue
+			printf '#   %-22s %10s %9s %10s %9s\n' "N = $M" "" \
+				"$(ratio "maps $M" "nft-stateless $M" eg)" "" \
+				"$(ratio "maps $M" "nft-stateless $M" in)"
+		done
+	fi
 	echo "#"
+	if [ -n "$MEM" ]; then
+		echo "# Kernel memory per entry (bytes; /proc/meminfo across the load, a mapping or"
+		echo "# a pair of map elements, one each way):"
+		printf '#   %-46s %8s %8s %8s %8s %8s\n' "" Slab Percpu Vmalloc "MemFree" "MemAvail"
+		printf '#   %-46s %8s %8s %8s %8s %8s\n' "" "" "" "" drop drop
+		printf '%b' "$MEM"
+		echo "#"
+	fi
 	echo "# Loading: busy guest time in G instructions (guest time less the idle time in"
 	echo "# /proc/stat, 10 ms ticks), then guest time (s), which also counts waits."
 	printf '%b' "$LOADS"
 } | tee "$table"
+
+# --- JSON --------------------------------------------------------------------
+
+# json_fig CASE: its figures, one JSON object a direction, each a line.
+json_fig() {
+	local dir kind n
+	kind=${1% *} n=${1##* }
+	[ "$kind" = "$1" ] && n=null
+	[ "$1" = "no vpn" ] && kind="no vpn" n=null
+	for dir in eg in; do
+		[ "${FIG[$1.$dir]:--}" != - ] || continue
+		printf '    {"case": "%s", "n": %s, "dir": "%s", "instr": %s, "delta": %s},\n' \
+			"$kind" "$n" "$([ "$dir" = eg ] && echo "core->vpn" || echo "vpn->core")" "${FIG[$1.$dir]}" "$(delta "$1" "$dir" | tr -d +)"
+	done
+}
+{
+	echo "{"
+	printf '  "date": "%s", "kernel": "%s", "flavour": "%s",\n' \
+		"$(date -u +%Y-%m-%d)" "$(uname -r)" "${RNAT_VM_KERNEL:-?}"
+	printf '  "machine": "QEMU TCG -icount shift=0, %s vCPU", "cpu": "%s",\n' \
+		"$(nproc)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	printf '  "pkts": %s, "trials": %s, "map_vpns": %s,\n' "$PKTS" "$TRIALS" "$MAP_VPNS"
+	echo '  "figures": ['
+	for c in plain "no vpn" "${vc[@]}" "${mc[@]}" "${BYPASS[@]}" "${nc[@]}"; do json_fig "$c"; done |
+		sed '$ s/,$//'
+	echo "  ],"
+	echo '  "memory_per_entry": ['
+	printf '%b' "$MEM" | awk -v keys="$MEMKEYS" '{
+		n = split(keys, k, " "); name = substr($0, 5, 46); sub(/ +$/, "", name)
+		printf "%s    {\"what\": \"%s\"", sep, name
+		for (i = 1; i <= n; i++)
+			printf ", \"%s%s\": %s", k[i], k[i] ~ /^Mem/ ? "_drop" : "", $(NF - n + i)
+		printf "}"
+		sep = ",\n"
+	} END { if (NR) printf "\n" }'
+	echo "  ]"
+	echo "}"
+} | sed 's/^/#json /'
 
 cleanup
 trap - EXIT

@@ -41,3 +41,30 @@ bench_state() {
 		}'
 	} >"$5"
 }
+
+# meminfo [KEY...]: their values in kB ($MEMKEYS without one).
+meminfo() {
+	local k
+	[ $# -gt 0 ] || read -ra k <<<"$MEMKEYS"
+	[ $# -gt 0 ] || set -- "${k[@]}"
+	for k; do
+		awk -v k="$k:" '$1 == k { printf "%s ", $2 }' /proc/meminfo
+	done
+}
+MEMKEYS="Slab Percpu VmallocUsed MemFree MemAvailable"
+
+# mem_row NAME BEFORE AFTER N: one line (ending in a literal \n, for printf
+# %b) with the per-entry deltas of meminfo $MEMKEYS from BEFORE to AFTER:
+# growth of Slab, Percpu and VmallocUsed, drops of MemFree and MemAvailable.
+mem_row() {
+	awk -v name="$1" -v a="$2" -v b="$3" -v keys="$MEMKEYS" -v m="$4" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); n = split(keys, k, " ")
+		printf "#   %-46s", name
+		for (i = 1; i <= n; i++) {
+			drop = k[i] ~ /^Mem/
+			d = drop ? x[i] - y[i] : y[i] - x[i]
+			printf " %8.1f", d * 1024 / m
+		}
+		printf "\\n"
+	}'
+}
