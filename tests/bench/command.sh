@@ -17,7 +17,8 @@
 # spare device; a figure is the guest time from before the fork of rnatctl
 # to its exit (rnatctl's start, its netlink requests, the kernel's work for
 # them), the least of the R runs (an idle CPU would make guest time jump
-# ahead: the least is the run that did not idle) and their median.
+# ahead by a timer tick, about 4 M instructions: the least is the run that
+# did not idle, if any did not) and their median.
 # icount counts instructions only: cache and TLB misses are not counted.
 #
 # Environment: BENCH_VPNS (5000), BENCH_MAPPINGS (1000000), BENCH_RUNS (7),
