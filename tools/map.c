@@ -275,6 +275,7 @@ static int map_new(int argc, char **argv, const char *cmd, uint16_t flags)
 		return usage_error("%s: missing \"real ADDR[/LEN]\"", cmd);
 	if (nl_need())
 		return EXIT_ERROR;
+	routes_vpn_touch(a.vpn);
 	nlh = nl_request(RNAT_CMD_MAP_NEW, NLM_F_CREATE | NLM_F_ECHO | flags);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, a.vpn);
 	mnl_attr_put_u32(nlh, RNAT_A_MAP_REAL, a.real.addr);
@@ -317,6 +318,7 @@ static int map_flush(int argc, char **argv)
 		return EXIT_USAGE;
 	if (nl_need())
 		return EXIT_ERROR;
+	routes_vpn_touch(id);
 	nlh = nl_request(RNAT_CMD_MAP_FLUSH, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (nl_exec(nlh, map_flushed, &n))
@@ -352,6 +354,10 @@ static int map_del(int argc, char **argv)
 		return usage_error("map del: missing \"real ADDR[/LEN]\"");
 	if (nl_need())
 		return EXIT_ERROR;
+	if (a.val[NAT])
+		routes_vpn_touch_nat(a.nat.addr);
+	else
+		routes_vpn_touch(a.vpn);
 	nlh = nl_request(RNAT_CMD_MAP_DEL, 0);
 	if (a.val[NAT]) {
 		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a.nat.addr);

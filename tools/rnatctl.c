@@ -96,13 +96,20 @@ int main(int argc, char **argv)
 		if (err)
 			return err;
 	}
+	/*
+	 * One command line syncs only what it changed (routes_vpn.c), a batch
+	 * syncs everything once, even after a failed line: the lines before
+	 * it took effect.
+	 */
+	if (routes && !file && !store)
+		routes_vpn_arm();
 	if (file)
 		err = cmd_batch(file);
 	else
 		err = cmd_run(argc - optind, argv + optind);
-	/* Even after a failed batch line: the lines before it took effect. */
-	if (routes && nl_changed() && routes_sync())
+	if (routes && nl_changed() && routes_vpn_sync(err))
 		err = err ? err : EXIT_ERROR;
+	routes_vpn_end();
 	nl_close();
 	region_close();
 	if (fflush(stdout) || ferror(stdout)) {

@@ -63,6 +63,20 @@ void prefixes_print(const struct nlattr *list, const char *key,
  * and pools (see routes.c): 0 or EXIT_ERROR.
  */
 int routes_sync(void);
+/*
+ * One command's routes (routes_vpn.c). main arms it before a command line
+ * (not a batch); a command that changes one VPN calls routes_vpn_touch()
+ * (or routes_vpn_touch_nat() with a NAT address of the VPN's) after
+ * nl_need() and before its nl_request(). After the command,
+ * routes_vpn_sync() syncs that VPN's routes, or all with routes_sync() if
+ * the command touched no VPN or several, or @cmd_err says it failed: 0 or
+ * EXIT_ERROR. routes_vpn_end() releases what a touch held.
+ */
+void routes_vpn_arm(void);
+void routes_vpn_touch(uint32_t vpn);
+void routes_vpn_touch_nat(uint32_t nat);
+int routes_vpn_sync(int cmd_err);
+void routes_vpn_end(void);
 
 /* Checks a VPN's mark attributes: 0 or -EPROTO. */
 int vpn_marks_check(const struct nlattr **tb);

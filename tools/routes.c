@@ -16,6 +16,10 @@
  * the state afresh under a lock (flock(2) on the namespace itself), so two
  * rnatctl runs cannot interleave a read of the state with the other's
  * change and leave a route the state no longer asks for.
+ *
+ * A command that names one VPN syncs only that VPN's routes (routes_vpn.c,
+ * with what this file shares in routes.h); pools, batches, restores,
+ * "route sync" and rnatd sync everything here.
  */
 
 #include <errno.h>
@@ -36,17 +40,7 @@
 #include "output.h"
 #include "parse.h"
 #include "rnatctl.h"
-
-struct route {
-	uint32_t addr;		/* network byte order */
-	uint8_t len;
-	uint8_t type;		/* RTN_UNICAST or RTN_UNREACHABLE */
-	uint32_t oif;
-	uint32_t metric;
-	/* Someone else's route (struct routes' foreign): its nexthop, owner. */
-	uint32_t gateway;
-	uint8_t protocol;
-};
+#include "routes.h"
 
 /*
  * Below any block's route if a VPN's block ever spans a whole pool prefix
@@ -54,12 +48,7 @@ struct route {
  */
 #define UNREACHABLE_METRIC 0x7fffffff
 
-struct routes {
-	struct route *r;
-	size_t n, cap;
-};
-
-static int routes_add(struct routes *rs, uint32_t addr, uint8_t len,
+int routes_add(struct routes *rs, uint32_t addr, uint8_t len,
 		      uint8_t type, uint32_t oif, uint32_t metric)
 {
 	if (rs->n == rs->cap) {
@@ -91,6 +80,12 @@ static int route_cmp(const void *a, const void *b)
 	return x->oif < y->oif ? -1 : x->oif > y->oif;
 }
 
+void routes_sort(struct routes *rs)
+{
+	if (rs->n)
+		qsort(rs->r, rs->n, sizeof(*rs->r), route_cmp);
+}
+
 /* What rnat's state asks for: from the VPN and pool dumps. */
 static int want_prefixes(struct routes *rs, const struct nlattr *list,
 			 uint8_t type, uint32_t oif)
@@ -113,7 +108,7 @@ static int want_prefixes(struct routes *rs, const struct nlattr *list,
 	return 0;
 }
 
-static int want_vpn(const struct nlattr **tb, void *data)
+int routes_want_vpn(const struct nlattr **tb, void *data)
 {
 	if (!tb[RNAT_A_IFINDEX])
 		return 0;
@@ -338,13 +333,23 @@ static void route_foreign(const struct route *r, const struct route *foreign)
 		foreign->oif ? odev : "", what);
 }
 
-static int route_change(uint16_t type, uint16_t flags, const struct route *r)
+int route_talk(uint16_t type, uint16_t flags, const struct route *r)
 {
-	char buf[256], pfx[PREFIX_STRLEN], dev[IF_NAMESIZE];
-	int err;
+	char buf[256];
 
-	err = rtnl_talk(rtnl_request(type, flags | NLM_F_ACK, r, buf), NULL,
-			NULL);
+	return rtnl_talk(rtnl_request(type, flags | NLM_F_ACK, r, buf), NULL,
+			 NULL);
+}
+
+int route_change(uint16_t type, uint16_t flags, const struct route *r)
+{
+	return route_failed(type, r, route_talk(type, flags, r));
+}
+
+int route_failed(uint16_t type, const struct route *r, int err)
+{
+	char pfx[PREFIX_STRLEN], dev[IF_NAMESIZE];
+
 	/* Someone removed it first: the goal is reached. */
 	if (err == -ESRCH && type == RTM_DELROUTE)
 		return 0;
@@ -379,7 +384,7 @@ static int routes_read(struct routes *want, struct routes *have,
 	int err;
 
 	nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
-	err = nl_talk(nlh, want_vpn, want);
+	err = nl_talk(nlh, routes_want_vpn, want);
 	if (!err) {
 		nlh = nl_request(RNAT_CMD_POOL_GET, NLM_F_DUMP);
 		err = nl_talk(nlh, want_pool, want);
@@ -389,7 +394,7 @@ static int routes_read(struct routes *want, struct routes *have,
 		       nl_strerror(err));
 		return err;
 	}
-	qsort(want->r, want->n, sizeof(*want->r), route_cmp);
+	routes_sort(want);
 	nlh = rtnl_request(RTM_GETROUTE, NLM_F_DUMP, NULL, rtbuf);
 	err = rtnl_talk(nlh, have_route, &ctx);
 	if (err || ctx.err) {
@@ -397,12 +402,12 @@ static int routes_read(struct routes *want, struct routes *have,
 		       strerror(-(err ? err : ctx.err)));
 		return err ? err : ctx.err;
 	}
-	qsort(have->r, have->n, sizeof(*have->r), route_cmp);
-	qsort(foreign->r, foreign->n, sizeof(*foreign->r), route_cmp);
+	routes_sort(have);
+	routes_sort(foreign);
 	return 0;
 }
 
-static bool routes_have(const struct routes *rs, const struct route *r)
+bool routes_have(const struct routes *rs, const struct route *r)
 {
 	return rs->n && bsearch(r, rs->r, rs->n, sizeof(*r), route_cmp);
 }
@@ -455,30 +460,51 @@ static int routes_lock(void)
 	return -1;
 }
 
-int routes_sync(void)
-{
-	struct routes want = {}, have = {}, foreign = {};
-	int err, lock;
+static int hold_depth;
+static int lock_fd = -1;
 
-	if (nl_need())
-		return EXIT_ERROR;
+int routes_hold(void)
+{
+	if (hold_depth++)
+		return 0;
 	rtnl = mnl_socket_open(NETLINK_ROUTE);
 	if (!rtnl || mnl_socket_bind(rtnl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		pr_err("routes: cannot open a route netlink socket: %s",
 		       strerror(errno));
 		if (rtnl)
 			mnl_socket_close(rtnl);
+		rtnl = NULL;
+		hold_depth = 0;
 		return EXIT_ERROR;
 	}
 	rtseq = time(NULL);
+	lock_fd = routes_lock();
+	return 0;
+}
+
+void routes_release(void)
+{
+	if (!hold_depth || --hold_depth)
+		return;
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+	mnl_socket_close(rtnl);
+	rtnl = NULL;
+}
+
+int routes_sync(void)
+{
+	struct routes want = {}, have = {}, foreign = {};
+	int err;
+
+	if (nl_need() || routes_hold())
+		return EXIT_ERROR;
 	/* Read under the lock: what the state asks for when nobody else adds. */
-	lock = routes_lock();
 	err = routes_read(&want, &have, &foreign);
 	if (!err)
 		err = routes_apply(&want, &have, &foreign);
-	if (lock >= 0)
-		close(lock);
-	mnl_socket_close(rtnl);
+	routes_release();
 	free(want.r);
 	free(have.r);
 	free(foreign.r);

@@ -338,6 +338,7 @@ static int vpn_add(int argc, char **argv)
 		return EXIT_ERROR;
 	if (nl_need())
 		return EXIT_ERROR;
+	routes_vpn_touch(id);
 	nlh = nl_request(RNAT_CMD_VPN_NEW, NLM_F_CREATE | NLM_F_EXCL);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	mnl_attr_put_strz(nlh, RNAT_A_POOL, val[POOL]);
@@ -410,6 +411,7 @@ static int vpn_set(int argc, char **argv)
 	 * inside a restore nothing is printed.
 	 */
 	vpn_parts_reset();
+	routes_vpn_touch(id);
 	nlh = nl_request(RNAT_CMD_VPN_SET, NLM_F_ECHO);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (val[DEV])
@@ -448,6 +450,7 @@ static int vpn_del(int argc, char **argv)
 		return EXIT_USAGE;
 	if (nl_need())
 		return EXIT_ERROR;
+	routes_vpn_touch(id);
 	nlh = nl_request(RNAT_CMD_VPN_DEL, 0);
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (nl_exec(nlh, vpn_deleted, &n))

@@ -84,11 +84,12 @@ n "$NS" ip route del 10.153.0.0/24 via 192.0.2.1 metric 100
 
 # --- A sync that read the state before another run changed it --------------
 # strace holds "map add"'s sync between its reading rnat's state (the block
-# of VPN 2 on d2) and reading the routes, by delaying its netlink sends from
-# the 5th on (family, map add, VPN dump, pool dump: then the route dump and
-# the adds), while "vpn del 2" runs to its end. Unserialised, map add then
-# routes the block to d2, the device of a VPN that is gone; serialised,
-# vpn del's sync waits for it and takes the route away.
+# of VPN 2 on d2) and its route requests, by delaying its netlink sends from
+# the 5th on (family, VPN 2 before, map add, VPN 2 after: then the routes),
+# while "vpn del 2" runs. Unserialised, map add would route the block to d2,
+# the device of a VPN that is gone; serialised (map add holds the lock from
+# before its change to the end of its sync), vpn del waits for it and takes
+# the route away.
 expect "setup: VPN 2 on d2" rnat vpn add 2 pool EAST dev d2
 strace -f -o /dev/null -e trace=sendto \
 	-e inject=sendto:delay_enter=3000000:when=5+ \
@@ -103,6 +104,61 @@ wait "$slow"
 expect_eq "map add succeeded" "vpn 2 real 10.1.0.0 nat 10.153.0.0 pool EAST" \
 	"$(cat "$TMPDIR/slow")"
 expect_eq "no route is left to the deleted VPN's device" "" "$(rnat_routes)"
+
+# --- One command syncs its VPN's routes only --------------------------------
+# A command that names one VPN reads its blocks before and after and
+# touches only their routes: a route of another VPN deleted by hand stays
+# missing until "route sync" (or a command of that VPN).
+expect "setup: VPN 11 on d3, VPN 12 on d4" rnat -b - <<'BATCH'
+vpn add 11 pool EAST dev d3
+vpn add 12 pool EAST dev d4
+BATCH
+expect "map add: a block for VPN 11" rnat map add vpn 11 real 10.1.0.1 nat 10.153.1.1
+expect "map add: a block for VPN 12" rnat map add vpn 12 real 10.1.0.1 nat 10.153.2.1
+expect_eq "  ... each block routed to its VPN's device" \
+	"10.153.1.1/32 d3 10.153.2.1/32 d4" "$(rnat_routes | tr '\n' ' ' | sed 's/ $//')"
+n "$NS" ip route del 10.153.2.1/32 proto 82
+out=$(rnat map add vpn 11 real 10.1.0.2 nat 10.153.1.5 2>&1 >/dev/null)
+expect_eq "map add into a new block of VPN 11: its route is added, silently" \
+	"10.153.1.1/32 d3 10.153.1.5/32 d3|" "$(rnat_routes | tr '\n' ' ' | sed 's/ $//')|$out"
+expect_eq "  ... VPN 12's route deleted by hand is not repaired (the sync is VPN 11's)" \
+	"" "$(rnat_routes | grep ' d4$')"
+expect "route sync" rnat route sync
+expect_eq "  ... repairs it" "10.153.2.1/32 d4" "$(rnat_routes | grep ' d4$')"
+n "$NS" ip route del 10.153.1.1/32 proto 82
+expect "another map add of VPN 11" rnat map add vpn 11 real 10.1.0.3 nat 10.153.1.9
+expect_eq "  ... repairs VPN 11's own route deleted by hand" \
+	"10.153.1.1/32 d3 10.153.1.5/32 d3 10.153.1.9/32 d3" \
+	"$(rnat_routes | grep ' d3$' | tr '\n' ' ' | sed 's/ $//')"
+expect "map del of the last mapping of VPN 11's block 10.153.1.5" \
+	rnat map del vpn 11 real 10.1.0.2
+expect_eq "  ... its route is gone, the others stay" "$(wanted_routes)" "$(rnat_routes)"
+expect_eq "  ... (no route to 10.153.1.5)" "" "$(rnat_routes | grep '^10.153.1.5/')"
+expect "map replace moves VPN 12's mapping to 10.153.2.5" \
+	rnat map replace vpn 12 real 10.1.0.1 nat 10.153.2.5
+expect_eq "  ... the route of its new block replaces the old one's" \
+	"10.153.2.5/32 d4" "$(rnat_routes | grep ' d4$')"
+expect "vpn set 11 dev d5" rnat vpn set 11 dev d5
+expect_eq "  ... VPN 11's routes moved to d5" \
+	"$(wanted_routes | grep ' d5$')|" "$(rnat_routes | grep ' d5$')|$(rnat_routes | grep ' d3$')"
+expect_eq "  ... (to d5, and all of them)" "$(wanted_routes)" "$(rnat_routes)"
+expect "map del by NAT address (VPN 12's last mapping)" rnat map del nat 10.153.2.5
+expect_eq "  ... its block's route is gone" "" "$(rnat_routes | grep ' d4$')"
+expect "map flush vpn 11" rnat map flush vpn 11
+expect_eq "  ... VPN 11's routes are gone" "" "$(rnat_routes)"
+expect "map add for VPN 11 again" rnat map add vpn 11 real 10.1.0.1 nat 10.153.1.1
+expect_eq "  ... routed" "10.153.1.1/32 d5" "$(rnat_routes)"
+expect "map add for VPN 12 again" rnat map add vpn 12 real 10.1.0.1 nat 10.153.2.1
+expect "vpn del 11" rnat vpn del 11
+expect_eq "  ... its route went, VPN 12's stayed" "10.153.2.1/32 d4" "$(rnat_routes)"
+expect "vpn del 12" rnat vpn del 12
+expect_eq "  ... no rnat route is left (but the pool's unreachable one)" \
+	"|1" "$(rnat_routes)|$(n "$NS" ip route show proto 82 | grep -c '^unreachable 10.153.0.0/16')"
+expect "vpn add 11 pool EAST dev d5 blocks 10.153.4.0/30" \
+	rnat vpn add 11 pool EAST dev d5 blocks 10.153.4.0/30
+expect_eq "  ... vpn add routes its blocks" "10.153.4.0/30 d5" "$(rnat_routes)"
+expect "vpn del 11" rnat vpn del 11
+expect_eq "  ... vpn del takes them away" "" "$(rnat_routes)"
 
 # --- Concurrent rnatctl runs ------------------------------------------------
 # Each worker adds its VPN with a few mappings and deletes it, over and
