@@ -68,6 +68,16 @@ static unsigned int rnat_parse_error(struct rnat_net *rn, int err)
 	}
 }
 
+/* An ICMP error about @inner's endpoint, by kind. */
+static void rnat_count_icmp(struct rnat_net *rn, struct rnat_map *inner,
+			    enum rnat_dir dir, const struct rnat_pkt *pkt)
+{
+	if (!rnat_map_count_icmp(inner, dir,
+				 rnat_icmp_classify(pkt->icmp_type,
+						    pkt->icmp_code)))
+		rnat_count(rn, RNAT_STAT_ICMP_UNCOUNTED);
+}
+
 /*
  * @vpn, found before its mapping, was deleted meanwhile: the mapping may be
  * a new VPN's with the same id, on another device. The deletion marks the
@@ -128,9 +138,7 @@ static noinline unsigned int rnat_ingress_full(struct rnat_net *rn,
 	rnat_count(rn, RNAT_STAT_IN_TRANSLATED);
 	rnat_map_count(m ?: inner, RNAT_DIR_IN, skb);
 	if (unlikely(inner))
-		rnat_map_count_icmp(inner, RNAT_DIR_IN,
-				    rnat_icmp_classify(pkt.icmp_type,
-						       pkt.icmp_code));
+		rnat_count_icmp(rn, inner, RNAT_DIR_IN, &pkt);
 	return NF_ACCEPT;
 }
 
@@ -229,9 +237,7 @@ static noinline unsigned int rnat_egress_full(struct rnat_net *rn,
 	rnat_count(rn, RNAT_STAT_OUT_TRANSLATED);
 	rnat_map_count(m, RNAT_DIR_OUT, skb);
 	if (unlikely(inner))
-		rnat_map_count_icmp(inner, RNAT_DIR_OUT,
-				    rnat_icmp_classify(pkt.icmp_type,
-						       pkt.icmp_code));
+		rnat_count_icmp(rn, inner, RNAT_DIR_OUT, &pkt);
 	return NF_ACCEPT;
 }
 

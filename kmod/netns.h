@@ -27,6 +27,7 @@ enum rnat_stat {
 	RNAT_STAT_DROP_REDIRECT,	/* ICMP redirects never cross the edge */
 	RNAT_STAT_DROP_NOMEM,		/* could not make the headers writable */
 	RNAT_STAT_DROP_FENCED,		/* a VPN's device, not translatable */
+	RNAT_STAT_ICMP_UNCOUNTED,	/* no memory for a mapping's counters */
 	RNAT_STAT_MAX
 };
 

@@ -11,13 +11,14 @@
 #include <linux/hash.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "table.h"
 
 static struct kmem_cache *rnat_map_cache;
 
 /* README "Memory": what a mapping costs, whatever the CPU count. */
-static_assert(sizeof(struct rnat_map) == 120);
+static_assert(sizeof(struct rnat_map) == 80);
 
 /*
  * Both tables hash and compare their keys inline: rhashtable's defaults
@@ -126,20 +127,46 @@ struct rnat_map *rnat_map_alloc(u32 vpn_id, __be32 real, __be32 nat, u8 plen)
 
 void rnat_map_free(struct rnat_map *m)
 {
+	kfree(m->icmp);
 	kmem_cache_free(rnat_map_cache, m);
+}
+
+bool rnat_map_count_icmp(struct rnat_map *m, enum rnat_dir dir,
+			 enum rnat_icmp_class class)
+{
+	struct rnat_map_icmp *c, *old;
+
+	if (class >= RNAT_ICMP_CLASSES)
+		return true;
+	c = READ_ONCE(m->icmp);
+	if (!c) {
+		c = kzalloc(sizeof(*c), GFP_ATOMIC | __GFP_NOWARN);
+		if (!c)
+			return false;
+		/* Published zeroed; another CPU may have been first. */
+		old = cmpxchg(&m->icmp, NULL, c);
+		if (old) {
+			kfree(c);
+			c = old;
+		}
+	}
+	atomic_inc(&c->count[dir][class]);
+	return true;
 }
 
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t)
 {
+	const struct rnat_map_icmp *c;
 	int d, i;
 
 	for (d = 0; d < RNAT_DIRS; d++) {
 		t->packets[d] = atomic64_read(&m->packets[d]);
 		t->bytes[d] = atomic64_read(&m->bytes[d]);
 	}
+	c = READ_ONCE(m->icmp);
 	for (d = 0; d < RNAT_DIRS; d++)
 		for (i = 0; i < RNAT_ICMP_CLASSES; i++)
-			t->icmp[d][i] = atomic_read(&m->icmp[d][i]);
+			t->icmp[d][i] = c ? atomic_read(&c->count[d][i]) : 0;
 	t->last_used = READ_ONCE(m->last_used);
 }
 
@@ -160,14 +187,73 @@ void rnat_map_totals_add(struct rnat_map_totals *sum, const struct rnat_map *m)
 		sum->last_used = t.last_used;
 }
 
-static void rnat_map_free_cb_rcu(struct rcu_head *head)
+/*
+ * Unlinked mappings wait for their grace period in page-sized batches of
+ * pointers, one rcu_head each (as kfree_rcu() does without a head): the
+ * mapping needs no rcu_head of its own. A batch leaves when it is full, or
+ * from a work item that the first mapping of a batch schedules, so that a
+ * lone deletion is not kept waiting.
+ */
+struct rnat_grave {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct rnat_map *maps[];
+};
+
+#define RNAT_GRAVE_MAPS							\
+	((PAGE_SIZE - sizeof(struct rnat_grave)) / sizeof(struct rnat_map *))
+
+static DEFINE_MUTEX(rnat_grave_lock);
+static struct rnat_grave *rnat_grave;	/* filling, under rnat_grave_lock */
+
+static void rnat_grave_free(struct rcu_head *head)
 {
-	rnat_map_free(container_of(head, struct rnat_map, rcu));
+	struct rnat_grave *g = container_of(head, struct rnat_grave, rcu);
+	unsigned int i;
+
+	for (i = 0; i < g->n; i++)
+		rnat_map_free(g->maps[i]);
+	kfree(g);
 }
+
+static void rnat_grave_send(struct work_struct *work)
+{
+	struct rnat_grave *g;
+
+	mutex_lock(&rnat_grave_lock);
+	g = rnat_grave;
+	rnat_grave = NULL;
+	mutex_unlock(&rnat_grave_lock);
+	if (g)
+		call_rcu(&g->rcu, rnat_grave_free);
+}
+
+static DECLARE_WORK(rnat_grave_work, rnat_grave_send);
 
 void rnat_map_release(struct rnat_map *m)
 {
-	call_rcu(&m->rcu, rnat_map_free_cb_rcu);
+	struct rnat_grave *g;
+
+	mutex_lock(&rnat_grave_lock);
+	g = rnat_grave;
+	if (!g) {
+		g = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
+		if (!g) {
+			mutex_unlock(&rnat_grave_lock);
+			synchronize_rcu();
+			rnat_map_free(m);
+			return;
+		}
+		g->n = 0;
+		rnat_grave = g;
+		schedule_work(&rnat_grave_work);
+	}
+	g->maps[g->n++] = m;
+	if (g->n == RNAT_GRAVE_MAPS) {
+		rnat_grave = NULL;
+		call_rcu(&g->rcu, rnat_grave_free);
+	}
+	mutex_unlock(&rnat_grave_lock);
 }
 
 static unsigned int rnat_plen_slot(u8 plen)
@@ -397,6 +483,8 @@ int rnat_table_module_init(void)
 void rnat_table_module_exit(void)
 {
 	/* Mappings still waiting for their grace period use the cache. */
+	flush_work(&rnat_grave_work);
+	rnat_grave_send(NULL);
 	rcu_barrier();
 	kmem_cache_destroy(rnat_map_cache);
 	rnat_map_cache = NULL;

@@ -55,9 +55,19 @@ struct rnat_map {
 	atomic64_t bytes[RNAT_DIRS];
 	/* jiffies (never 0) when it last translated a packet. */
 	unsigned long last_used;
-	struct rcu_head rcu;
-	/* ICMP errors are rare: plain atomics are cheap enough. */
-	atomic_t icmp[RNAT_DIRS][RNAT_ICMP_CLASSES];
+	/*
+	 * ICMP errors are rare and most mappings never see one: their
+	 * counters come with the first (rnat_map_count_icmp()).
+	 */
+	struct rnat_map_icmp *icmp;
+	/*
+	 * No rcu_head: an unlinked mapping waits for its grace period in a
+	 * batch of pointers (rnat_map_release()).
+	 */
+};
+
+struct rnat_map_icmp {
+	atomic_t count[RNAT_DIRS][RNAT_ICMP_CLASSES];
 };
 
 /* A mapping's counters, as read at one moment. */
@@ -100,7 +110,10 @@ void rnat_table_remove(struct rnat_table *t, struct rnat_map *m);
  */
 int rnat_table_replace(struct rnat_table *t, struct rnat_map *m,
 		       struct rnat_map *old_real, struct rnat_map *old_nat);
-/* Frees an unlinked mapping after an RCU grace period. */
+/*
+ * Frees an unlinked mapping after an RCU grace period. Process context:
+ * should there be no memory for the batch, it waits for the grace period.
+ */
 void rnat_map_release(struct rnat_map *m);
 
 /* Readers hold rcu_read_lock(); the most specific mapping wins. */
@@ -153,12 +166,12 @@ static inline void rnat_map_count(struct rnat_map *m, enum rnat_dir dir,
 		WRITE_ONCE(m->last_used, now);
 }
 
-static inline void rnat_map_count_icmp(struct rnat_map *m, enum rnat_dir dir,
-				       enum rnat_icmp_class class)
-{
-	if (class < RNAT_ICMP_CLASSES)
-		atomic_inc(&m->icmp[dir][class]);
-}
+/*
+ * Counts an ICMP error of @class about @m's endpoint. False if it could not
+ * be counted: its mapping's first, and no memory for the counters.
+ */
+bool rnat_map_count_icmp(struct rnat_map *m, enum rnat_dir dir,
+			 enum rnat_icmp_class class);
 
 void rnat_map_totals(const struct rnat_map *m, struct rnat_map_totals *t);
 /* Adds @m's counters to @sum (which keeps the later last use). */

@@ -544,6 +544,10 @@ static void print_global(void)
 		label_put(labels, "reason", drops[t]);
 		line("rnat_dropped_packets_total", labels, "", m.stats[t]);
 	}
+	family("rnat_icmp_errors_uncounted_total", "counter",
+	       "ICMP errors translated but not counted on their mapping (no memory for its ICMP counters).");
+	line("rnat_icmp_errors_uncounted_total", "", "",
+	     m.stats[RNAT_STATS_A_ICMP_UNCOUNTED]);
 	for (f = 0; f < 3; f++) {
 		family(pools[2 * f], "gauge", pools[2 * f + 1]);
 		for (i = 0; i < m.npools; i++) {

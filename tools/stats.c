@@ -19,6 +19,7 @@ static const char *const stat_names[RNAT_STATS_A_MAX + 1] = {
 	[RNAT_STATS_A_DROP_REDIRECT] = "drop_redirect",
 	[RNAT_STATS_A_DROP_NOMEM] = "drop_nomem",
 	[RNAT_STATS_A_DROP_FENCED] = "drop_fenced",
+	[RNAT_STATS_A_ICMP_UNCOUNTED] = "icmp_uncounted",
 };
 
 static int stats_print(const struct nlattr **tb, void *data)

@@ -534,14 +534,16 @@ static void rnat_cfg_test_map_flush(struct kunit *test)
 }
 
 /* Counts @packets of 100 bytes each way, and an ICMP error, on @m. */
-static void rnat_test_traffic(struct rnat_map *m, u64 packets)
+static void rnat_test_traffic(struct kunit *test, struct rnat_map *m,
+			      u64 packets)
 {
 	int d;
 
 	for (d = 0; d < RNAT_DIRS; d++) {
 		atomic64_add(packets, &m->packets[d]);
 		atomic64_add(100 * packets, &m->bytes[d]);
-		atomic_inc(&m->icmp[d][RNAT_ICMP_REFUSED]);
+		KUNIT_ASSERT_TRUE(test, rnat_map_count_icmp(m, d,
+							    RNAT_ICMP_REFUSED));
 	}
 	WRITE_ONCE(m->last_used, jiffies ?: 1);
 }
@@ -560,9 +562,9 @@ static void rnat_cfg_test_departed(struct kunit *test)
 	rnat_test_auto(test, cfg, 1, 0);	/* 10.1.0.0 -> .0 */
 	rnat_test_auto(test, cfg, 1, 5);	/* 10.1.0.5 -> .1 */
 	rnat_test_auto(test, cfg, 2, 0);	/* VPN 2's: -> .2 */
-	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.0"), 1);
-	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.1"), 10);
-	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.2"), 1000);
+	rnat_test_traffic(test, rnat_test_by_nat(cfg, "10.153.0.0"), 1);
+	rnat_test_traffic(test, rnat_test_by_nat(cfg, "10.153.0.1"), 10);
+	rnat_test_traffic(test, rnat_test_by_nat(cfg, "10.153.0.2"), 1000);
 	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_IN], 0ULL);
 	KUNIT_EXPECT_EQ(test, vpn->departed.last_used, 0UL);
 
@@ -577,12 +579,12 @@ static void rnat_cfg_test_departed(struct kunit *test)
 			2U);
 	KUNIT_EXPECT_NE(test, vpn->departed.last_used, 0UL);
 
-	rnat_test_traffic(m, 100);
+	rnat_test_traffic(test, m, 100);
 	rnat_cfg_map_del(cfg, m);
 	KUNIT_EXPECT_EQ(test, vpn->departed.packets[RNAT_DIR_OUT], 111ULL);
 	KUNIT_EXPECT_PTR_EQ(test, rnat_test_by_nat(cfg, "10.153.0.0"), NULL);
 
-	rnat_test_traffic(rnat_test_by_nat(cfg, "10.153.0.2"), 1);
+	rnat_test_traffic(test, rnat_test_by_nat(cfg, "10.153.0.2"), 1);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_map_flush(cfg, rnat_cfg_vpn(cfg, 2)), 1U);
 	KUNIT_EXPECT_EQ(test, rnat_cfg_vpn(cfg, 2)->departed.packets[RNAT_DIR_IN],
 			1001ULL);

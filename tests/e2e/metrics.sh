@@ -94,7 +94,8 @@ expect "global: translated each way, drops by reason" has "$TMPDIR/default.prom"
 	'rnat_translated_packets_total{direction="out"} 9' \
 	'rnat_dropped_packets_total{reason="out_unmapped"} 1' \
 	'rnat_dropped_packets_total{reason="in_unmapped"} 0' \
-	'rnat_dropped_packets_total{reason="fenced"} 0'
+	'rnat_dropped_packets_total{reason="fenced"} 0' \
+	'rnat_icmp_errors_uncounted_total 0'
 expect "pools: size, used, in VPN blocks" has "$TMPDIR/default.prom" \
 	"rnat_pool_addresses{pool=\"$P\"} 262144" \
 	"rnat_pool_used_addresses{pool=\"$P\"} 4" \

@@ -238,8 +238,8 @@ class Checker:
         if kind in (A_VPN_MARK, A_VPN_OUT_MARK):
             return self.mark(p, w)
         if kind == A_STATS:
-            got = self.counters(p, w, 2, 9, 99)
-            if got != set(range(2, 10)):
+            got = self.counters(p, w, 2, 10, 99)
+            if got != set(range(2, 11)):
                 raise Bad('%s: counters %s' % (w, sorted(got)))
             return got
         if kind in (A_MAP_STATS, A_VPN_DEPARTED):

@@ -320,6 +320,10 @@
  *            a VPN takes it), a packet on a shared device with a mark under
  *            the VPN mask that no VPN of the device has, a packet whose VPN
  *            was deleted while it was being translated
+ *        RNAT_STATS_A_ICMP_UNCOUNTED: ICMP errors translated but not
+ *            counted on their mapping: a mapping's ICMP counters come with
+ *            its first ICMP error (most never see one), and there was no
+ *            memory for them
  */
 
 #ifndef _UAPI_LINUX_RNAT_H
@@ -419,6 +423,7 @@ enum rnat_stats_attr {
 	RNAT_STATS_A_DROP_REDIRECT,
 	RNAT_STATS_A_DROP_NOMEM,
 	RNAT_STATS_A_DROP_FENCED,
+	RNAT_STATS_A_ICMP_UNCOUNTED,
 	__RNAT_STATS_A_MAX
 };
 
