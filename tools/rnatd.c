@@ -59,6 +59,20 @@ static time_t lease_next;	/* when to keep it alive */
 static char prefix[KEY_LEN], prefix_end[KEY_LEN];
 static FILE *devnull;
 static volatile sig_atomic_t stopping;
+static bool dry_run;		/* print what would be applied, apply nothing */
+
+/*
+ * What the module holds of what the watch may change, as of @applied: every
+ * pool ("pools/NAME" -> its value) and every VPN of this gateway's view
+ * ("vpns/ID" -> region_vpn_view()'s text). A change that leaves this
+ * gateway's part as it is (another gateway's placement, a pool put again
+ * for another VPN's block) is skipped, not resynced.
+ */
+struct known {
+	char *key, *val;
+};
+static struct known *known;
+static size_t nknown;
 
 static void say(const char *cls, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -123,6 +137,95 @@ static void to_home(void)
 		    strerror(errno));
 }
 
+static int known_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct known *)a)->key,
+		      ((const struct known *)b)->key);
+}
+
+static void known_free(struct known *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(k[i].key);
+		free(k[i].val);
+	}
+	free(k);
+}
+
+/* @rest's ("vpns/0000000001") value as applied, NULL if none. */
+static const char *known_get(const char *rest)
+{
+	struct known key = { (char *)rest, NULL }, *k;
+
+	k = bsearch(&key, known, nknown, sizeof(*known), known_cmp);
+	return k ? k->val : NULL;
+}
+
+/* A VPN's key as known_get() takes it. */
+static const char *vpn_rest(char *buf, size_t size, uint32_t id)
+{
+	snprintf(buf, size, "vpns/%010u", id);
+	return buf;
+}
+
+/*
+ * The pools and this gateway's VPNs at revision @rev (the snapshot's),
+ * into known: 0 or -1 (last_error says why).
+ */
+static int known_read(int64_t rev)
+{
+	static const char *const heads[] = { "pools/", "vpns/" };
+	char key[KEY_LEN], end[KEY_LEN], view[512];
+	struct known *k = NULL;
+	struct store_kvs r;
+	size_t n = 0, i;
+	int h, err;
+
+	for (h = 0; h < 2; h++) {
+		region_key(key, sizeof(key), heads[h]);
+		err = store_range(key, store_prefix_end(end, sizeof(end), key),
+				  rev, false, &r);
+		if (err) {
+			set_error("%s", store_strerror());
+			known_free(k, n);
+			return -1;
+		}
+		k = realloc(k, (n + r.n + 1) * sizeof(*k));
+		if (!k)
+			abort();
+		for (i = 0; i < r.n; i++) {
+			const char *val = r.kv[i].val;
+
+			if (h == 1) {
+				err = region_vpn_view(&r.kv[i], view,
+						      sizeof(view));
+				if (err < 0) {
+					set_error("%s", nl_strerror(err));
+					store_kvs_free(&r);
+					known_free(k, n);
+					return -1;
+				}
+				if (!err)
+					continue;
+				val = view;
+			}
+			k[n].key = strdup(r.kv[i].key + strlen(prefix));
+			k[n].val = strdup(val);
+			if (!k[n].key || !k[n].val)
+				abort();
+			n++;
+		}
+		store_kvs_free(&r);
+	}
+	qsort(k, n, sizeof(*k), known_cmp);
+	known_free(known, nknown);
+	known = k;
+	nknown = n;
+	return 0;
+}
+
 /* The region's save at one revision: 0 with *@text and *@rev, or -1. */
 static int snapshot(char **text, size_t *len, int64_t *rev)
 {
@@ -163,13 +266,21 @@ static int resync(const char *why)
 	char *text;
 	int err;
 
-	if (snapshot(&text, &len, &rev)) {
+	if (snapshot(&text, &len, &rev) || known_read(rev)) {
+		free(text);
 		say("store", "%s: %s", why, last_error);
 		return -1;
 	}
 	for (i = 0; i < len; i++)
 		lines += text[i] == '\n';
 	t1 = now_ms();
+	if (dry_run) {
+		printf("restore %lld\n%s.\n", (long long)rev, text);
+		fflush(stdout);
+		free(text);
+		err = 0;
+		goto done;
+	}
 	if (to_gw()) {
 		free(text);
 		say("resync", "%s", last_error);
@@ -191,6 +302,7 @@ static int resync(const char *why)
 		    why);
 		return -1;
 	}
+done:
 	applied = seen = rev;
 	dirty = true;
 	set_error("%s", "");
@@ -241,23 +353,60 @@ static int kernel_cmd(char *line)
 
 enum { EV_SKIP, EV_MAP, EV_RESYNC };
 
+/* Whether VPN @id (maps/ID/..., vpn-blocks/ID/...) is in the view. */
+static bool vpn_known(const char *rest)
+{
+	const char *slash = strchr(rest, '/');
+	char k[32];
+
+	return slash && known_get(vpn_rest(k, sizeof(k),
+					    strtoul(slash + 1, NULL, 10)));
+}
+
+/*
+ * What an event asks of this gateway. The names (vpn-names/), the NAT
+ * index (nat/) and block owners (blocks/) come with a change to vpns/,
+ * maps/ and vpn-blocks/ in the same transaction, which decide.
+ */
 static int classify(const struct store_event *e)
 {
-	const char *rest = e->kv.key + strlen(prefix);
+	const char *rest = e->kv.key + strlen(prefix), *was;
+	char view[512];
+	int in;
 
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
 		return EV_SKIP;
 	if (!strncmp(rest, "gateways/", 9) || !strcmp(rest, "changed") ||
-	    !strncmp(rest, "nat/", 4))
+	    !strncmp(rest, "nat/", 4) || !strncmp(rest, "vpn-names/", 10) ||
+	    !strncmp(rest, "blocks/", 7))
 		return EV_SKIP;
 	/* A block's counter; a block made or freed changes the VPN. */
 	if (!strncmp(rest, "vpn-blocks/", 11))
-		return e->del || e->kv.create_rev == e->kv.mod_rev ?
+		return vpn_known(rest + 10) &&
+		       (e->del || e->kv.create_rev == e->kv.mod_rev) ?
 		       EV_RESYNC : EV_SKIP;
 	/* Mappings are made and deleted, never changed. */
-	if (!strncmp(rest, "maps/", 5))
+	if (!strncmp(rest, "maps/", 5)) {
+		if (!vpn_known(rest + 4))
+			return EV_SKIP;
 		return e->del || e->kv.create_rev == e->kv.mod_rev ?
 		       EV_MAP : EV_RESYNC;
+	}
+	/* A VPN: only what this gateway installs of it matters. */
+	if (!strncmp(rest, "vpns/", 5)) {
+		was = known_get(rest);
+		in = e->del ? 0 : region_vpn_view(&e->kv, view, sizeof(view));
+		if (in < 0)
+			return EV_RESYNC;
+		if (!in && !was)
+			return EV_SKIP;
+		return in && was && !strcmp(view, was) ? EV_SKIP : EV_RESYNC;
+	}
+	/* A pool is put again whenever a block is made in it. */
+	if (!strncmp(rest, "pools/", 6) && !e->del) {
+		was = known_get(rest);
+		return was && !strcmp(was, e->kv.val) ? EV_SKIP : EV_RESYNC;
+	}
 	return EV_RESYNC;
 }
 
@@ -291,7 +440,7 @@ static int apply(const struct store_events *ev)
 	}
 	if (!state)
 		return 0;
-	if (to_gw())
+	if (!dry_run && to_gw())
 		return 1;
 	out_clear_error();
 	out_set_files(devnull, devnull);
@@ -320,7 +469,10 @@ static int apply(const struct store_events *ev)
 				 nat, len == 32 ? "" : strrchr(real, '/'));
 			added++;
 		}
-		if (kernel_cmd(line)) {
+		if (dry_run) {
+			printf("%lld %s\n", (long long)e->kv.mod_rev, line);
+			fflush(stdout);
+		} else if (kernel_cmd(line)) {
 			set_error("revision %lld: \"%s\" failed: %s",
 				  (long long)e->kv.mod_rev, line,
 				  out_last_error());
@@ -329,7 +481,8 @@ static int apply(const struct store_events *ev)
 	}
 	out_set_files(NULL, NULL);
 	nl_forget_changes();
-	to_home();
+	if (!dry_run)
+		to_home();
 	if (err) {
 		say("maps", "%s; resyncing", last_error);
 		return 1;
@@ -337,8 +490,12 @@ static int apply(const struct store_events *ev)
 	applied = state;
 	dirty = true;
 	set_error("%s", "");
-	say("maps", "revision %lld applied: %d added, %d deleted in %.1f ms",
-	    (long long)state, added, deleted, now_ms() - t0);
+	if (added || deleted)
+		say("maps", "revision %lld applied: %d added, %d deleted in %.1f ms",
+		    (long long)state, added, deleted, now_ms() - t0);
+	else
+		say("skip", "revision %lld: nothing of this gateway's",
+		    (long long)state);
 	return 0;
 }
 
@@ -436,12 +593,15 @@ static void pause_for(int s)
 static void usage(FILE *f)
 {
 	fputs("Usage: rnatd --store URL --region NAME [--gateway NAME] [-n NETNS]\n"
-	      "             [--ttl SECONDS] [-R]\n"
+	      "             [--ttl SECONDS] [-R] [--dry-run]\n"
 	      "Applies the region's state in etcd to this gateway's rnat module and\n"
 	      "keeps it applied: a snapshot restored at once, then every change.\n"
-	      "--gateway: the name it publishes its status under (default: the host\n"
-	      "name); -n: the module's network namespace (/run/netns/NETNS); --ttl:\n"
-	      "its status key's lease (default 10 s); -R: no route sync.\n", f);
+	      "--gateway: this gateway's name (default: the host name): it installs\n"
+	      "the VPNs placed on NAME or on \"*\" and publishes its status under it;\n"
+	      "-n: the module's network namespace (/run/netns/NETNS); --ttl: its\n"
+	      "status key's lease (default 10 s); -R: no route sync; --dry-run:\n"
+	      "print each snapshot (\"restore REV\", its lines, \".\") and each\n"
+	      "mapping change (\"REV map add|del ...\") on stdout, apply nothing.\n", f);
 }
 
 static int check_name(const char *what, const char *s)
@@ -507,6 +667,7 @@ int main(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'n' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "routes-off", no_argument, NULL, 'R' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -543,6 +704,9 @@ int main(int argc, char **argv)
 		case 'R':
 			routes = false;
 			break;
+		case 'D':
+			dry_run = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -565,8 +729,12 @@ int main(int argc, char **argv)
 		    check_name("gateway (the host name)", gateway))
 			return EXIT_USAGE;
 	}
+	if (dry_run && netns)
+		return usage_error("--dry-run touches no module: no -n NETNS");
 	out_init(false);
 	err = setup(store, region, netns);
+	if (!err && region_set_gateway(gateway))
+		err = usage_error("%s", nl_strerror(-EINVAL));
 	if (err)
 		return err;
 	say("start", "gateway %s, region %s at %s%s%s", gateway, region, store,
