@@ -592,10 +592,11 @@ static void pause_for(int s)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: rnatd --store URL --region NAME [--gateway NAME] [-n NETNS]\n"
+	fputs("Usage: rnatd --store URL[,URL...] --region NAME [--gateway NAME] [-n NETNS]\n"
 	      "             [--ttl SECONDS] [-R] [--dry-run]\n"
 	      "Applies the region's state in etcd to this gateway's rnat module and\n"
 	      "keeps it applied: a snapshot restored at once, then every change.\n"
+	      "--store: the etcd members' client URLs, tried in turn.\n"
 	      "--gateway: this gateway's name (default: the host name): it installs\n"
 	      "the VPNs placed on NAME or on \"*\" and publishes its status under it;\n"
 	      "-n: the module's network namespace (/run/netns/NETNS); --ttl: its\n"
@@ -724,6 +725,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* A request waits at most half the lease, so a keepalive gets in. */
+	store_set_timeout(ttl * 500 < 2000 ? 2000 : ttl * 500 > STORE_TIMEOUT_MS ?
+			  STORE_TIMEOUT_MS : ttl * 500);
 	if (!gateway[0]) {
 		if (gethostname(gateway, sizeof(gateway) - 1) ||
 		    check_name("gateway (the host name)", gateway))
@@ -763,10 +767,16 @@ int main(int argc, char **argv)
 				why = "no watch";
 				continue;
 			}
-			say("watch", "watching %s from revision %lld", prefix,
-			    (long long)seen + 1);
+			say("watch", "watching %s from revision %lld at %s",
+			    prefix, (long long)seen + 1, store_url());
 		}
 		status_put();
+		/* Requests went to another member: so does the watch. */
+		if (store_watch_member(w) != store_member()) {
+			need = true;
+			why = "the store's requests moved to another member";
+			continue;
+		}
 		err = store_watch_next(w, 1000, &ev);
 		if (err == 1) {
 			if (apply(&ev)) {

@@ -1,6 +1,30 @@
 # shellcheck shell=bash
-# Checks shared by the fleet tests; the caller defines pass NAME and
-# fail NAME (its ok/not ok lines).
+# What the fleet tests share: their setup (fleet_init) and checks. Sourced
+# after tests/fleet/etcd.sh, from the repository's top.
+
+RNATCTL=${RNATCTL:-$PWD/tools/rnatctl}
+RNATD=${RNATD:-$PWD/tools/rnatd}
+
+# fleet_init PREFIX: pass NAME and fail NAME print "ok - PREFIXNAME" and
+# "not ok - PREFIXNAME" (fail sets failed=1); $work is a scratch directory;
+# on exit the processes in pids are killed (stopped etcd members woken
+# first), etcd is stopped and $work removed.
+fleet_init() {
+	fleet_prefix=$1
+	failed=0
+	work=$(mktemp -d)
+	pids=()
+	trap fleet_cleanup EXIT
+}
+pass() { echo "ok - $fleet_prefix$*"; }
+fail() { echo "not ok - $fleet_prefix$*"; failed=1; }
+fleet_cleanup() {
+	local p
+	for p in "${ETCD_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	etcd_stop
+	rm -rf "$work"
+}
 
 # same NAME EXPECTED COMMAND...: COMMAND's stdout and stderr are EXPECTED.
 same() {

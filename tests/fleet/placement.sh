@@ -15,21 +15,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/etcd.sh
 . tests/fleet/lib.sh
-
-RNATCTL=${RNATCTL:-$PWD/tools/rnatctl}
-RNATD=${RNATD:-$PWD/tools/rnatd}
-failed=0
-pass() { echo "ok - placement: $*"; }
-fail() { echo "not ok - placement: $*"; failed=1; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	etcd_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+fleet_init "placement: "
 
 R() { "$RNATCTL" -store "$ETCD_URL" -region p "$@"; }
 if etcd_start 1; then
