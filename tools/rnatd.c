@@ -3,22 +3,28 @@
  * rnatd: the agent that applies a region's state in etcd to one gateway's
  * rnat module. This file owns its main loop:
  *
- *  - resync: the region's save at one revision R (region.c's, the text
- *    "rnatctl --store URL --region NAME save" prints) installed with ONE
- *    atomic restore (cmd.c's, in process: RESTORE_BEGIN ... COMMIT over one
- *    socket, the live state untouched if a line fails), then routes_sync();
+ *  - resync: this gateway's view of the region (--gateway: the VPNs placed
+ *    on it or on "*") saved at one revision R (region.c's, the text
+ *    "rnatctl --store URL --region NAME --gateway NAME save" prints)
+ *    installed with ONE atomic restore (cmd.c's, in process: RESTORE_BEGIN
+ *    ... COMMIT over one socket, the live state untouched if a line fails),
+ *    then routes_sync();
  *  - then a watch of /rnat/v1/REGION/ from R+1: a response whose events are
  *    only mappings added or deleted (maps/, with their nat/ index and the
  *    vpn-blocks/ counters, no block made or freed) is applied as "map add"
- *    and "map del" commands in revision order; anything else (pools, VPNs,
- *    blocks), a failed command, a compacted or dropped watch resyncs;
+ *    and "map del" commands in revision order; what leaves this gateway's
+ *    part as it was is skipped (struct known); anything else (pools, its
+ *    VPNs, their blocks), a failed command, a compacted watch resyncs;
+ *  - a dropped watch (or one whose member the other requests left) resumes
+ *    from the last applied revision + 1 on the member in use; the store
+ *    says if that was compacted away, and then it resyncs;
  *  - while the store is unreachable the module keeps what it has (fail
  *    static), and the agent retries with a backoff up to 30 s;
  *  - gateways/NAME = {"revision":R,"error":"...","time":"...","pid":N} under
  *    a lease kept alive, revoked on SIGTERM or SIGINT.
  *
  * Logs: one line per event on stderr, "CLASS: what" (start, resync, maps,
- * watch, store, lease, status, stop).
+ * skip, watch, store, lease, status, stop).
  */
 
 #define _GNU_SOURCE
@@ -499,6 +505,24 @@ static int apply(const struct store_events *ev)
 	return 0;
 }
 
+/*
+ * A cheap read before a watch resumes: the store answers (maybe another
+ * member of it, which the watch then uses): 0, or -1 (last_error says).
+ */
+static int probe(void)
+{
+	char key[KEY_LEN];
+	struct store_kvs r;
+
+	if (store_range(region_key(key, sizeof(key), "changed"), NULL, 0,
+			true, &r)) {
+		set_error("%s", store_strerror());
+		return -1;
+	}
+	store_kvs_free(&r);
+	return 0;
+}
+
 /* ---- the status key and its lease ---- */
 
 /*
@@ -675,9 +699,9 @@ int main(int argc, char **argv)
 	const char *store = NULL, *region = NULL, *netns = NULL;
 	struct store_watch *w = NULL;
 	struct store_events ev;
-	bool need = true;
+	bool need = true, resume = false;
 	const char *why = "start";
-	int c, err, backoff = 1;
+	int c, err, backoff = 1, resumes = 0;
 	char *end;
 
 	opterr = 0;
@@ -769,26 +793,63 @@ int main(int argc, char **argv)
 			}
 			say("watch", "watching %s from revision %lld at %s",
 			    prefix, (long long)seen + 1, store_url());
+		} else if (resume) {
+			resume = false;
+			store_watch_stop(w);
+			w = NULL;
+			if (probe()) {
+				say("store", "%s; resyncing", last_error);
+				need = true;
+				why = "store unreachable";
+				continue;
+			}
+			w = store_watch_start(prefix, prefix_end, applied + 1);
+			if (!w) {
+				set_error("%s", store_strerror());
+				need = true;
+				continue;
+			}
+			say("watch", "resumed from revision %lld at %s (%s)",
+			    (long long)applied + 1, store_url(), why);
 		}
 		status_put();
 		/* Requests went to another member: so does the watch. */
 		if (store_watch_member(w) != store_member()) {
-			need = true;
+			resume = true;
 			why = "the store's requests moved to another member";
 			continue;
 		}
 		err = store_watch_next(w, 1000, &ev);
 		if (err == 1) {
+			resumes = 0;
 			if (apply(&ev)) {
 				need = true;
 				why = "a change to pools, VPNs or blocks";
 			}
 			store_events_free(&ev);
-		} else if (err < 0) {
+		} else if (err == -ESTALE) {
 			set_error("%s", store_strerror());
 			say("watch", "%s; resyncing", last_error);
 			need = true;
-			why = err == -ESTALE ? "watch compacted" : "watch ended";
+			why = "watch compacted";
+			store_events_free(&ev);
+		} else if (err < 0) {
+			/*
+			 * A dropped watch resumes where it was, if that is not
+			 * compacted away (then it says -ESTALE); one that keeps
+			 * failing before it delivers anything resyncs.
+			 */
+			set_error("%s", store_strerror());
+			if (resumes++ < 3) {
+				say("watch", "%s; resuming", last_error);
+				resume = true;
+				why = "watch ended";
+			} else {
+				say("watch", "%s; resyncing", last_error);
+				need = true;
+				why = "watch ended";
+				resumes = 0;
+			}
 			store_events_free(&ev);
 		}
 	}

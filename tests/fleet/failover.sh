@@ -29,14 +29,7 @@ R() { "$RNATCTL" -store "$ETCD_URLS" -region f "$@"; }
 Rs() { local u=$1; shift; "$RNATCTL" -store "$u" -region f "$@"; }
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # has_line TEXT SECONDS: rnatd's output gets a line with TEXT.
-has_line() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		grep -qF -- "$1" "$work/gw.out" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+has_line() { file_has "$work/gw.out" "$@"; }
 
 R pool add P 10.153.0.0/16
 R vpn add 1 pool P dev gv1 blocks 10.153.0.0/24

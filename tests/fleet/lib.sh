@@ -21,7 +21,10 @@ fail() { echo "not ok - $fleet_prefix$*"; failed=1; }
 fleet_cleanup() {
 	local p
 	for p in "${ETCD_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	etcd_stop
 	rm -rf "$work"
 }
@@ -52,4 +55,14 @@ refused() {
 		fail "$name (exit $rc)"
 		printf '#   want: %s\n#   got:  %s\n' "$want" "$got"
 	fi
+}
+
+# file_has FILE TEXT SECONDS: FILE gets a line with TEXT within SECONDS.
+file_has() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qF -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
 }
