@@ -2429,6 +2429,34 @@ const char *region_gateway(void)
 	return gw[0] ? gw : NULL;
 }
 
+int region_pool_line(const struct store_kv *kv, char *out, size_t size)
+{
+	struct pool_rec p;
+	char a[16];
+	size_t len;
+	int i, err = pool_parse(kv, &p);
+
+	if (err)
+		return err;
+	snprintf(out, size, "%s", p.name);
+	for (i = 0; i < p.n; i++) {
+		len = strlen(out);
+		snprintf(out + len, size - len, " %s/%u", ip(a, p.pfx[i].base),
+			 p.pfx[i].plen);
+	}
+	return 0;
+}
+
+/* " KEY 0x30/0xf0" (" KEY none" without one) into @buf. */
+static void mark_text(char *buf, size_t size, const char *key,
+		      const struct mark *m)
+{
+	if (m->mask)
+		snprintf(buf, size, "%s %#x/%#x", key, m->value, m->mask);
+	else
+		snprintf(buf, size, "%s none", key);
+}
+
 int region_vpn_view(const struct store_kv *kv, char *out, size_t size)
 {
 	struct vpn_rec v;
@@ -2438,9 +2466,11 @@ int region_vpn_view(const struct store_kv *kv, char *out, size_t size)
 		return err;
 	if (!v.placed)
 		return 0;
-	snprintf(out, size, "name %s pool %s dev %s mark %#x/%#x out-mark %#x/%#x",
-		 v.name, v.pool, v.dev, v.mark.value, v.mark.mask,
-		 v.out_mark.value, v.out_mark.mask);
+	snprintf(out, size, "pool %s name %s dev %s", v.pool, v.name,
+		 v.dev[0] ? v.dev : "none");
+	mark_text(out + strlen(out), size - strlen(out), " mark", &v.mark);
+	mark_text(out + strlen(out), size - strlen(out), " out-mark",
+		  &v.out_mark);
 	return 1;
 }
 

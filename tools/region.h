@@ -34,11 +34,14 @@ int region_set_gateway(const char *name);
 const char *region_gateway(void);
 /*
  * A vpns/ID value as the view sees it: 1 with what a gateway installs of
- * it in @out (name, pool, device, marks), 0 if the VPN is not in the view,
- * or a negative errno if it is malformed.
+ * it in @out, as "pool P name N dev D mark M out-mark M" (D, M: "none" if
+ * it has none), 0 if the VPN is not in the view, or a negative errno if it
+ * is malformed.
  */
 struct store_kv;
 int region_vpn_view(const struct store_kv *kv, char *out, size_t size);
+/* A pools/NAME value as "NAME PREFIX..." (pool add's words): 0 or -errno. */
+int region_pool_line(const struct store_kv *kv, char *out, size_t size);
 /* The revision the last save read (its first STATS_GET pinned). */
 int64_t region_save_revision(void);
 /*

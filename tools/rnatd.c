@@ -12,9 +12,11 @@
  *  - then a watch of /rnat/v1/REGION/ from R+1: a response whose events are
  *    only mappings added or deleted (maps/, with their nat/ index and the
  *    vpn-blocks/ counters, no block made or freed) is applied as "map add"
- *    and "map del" commands in revision order; what leaves this gateway's
- *    part as it was is skipped (struct known); anything else (pools, its
- *    VPNs, their blocks), a failed command, a compacted watch resyncs;
+ *    and "map del" commands in revision order, VPNs and pools made,
+ *    changed or deleted as one "vpn add|set|del" or "pool add|del" each;
+ *    what leaves this gateway's part as it was is skipped (struct known);
+ *    anything else (blocks made or freed, a VPN newly placed here), a
+ *    failed command, a compacted watch resyncs;
  *  - a dropped watch (or one whose member the other requests left) resumes
  *    from the last applied revision + 1 on the member in use; the store
  *    says if that was compacted away, and then it resyncs;
@@ -24,7 +26,7 @@
  *    a lease kept alive, revoked on SIGTERM or SIGINT.
  *
  * Logs: one line per event on stderr, "CLASS: what" (start, resync, maps,
- * skip, watch, store, lease, status, stop).
+ * apply, skip, watch, store, lease, status, stop).
  */
 
 #define _GNU_SOURCE
@@ -349,54 +351,192 @@ static int map_nat(const char *val, char *nat)
 /* Runs one command line against the module (inside the namespace). */
 static int kernel_cmd(char *line)
 {
-	char *words[32];
-	int n = split_words(line, words, 32);
+	char *words[RNAT_POOL_PREFIXES_MAX + 8];
+	int n = split_words(line, words, RNAT_POOL_PREFIXES_MAX + 8);
 
 	if (n <= 0)
 		return EXIT_USAGE;
 	return cmd_run(n, words);
 }
 
-enum { EV_SKIP, EV_MAP, EV_RESYNC };
+enum { EV_SKIP, EV_MAP, EV_CMD, EV_RESYNC };
 
-/* Whether VPN @id (maps/ID/..., vpn-blocks/ID/...) is in the view. */
-static bool vpn_known(const char *rest)
+/* A VPN id from "maps/ID/..." or "vpn-blocks/ID/..." (after its '/'). */
+static uint32_t vpn_of(const char *rest)
 {
 	const char *slash = strchr(rest, '/');
+
+	return slash ? strtoul(slash + 1, NULL, 10) : 0;
+}
+
+/* Whether VPN @id is in the view. */
+static bool vpn_known(uint32_t id)
+{
 	char k[32];
 
-	return slash && known_get(vpn_rest(k, sizeof(k),
-					    strtoul(slash + 1, NULL, 10)));
+	return known_get(vpn_rest(k, sizeof(k), id));
+}
+
+/* Sets (@val) or removes (NULL) @rest's entry in known. */
+static void known_set(const char *rest, const char *val)
+{
+	struct known key = { (char *)rest, NULL }, *k;
+	size_t at;
+
+	k = bsearch(&key, known, nknown, sizeof(*known), known_cmp);
+	if (k && val) {
+		free(k->val);
+		k->val = strdup(val);
+		if (!k->val)
+			abort();
+		return;
+	}
+	if (k) {
+		at = k - known;
+		free(k->key);
+		free(k->val);
+		memmove(k, k + 1, (nknown - at - 1) * sizeof(*k));
+		nknown--;
+		return;
+	}
+	if (!val)
+		return;
+	known = realloc(known, (nknown + 1) * sizeof(*known));
+	if (!known)
+		abort();
+	for (at = 0; at < nknown && strcmp(known[at].key, rest) < 0; at++)
+		;
+	memmove(known + at + 1, known + at, (nknown - at) * sizeof(*known));
+	known[at].key = strdup(rest);
+	known[at].val = strdup(val);
+	if (!known[at].key || !known[at].val)
+		abort();
+	nknown++;
+}
+
+/* The word after @key in a view ("pool P name N dev D ..."), into @out. */
+static const char *view_word(const char *view, const char *key, char *out,
+			     size_t size)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "%s ", key);
+	for (p = view; p; p = strchr(p, ' '), p = p ? p + 1 : NULL)
+		if (!strncmp(p, pat, strlen(pat))) {
+			snprintf(out, size, "%.*s", (int)strcspn(p + strlen(pat), " "),
+				 p + strlen(pat));
+			return out;
+		}
+	snprintf(out, size, "none");
+	return out;
 }
 
 /*
- * What an event asks of this gateway. The names (vpn-names/), the NAT
- * index (nat/) and block owners (blocks/) come with a change to vpns/,
- * maps/ and vpn-blocks/ in the same transaction, which decide.
+ * VPN @id's change from @was to @view (either NULL: not in the view) as a
+ * command into @line: EV_CMD, EV_SKIP (nothing of this gateway's), or
+ * EV_RESYNC (what one command cannot do: an existing VPN newly placed
+ * here needs its blocks and mappings; a pool cannot change).
  */
-static int classify(const struct store_event *e)
+static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
+		   char *line, size_t size)
+{
+	static const char *const opt[] = { "dev", "mark", "out-mark" };
+	char w[3][RNAT_NAME_MAX + 64];
+	size_t i, len;
+
+	if (!was && !view)
+		return EV_SKIP;
+	if (!view) {
+		snprintf(line, size, "vpn del %u", id);
+		return EV_CMD;
+	}
+	if (was && !strcmp(was, view))
+		return EV_SKIP;
+	if (!was && !made)
+		return EV_RESYNC;
+	view_word(view, "pool", w[0], sizeof(w[0]));
+	if (was && strcmp(view_word(was, "pool", w[1], sizeof(w[1])), w[0]))
+		return EV_RESYNC;
+	view_word(view, "name", w[1], sizeof(w[1]));
+	if (!was)
+		snprintf(line, size, "vpn add %u pool %s name %s", id, w[0], w[1]);
+	else
+		snprintf(line, size, "vpn set %u name %s", id, w[1]);
+	for (i = 0; i < 3; i++) {
+		view_word(view, opt[i], w[2], sizeof(w[2]));
+		len = strlen(line);
+		if (was || strcmp(w[2], "none"))
+			snprintf(line + len, size - len, " %s %s", opt[i], w[2]);
+	}
+	return EV_CMD;
+}
+
+/*
+ * What an event asks of this gateway, and its command in @line (EV_MAP,
+ * EV_CMD), with what known is to hold for its key after it (*@after). The
+ * names (vpn-names/), the NAT index (nat/) and block owners (blocks/) come
+ * with a change to vpns/, maps/ and vpn-blocks/ in the same transaction,
+ * which decide. The mappings and blocks of a VPN that leaves the view in
+ * this response (@leaving: its vpn del takes them) are skipped.
+ */
+/* Whether response @ev makes or frees a block of VPN @id. */
+static bool blocks_in(const struct store_events *ev, uint32_t id)
+{
+	char head[KEY_LEN];
+	size_t i;
+
+	snprintf(head, sizeof(head), "%svpn-blocks/%010u/", prefix, id);
+	for (i = 0; i < ev->n; i++)
+		if (!strncmp(ev->ev[i].kv.key, head, strlen(head)))
+			return true;
+	return false;
+}
+
+static int classify(const struct store_events *ev, const struct store_event *e,
+		    const uint32_t *leaving, size_t nleaving, char *line,
+		    size_t size, char **after)
 {
 	const char *rest = e->kv.key + strlen(prefix), *was;
-	char view[512];
-	int in;
+	char view[512], nat[16], real[64];
+	uint32_t id;
+	bool made;
+	size_t i;
+	int in, len;
 
+	*after = NULL;
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
 		return EV_SKIP;
 	if (!strncmp(rest, "gateways/", 9) || !strcmp(rest, "changed") ||
 	    !strncmp(rest, "nat/", 4) || !strncmp(rest, "vpn-names/", 10) ||
 	    !strncmp(rest, "blocks/", 7))
 		return EV_SKIP;
-	/* A block's counter; a block made or freed changes the VPN. */
-	if (!strncmp(rest, "vpn-blocks/", 11))
-		return vpn_known(rest + 10) &&
-		       (e->del || e->kv.create_rev == e->kv.mod_rev) ?
-		       EV_RESYNC : EV_SKIP;
-	/* Mappings are made and deleted, never changed. */
-	if (!strncmp(rest, "maps/", 5)) {
-		if (!vpn_known(rest + 4))
+	if (!strncmp(rest, "vpn-blocks/", 11) || !strncmp(rest, "maps/", 5)) {
+		id = vpn_of(rest);
+		if (!vpn_known(id))
 			return EV_SKIP;
-		return e->del || e->kv.create_rev == e->kv.mod_rev ?
-		       EV_MAP : EV_RESYNC;
+		for (i = 0; i < nleaving; i++)
+			if (leaving[i] == id)
+				return EV_SKIP;
+		/* A block's counter; a block made or freed changes the VPN. */
+		if (rest[0] == 'v')
+			return e->del || e->kv.create_rev == e->kv.mod_rev ?
+			       EV_RESYNC : EV_SKIP;
+		/* Mappings are made and deleted, never changed. */
+		if (!e->del && e->kv.create_rev != e->kv.mod_rev)
+			return EV_RESYNC;
+		len = map_key(rest, real, sizeof(real));
+		if (len < 0 || (!e->del && map_nat(e->kv.val, nat))) {
+			set_error("a malformed mapping %s = %s", e->kv.key,
+				  e->kv.val);
+			return EV_RESYNC;
+		}
+		if (e->del)
+			snprintf(line, size, "map del %s", real);
+		else
+			snprintf(line, size, "map add %s nat %s%s", real, nat,
+				 len == 32 ? "" : strrchr(real, '/'));
+		return EV_MAP;
 	}
 	/* A VPN: only what this gateway installs of it matters. */
 	if (!strncmp(rest, "vpns/", 5)) {
@@ -404,14 +544,31 @@ static int classify(const struct store_event *e)
 		in = e->del ? 0 : region_vpn_view(&e->kv, view, sizeof(view));
 		if (in < 0)
 			return EV_RESYNC;
-		if (!in && !was)
-			return EV_SKIP;
-		return in && was && !strcmp(view, was) ? EV_SKIP : EV_RESYNC;
+		if (in)
+			*after = strdup(view);
+		id = strtoul(rest + 5, NULL, 10);
+		/* Made with blocks ("vpn add ... blocks"): vpn add has none. */
+		made = !e->del && e->kv.create_rev == e->kv.mod_rev;
+		if (made && in && !was && blocks_in(ev, id))
+			return EV_RESYNC;
+		return vpn_cmd(id, was, in ? view : NULL, made, line, size);
 	}
-	/* A pool is put again whenever a block is made in it. */
-	if (!strncmp(rest, "pools/", 6) && !e->del) {
+	/* A pool: made, deleted, or put again when a block is made in it. */
+	if (!strncmp(rest, "pools/", 6)) {
 		was = known_get(rest);
-		return was && !strcmp(was, e->kv.val) ? EV_SKIP : EV_RESYNC;
+		if (e->del) {
+			if (!was)
+				return EV_SKIP;
+			snprintf(line, size, "pool del %s", rest + 6);
+			return EV_CMD;
+		}
+		if (was)
+			return strcmp(was, e->kv.val) ? EV_RESYNC : EV_SKIP;
+		if (region_pool_line(&e->kv, view, sizeof(view)))
+			return EV_RESYNC;
+		snprintf(line, size, "pool add %s", view);
+		*after = strdup(e->kv.val);
+		return EV_CMD;
 	}
 	return EV_RESYNC;
 }
@@ -425,14 +582,66 @@ static bool is_state(const struct store_event *e)
 }
 
 /*
- * One watch response: 0 if applied (or nothing to do), 1 if it asks for a
- * resync.
+ * The VPNs a response takes out of the view (deleted, or their placement
+ * here removed) into @out: their count, or -1 if a VPN changes twice in
+ * it (a resync then: one command per VPN and response).
+ */
+static int leaving_of(const struct store_events *ev, uint32_t *out)
+{
+	size_t i, j;
+	int n = 0;
+	char view[512];
+
+	for (i = 0; i < ev->n; i++) {
+		const struct store_event *e = &ev->ev[i];
+		const char *rest = e->kv.key + strlen(prefix);
+
+		if (strncmp(e->kv.key, prefix, strlen(prefix)) ||
+		    strncmp(rest, "vpns/", 5))
+			continue;
+		for (j = i + 1; j < ev->n; j++)
+			if (!strcmp(ev->ev[j].kv.key, e->kv.key))
+				return -1;
+		if (known_get(rest) &&
+		    (e->del || region_vpn_view(&e->kv, view, sizeof(view)) == 0))
+			out[n++] = strtoul(rest + 5, NULL, 10);
+	}
+	return n;
+}
+
+/* Runs one command line against the module, or prints it (--dry-run). */
+static int run_line(int64_t rev, char *line)
+{
+	char copy[1024];
+
+	if (dry_run) {
+		printf("%lld %s\n", (long long)rev, line);
+		fflush(stdout);
+		return 0;
+	}
+	snprintf(copy, sizeof(copy), "%s", line);
+	if (kernel_cmd(copy)) {
+		set_error("revision %lld: \"%s\" failed: %s", (long long)rev,
+			  line, out_last_error());
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One watch response, applied in revision order: mappings as map add and
+ * map del, VPNs and pools as vpn add|set|del and pool add|del (one module
+ * command each, so the module has a VPN's old state or its new one), what
+ * is not this gateway's skipped. 0 if applied (or nothing to do), 1 if it
+ * asks for a resync (the commands before it stay: the resync replaces
+ * everything at once).
  */
 static int apply(const struct store_events *ev)
 {
-	char line[128], nat[16], real[64];
+	char line[1024], *after;
+	uint32_t *leaving;
 	int64_t state = 0;
-	int added = 0, deleted = 0, err = 0, len;
+	int added = 0, deleted = 0, cmds = 0, err = 0, nleaving, kind;
 	double t0 = now_ms();
 	size_t i;
 
@@ -441,62 +650,63 @@ static int apply(const struct store_events *ev)
 			seen = ev->ev[i].kv.mod_rev;
 		if (is_state(&ev->ev[i]) && ev->ev[i].kv.mod_rev > state)
 			state = ev->ev[i].kv.mod_rev;
-		if (classify(&ev->ev[i]) == EV_RESYNC)
-			return 1;
 	}
 	if (!state)
 		return 0;
-	if (!dry_run && to_gw())
+	leaving = calloc(ev->n + 1, sizeof(*leaving));
+	if (!leaving)
+		abort();
+	nleaving = leaving_of(ev, leaving);
+	if (nleaving < 0) {
+		free(leaving);
 		return 1;
+	}
+	if (!dry_run && to_gw()) {
+		free(leaving);
+		return 1;
+	}
 	out_clear_error();
 	out_set_files(devnull, devnull);
 	for (i = 0; i < ev->n && !err; i++) {
 		const struct store_event *e = &ev->ev[i];
 
-		if (classify(e) != EV_MAP)
-			continue;
-		len = map_key(e->kv.key + strlen(prefix), real, sizeof(real));
-		if (len < 0) {
-			set_error("a malformed mapping key %s", e->kv.key);
+		kind = classify(ev, e, leaving, nleaving, line, sizeof(line),
+				&after);
+		if (kind == EV_RESYNC) {
 			err = 1;
-			break;
-		}
-		if (e->del) {
-			snprintf(line, sizeof(line), "map del %s", real);
-			deleted++;
-		} else {
-			if (map_nat(e->kv.val, nat)) {
-				set_error("a malformed mapping %s = %s",
-					  e->kv.key, e->kv.val);
-				err = 1;
-				break;
+		} else if (kind != EV_SKIP) {
+			err = run_line(e->kv.mod_rev, line);
+			if (!err && kind == EV_CMD) {
+				known_set(e->kv.key + strlen(prefix), after);
+				cmds++;
 			}
-			snprintf(line, sizeof(line), "map add %s nat %s%s", real,
-				 nat, len == 32 ? "" : strrchr(real, '/'));
-			added++;
+			if (!err && kind == EV_MAP)
+				e->del ? deleted++ : added++;
 		}
-		if (dry_run) {
-			printf("%lld %s\n", (long long)e->kv.mod_rev, line);
-			fflush(stdout);
-		} else if (kernel_cmd(line)) {
-			set_error("revision %lld: \"%s\" failed: %s",
-				  (long long)e->kv.mod_rev, line,
-				  out_last_error());
-			err = 1;
-		}
+		free(after);
 	}
+	/* VPNs and pools come and go with their routes. */
+	if (cmds && routes && !dry_run && routes_sync())
+		err = 1;
 	out_set_files(NULL, NULL);
 	nl_forget_changes();
 	if (!dry_run)
 		to_home();
+	free(leaving);
 	if (err) {
-		say("maps", "%s; resyncing", last_error);
+		if (*last_error)
+			say(cmds ? "apply" : "maps", "%s; resyncing",
+			    last_error);
 		return 1;
 	}
 	applied = state;
 	dirty = true;
 	set_error("%s", "");
-	if (added || deleted)
+	if (cmds)
+		say("apply", "revision %lld applied: %d VPN or pool command%s, %d added, %d deleted in %.1f ms",
+		    (long long)state, cmds, cmds == 1 ? "" : "s", added,
+		    deleted, now_ms() - t0);
+	else if (added || deleted)
 		say("maps", "revision %lld applied: %d added, %d deleted in %.1f ms",
 		    (long long)state, added, deleted, now_ms() - t0);
 	else

@@ -7,8 +7,9 @@
 # namespaces, gwa (gateway a) and gwb (gateway b). Each module's save must
 # become `rnatctl --store URL --region R --gateway G save`, then again
 # after mappings of each kind, b's placements changed (gwa's module and
-# rnatd a untouched: no resync), a's placement changed, a VPN moved from b
-# to a.
+# rnatd a untouched; b applies vpn commands, no resync), a pool and a VPN
+# added and deleted (pool and vpn commands with their routes, no resync),
+# a's placement changed, a VPN moved from b to a.
 #
 # Usage: tests/e2e/placement.sh MODULE.ko    (prints ok/not ok lines)
 
@@ -71,17 +72,12 @@ caught_up() {
 expect "insmod rnat" insmod "$MODULE"
 for g in a b; do
 	ip netns add "gw$g"
-	for d in gv1 x2 x3 x4; do
+	for d in gv1 x2 x3 x4 x5; do
 		n "gw$g" ip link add "$d" type dummy
 		n "gw$g" ip link set "$d" up
 	done
 done
-if etcd_start 1; then
-	pass "etcd member up ($ETCD_URL)"
-else
-	fail "etcd member up"
-	exit 1
-fi
+etcd_up 1
 
 region pool add EAST 10.153.0.0/16
 region vpn add 1 pool EAST dev gv1 name acme blocks 10.153.0.0/28
@@ -132,9 +128,33 @@ same_as_region "b's placements changed" b
 expect_eq "b's placements changed: gwa's module as it was" "$before" "$(kern a)"
 [ "$(resyncs a)" = "$ra" ] && pass "b's placements changed: rnatd a did not resync" ||
 	fail "b's placements changed: rnatd a resynced ($ra -> $(resyncs a))"
-[ "$(resyncs b)" -gt "$rb" ] && pass "b's placements changed: rnatd b resynced" ||
-	fail "b's placements changed: rnatd b resynced"
-rb=$(resyncs b)
+[ "$(resyncs b)" = "$rb" ] && grep -q '^apply: revision' "$work/b.log" &&
+	pass "b's placements changed: rnatd b applied them as vpn commands, no resync" ||
+	fail "b's placements changed: rnatd b applied them as vpn commands, no resync ($rb -> $(resyncs b))"
+
+# A pool and a VPN on every gateway come and go as pool and vpn commands,
+# with their routes.
+region pool add WEST 10.160.0.0/16
+region vpn add 5 pool WEST dev x5 name gamma
+caught_up a && caught_up b
+same_as_region "pool and VPN 5 added" a
+same_as_region "pool and VPN 5 added" b
+for g in a b; do
+	ip -n "gw$g" route show proto 82 | grep -q '^unreachable 10.160.0.0/16' &&
+		pass "gw$g: the new pool's unreachable route" ||
+		fail "gw$g: the new pool's unreachable route"
+done
+region vpn del 5 >/dev/null
+region pool del WEST
+caught_up a && caught_up b
+same_as_region "VPN 5 and its pool deleted" a
+same_as_region "VPN 5 and its pool deleted" b
+[ "$(resyncs a)" = "$ra" ] && [ "$(resyncs b)" = "$rb" ] &&
+	pass "pool add, vpn add, vpn del, pool del: no resync" ||
+	fail "pool add, vpn add, vpn del, pool del: no resync ($ra -> $(resyncs a), $rb -> $(resyncs b))"
+ip -n gwa route show proto 82 | grep -q '10.160.0.0' &&
+	fail "gwa: the deleted pool's route is gone" ||
+	pass "gwa: the deleted pool's route is gone"
 
 # VPN 3 moves from b to a (its NAT IPs stay); a's VPN 2 changes device.
 before=$(kern b)

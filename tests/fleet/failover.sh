@@ -17,12 +17,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/lib.sh
 fleet_init "failover: "
 
-if etcd_start 3; then
-	pass "3-member etcd cluster up ($ETCD_URLS)"
-else
-	fail "3-member etcd cluster up"
-	exit 1
-fi
+etcd_up 3
 IFS=, read -ra url <<<"$ETCD_URLS"
 R() { "$RNATCTL" -store "$ETCD_URLS" -region f "$@"; }
 # Rs URLS ARGS...: with the members given.

@@ -61,7 +61,7 @@ refused() {
 file_has() {
 	local i
 	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qF -- "$2" "$1" && return 0
+		grep -qsF -- "$2" "$1" && return 0
 		sleep 0.1
 	done
 	return 1

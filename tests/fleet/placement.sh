@@ -7,7 +7,8 @@
 # `rnatd --dry-run` agents (gateways a and b) print what they would apply:
 # each its own view, a change for the other gateway (its placement, its
 # VPN's mappings and blocks, a pool put again for them) neither applied nor
-# resynced.
+# resynced, VPN and pool changes applied as vpn and pool commands; what
+# each would hold (tests/fleet/replay.py) is its gateway's save.
 #
 # Usage: tests/fleet/placement.sh    (ok/not ok lines; exit 1 if any fails)
 
@@ -18,12 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 fleet_init "placement: "
 
 R() { "$RNATCTL" -store "$ETCD_URL" -region p "$@"; }
-if etcd_start 1; then
-	pass "etcd member up ($ETCD_URL)"
-else
-	fail "etcd member up"
-	exit 1
-fi
+etcd_up 1
 
 R pool add P 10.153.0.0/16
 # Blocks reserved up front, so that mappings are made without new blocks.
@@ -98,15 +94,16 @@ wait_lag0() {
 	fail "both agents caught up: $(R fleet status 2>&1)"
 	return 1
 }
-# last_restore GW: the last snapshot GW's agent printed.
-last_restore() { awk '/^restore /{ buf = ""; on = 1; next } on && /^\.$/ { on = 0; snap = buf; next } on { buf = buf $0 "\n" } END { printf "%s", snap }' "$work/$1.out"; }
+# replay GW: what GW's module would hold: its agent's last snapshot and
+# the commands after it.
+replay() { python3 tests/fleet/replay.py "$work/$1.out"; }
 restores() { grep -c '^restore ' "$work/$1.out"; }
 maplines() { grep -E '^[0-9]+ map ' "$work/$1.out" | cut -d' ' -f2-; }
 start_agent a
 start_agent b
 wait_lag0
-same "rnatd a installs a's view" "$(R -gateway a save)" last_restore a
-same "rnatd b installs b's view" "$(R -gateway b save)" last_restore b
+same "rnatd a installs a's view" "$(R -gateway a save)" replay a
+same "rnatd b installs b's view" "$(R -gateway b save)" replay b
 
 # Mappings: each agent applies only its VPNs'.
 R map add vpn 2 real 10.1.0.20 >/dev/null   # a only
@@ -130,36 +127,69 @@ ra=$(restores a)
 rb=$(restores b)
 [ "$ra" = 1 ] && [ "$rb" = 2 ] && pass "a new block of VPN 3 (and the pool put again) resynced b only" ||
 	fail "a new block of VPN 3 (and the pool put again) resynced b only: a $ra, b $rb restores"
-same "b's agent has b's view with the block" "$(R -gateway b save)" last_restore b
+same "b's agent has b's view with the block" "$(R -gateway b save)" replay b
 
-# A placement change for b: a untouched.
+# A placement change for b: a untouched; b applies it as VPN commands.
 R -gateway b vpn set 1 dev gb2 >/dev/null
 R -gateway b vpn add 4 pool P dev xb4 >/dev/null
 R -gateway b vpn del 3 >/dev/null
 wait_lag0
 [ "$(restores a)" = "$ra" ] && pass "b's placements changed: a neither applied nor resynced" ||
 	fail "b's placements changed: a resynced ($(restores a) restores, was $ra)"
-[ "$(restores b)" -gt "$rb" ] && pass "b's placements changed: b resynced" ||
-	fail "b's placements changed: b resynced"
-same "b's agent has b's new view" "$(R -gateway b save)" last_restore b
+same "b applied them as vpn set, add and del, without a resync" "$rb
+vpn set 1 name acme dev gb2 mark none out-mark none
+vpn add 4 pool P name vpn4 dev xb4
+vpn del 3" sh -c "grep -c '^restore ' '$work/b.out'; grep -E '^[0-9]+ vpn ' '$work/b.out' | cut -d' ' -f2-"
+same "b's agent has b's new view" "$(R -gateway b save)" replay b
 grep -q '^skip: revision [0-9]*: nothing of this gateway' "$work/a.log" &&
 	pass "a logs the revisions it skipped" || fail "a logs the revisions it skipped"
+# A placement for a: applied there, b untouched.
+R -gateway a vpn set 2 mark 0x40/0xf0 >/dev/null
+R vpn set 1 name acme2 >/dev/null             # region-wide: both
+R pool add Q 10.170.0.0/24 >/dev/null         # both
+R vpn add 5 pool Q dev gv5 >/dev/null         # every gateway: both
+R vpn del 5 >/dev/null
+R pool del Q >/dev/null
+wait_lag0
+same "a applied its placement, the rename, the pool and VPN 5 as commands" "vpn set 2 name alpha dev xa mark 0x40/0xf0 out-mark none
+vpn set 1 name acme2 dev gv1 mark none out-mark none
+pool add Q 10.170.0.0/24
+vpn add 5 pool Q name vpn5 dev gv5
+vpn del 5
+pool del Q" sh -c "grep -E '^[0-9]+ (vpn|pool) ' '$work/a.out' | cut -d' ' -f2-"
+same "b applied the rename, the pool and VPN 5, not a's placement" "vpn set 1 name acme2 dev gb2 mark none out-mark none
+pool add Q 10.170.0.0/24
+vpn add 5 pool Q name vpn5 dev gv5
+vpn del 5
+pool del Q" sh -c "grep -E '^[0-9]+ (vpn|pool) ' '$work/b.out' | cut -d' ' -f2- | tail -n +4"
+[ "$(restores a)" = "$ra" ] && [ "$(restores b)" = "$rb" ] &&
+	pass "no resync for any of them" ||
+	fail "no resync for any of them ($ra -> $(restores a), $rb -> $(restores b))"
+same "a's agent has a's view" "$(R -gateway a save)" replay a
+same "b's agent has b's view" "$(R -gateway b save)" replay b
+# A VPN deleted with its mappings: one vpn del. An existing VPN placed on
+# a gateway anew needs its blocks and mappings: a resync there.
+R -gateway a vpn set 3 dev xa3 >/dev/null
+R vpn del 2 >/dev/null
+wait_lag0
+[ "$(restores a)" = $((ra + 1)) ] && [ "$(restores b)" = "$rb" ] &&
+	pass "VPN 3 placed on a: a resynced, b not" ||
+	fail "VPN 3 placed on a: a resynced, b not ($ra -> $(restores a), $rb -> $(restores b))"
+[ "$(grep -E '^[0-9]+ vpn del 2$' "$work/a.out" | wc -l)" = 1 ] &&
+	pass "VPN 2 deleted with its mappings: one vpn del on a" ||
+	fail "VPN 2 deleted with its mappings: one vpn del on a"
+same "a's agent has a's view" "$(R -gateway a save)" replay a
+same "b's agent has b's view" "$(R -gateway b save)" replay b
+# A VPN made with blocks (vpn add has none to give): a resync on both.
 ra=$(restores a)
 rb=$(restores b)
-# A placement for a: a resyncs, b does not.
-R -gateway a vpn set 2 mark 0x40/0xf0 >/dev/null
+R vpn add 6 pool P dev gv6 blocks 10.153.9.0/28 >/dev/null
 wait_lag0
-[ "$(restores a)" -gt "$ra" ] && [ "$(restores b)" = "$rb" ] &&
-	pass "a's placement changed: a resynced, b untouched" ||
-	fail "a's placement changed: a resynced, b untouched ($ra -> $(restores a), $rb -> $(restores b))"
-same "a's agent has a's new view" "$(R -gateway a save)" last_restore a
-# A change of * reaches both.
-R vpn set 1 name acme2 >/dev/null
-wait_lag0
-[ "$(restores a)" -gt "$ra" ] && [ "$(restores b)" -gt "$rb" ] &&
-	pass "a rename (region-wide) resynced both" || fail "a rename (region-wide) resynced both"
-same "a after the rename" "$(R -gateway a save)" last_restore a
-same "b after the rename" "$(R -gateway b save)" last_restore b
+[ "$(restores a)" = $((ra + 1)) ] && [ "$(restores b)" = $((rb + 1)) ] &&
+	pass "a VPN made with blocks: a resync on both" ||
+	fail "a VPN made with blocks: a resync on both ($ra -> $(restores a), $rb -> $(restores b))"
+same "a's agent has a's view" "$(R -gateway a save)" replay a
+same "b's agent has b's view" "$(R -gateway b save)" replay b
 if [ "$failed" != 0 ]; then
 	echo "# rnatd a:"; sed 's/^/#   /' "$work/a.log" "$work/a.out"
 	echo "# rnatd b:"; sed 's/^/#   /' "$work/b.log" "$work/b.out"

@@ -18,12 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/lib.sh
 fleet_init "resume: "
 
-if etcd_start 1; then
-	pass "etcd member up ($ETCD_URL)"
-else
-	fail "etcd member up"
-	exit 1
-fi
+etcd_up 1
 R() { "$RNATCTL" -store "$ETCD_URL" -region r "$@"; }
 read -r p1 p2 <<<"$(free_ports 2)"
 # proxy PORT: a proxy to etcd in its own process group (its forks too).
