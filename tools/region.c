@@ -417,12 +417,15 @@ static void mark_write(json_object *o, const char *f, const struct mark *m)
 	json_object_object_add(o, f, j);
 }
 
+/* What vpn_json() does to the view's own placement (--gateway's, or *). */
+enum placing { PLACE, UNPLACE, KEEP };
+
 /*
  * The VPN's value, to be freed: its name and pool, its placements as read
- * (v->val) but the view's own one (the gateway's, or "*"), which is @v's
- * device and marks, or gone if @unplace.
+ * (v->val) but the view's own one, which is @v's device and marks (PLACE),
+ * gone (UNPLACE), or as read (KEEP).
  */
-static char *vpn_json(const struct vpn_rec *v, bool unplace)
+static char *vpn_json(const struct vpn_rec *v, enum placing how)
 {
 	json_object *o = json_object_new_object(), *old = NULL, *pl, *all, *x;
 	const char *key = gw[0] ? gw : "*";
@@ -436,12 +439,12 @@ static char *vpn_json(const struct vpn_rec *v, bool unplace)
 	if (old && json_object_object_get_ex(old, "placement", &x) &&
 	    json_object_is_type(x, json_type_object)) {
 		json_object_object_foreach(x, g, entry)
-			if (strcmp(g, key))
+			if (how == KEEP || strcmp(g, key))
 				json_object_object_add(pl, g,
 						       json_object_get(entry));
 	}
 	json_object_put(old);
-	if (!unplace) {
+	if (how == PLACE) {
 		all = json_object_new_object();
 		if (v->dev[0])
 			json_object_object_add(all, "dev",
@@ -1261,7 +1264,7 @@ static int vpn_new(const struct req *r, void *data)
 		store_txn_cmp(t, kpool(k, v.pool), NULL, STORE_CREATE,
 			      STORE_EQUAL, kv[1].kv[0].create_rev);
 	}
-	val = vpn_json(&v, false);
+	val = vpn_json(&v, PLACE);
 	store_txn_put(t, kvpn(k, v.id), val);
 	free(val);
 	snprintf(id, sizeof(id), "%u", v.id);
@@ -1290,6 +1293,7 @@ static int vpn_set(const struct req *r, void *data)
 	struct vpn_rec v;
 	char k[KEY_MAX], id[16], old[RNAT_NAME_MAX], *val;
 	const char *dev;
+	bool placing;
 	int err;
 
 	(void)data;
@@ -1308,6 +1312,13 @@ static int vpn_set(const struct req *r, void *data)
 			goto out;
 		}
 	}
+	/* A new name alone is the region's: no placement is made for it. */
+	placing = has(r, RNAT_A_IFINDEX) || has(r, RNAT_A_VPN_MARK) ||
+		  has(r, RNAT_A_VPN_OUT_MARK);
+	if (!placing && !v.placed) {
+		err = fail(-ENOENT, "no VPN %u", v.id);
+		goto out;
+	}
 	if (has(r, RNAT_A_IFINDEX)) {
 		dev = region_dev_name(u32(r, RNAT_A_IFINDEX));
 		snprintf(v.dev, sizeof(v.dev), "%s", dev ? dev : "");
@@ -1318,7 +1329,7 @@ static int vpn_set(const struct req *r, void *data)
 		req_mark(r->tb[RNAT_A_VPN_OUT_MARK], &v.out_mark);
 	t = store_txn_new();
 	store_txn_cmp(t, kvpn(k, v.id), NULL, STORE_MOD, STORE_EQUAL, v.mod_rev);
-	val = vpn_json(&v, false);
+	val = vpn_json(&v, placing ? PLACE : KEEP);
 	store_txn_put(t, k, val);
 	free(val);
 	if (strcmp(old, v.name)) {
@@ -1428,7 +1439,7 @@ static int vpn_unplace(const struct req *r)
 		t = store_txn_new();
 		store_txn_cmp(t, kvpn(k, v.id), NULL, STORE_MOD, STORE_EQUAL,
 			      v.mod_rev);
-		val = vpn_json(&v, true);
+		val = vpn_json(&v, UNPLACE);
 		store_txn_put(t, k, val);
 		free(val);
 		err = commit(t);

@@ -180,6 +180,17 @@ wait_lag0
 	fail "VPN 2 deleted with its mappings: one vpn del on a"
 same "a's agent has a's view" "$(R -gateway a save)" replay a
 same "b's agent has b's view" "$(R -gateway b save)" replay b
+# A new name alone is the region's: it places the VPN nowhere new.
+R -gateway a vpn add 7 pool P dev xa7 name seven >/dev/null
+R vpn set 7 name seven2 >/dev/null
+same "a rename of a VPN placed on a only makes no * placement" \
+	'{"name":"seven2","pool":"P","placement":{"a":{"dev":"xa7"}}}' \
+	sh -c "ETCDCTL_API=3 etcdctl --endpoints '$ETCD_URL' get --print-value-only /rnat/v1/p/vpns/0000000007"
+refused "a rename through a gateway the VPN is not on" "no VPN 7" \
+	R -gateway b vpn set 7 name seven3
+wait_lag0
+same "a's agent has a's view" "$(R -gateway a save)" replay a
+same "b's agent has b's view" "$(R -gateway b save)" replay b
 # A VPN made with blocks (vpn add has none to give): a resync on both.
 ra=$(restores a)
 rb=$(restores b)
