@@ -46,7 +46,7 @@ int store_open(const char *urls);
 const char *store_url(void);
 int store_member(void);
 /* A request's timeout (connection and answer), STORE_TIMEOUT_MS at first. */
-#define STORE_TIMEOUT_MS 5000L
+#define STORE_TIMEOUT_MS 10000L
 void store_set_timeout(long ms);
 void store_close(void);
 

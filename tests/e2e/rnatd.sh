@@ -110,7 +110,7 @@ wait_etcd() {
 
 # store_rev: the store's revision now.
 store_rev() {
-	ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" get /rnat -w json --limit 1 |
+	ETCDCTL_API=3 etcdctl --command-timeout=60s --endpoints "$ETCD_URL" get /rnat -w json --limit 1 |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
 }
 
@@ -184,7 +184,7 @@ stop_rnatd KILL
 region map add vpn 3 real 10.1.3.1 >/dev/null
 region map del vpn 1 real 10.1.1.2 >/dev/null
 rev=$(store_rev)
-if ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" compact "$rev" >/dev/null; then
+if ETCDCTL_API=3 etcdctl --command-timeout=60s --endpoints "$ETCD_URL" compact "$rev" >/dev/null; then
 	pass "etcd compacted at revision $rev"
 else
 	fail "etcd compacted at revision $rev"
