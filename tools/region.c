@@ -17,8 +17,10 @@
  *   vpns/ID                    {"name":"acme","pool":"P","placement":
  *                              {"*":{"dev":"gv1","mark":{"value":48,
  *                              "mask":240},"out_mark":{...}}}}: placement
- *                              maps a gateway ("*": every gateway) to the
- *                              VPN's device and marks there
+ *                              maps a gateway to the VPN's device and marks
+ *                              there; "*" is every gateway without an
+ *                              entry of its own; a VPN with neither is not
+ *                              on that gateway (--gateway, vpn_parse())
  *   vpn-names/NAME             "ID" (names are unique in a region)
  *   blocks/ADDR/LEN            {"vpn":ID}: who owns a NAT block (never
  *                              changed, only created and deleted)
