@@ -34,10 +34,14 @@ void cmd_usage(FILE *f)
 	      "            save | annotate | fleet | help }\n"
 	      "OPTIONS := { -j[son] | -s[tatistics] | -n[etns] NETNS | -b[atch] FILE |\n"
 	      "             -R[outes-off] | -h[elp] | -V[ersion] |\n"
-	      "             -store URL -region NAME }\n"
+	      "             -store URL[,URL...] -region NAME [-gateway NAME] }\n"
 	      "With -store and -region, pool, vpn, map, lookup and save act on the\n"
-	      "region's state in etcd (URL: its client URL, http://HOST:2379), and\n"
-	      "fleet status shows its gateways' rnatd agents.\n"
+	      "region's state in etcd (URL: a member's client URL, http://HOST:2379;\n"
+	      "several are tried in turn), and\n"
+	      "fleet status shows its gateways' rnatd agents. With -gateway NAME\n"
+	      "(or \"*\", every gateway without its own), vpn add and set write the\n"
+	      "VPN's placement on NAME, vpn del removes that placement (the VPN and\n"
+	      "its mappings stay), and shows, lookup and save see what NAME carries.\n"
 	      "Objects, commands and keywords may be abbreviated to a unique prefix.\n"
 	      "\n", f);
 	pool_usage(f);

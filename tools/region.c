@@ -17,8 +17,10 @@
  *   vpns/ID                    {"name":"acme","pool":"P","placement":
  *                              {"*":{"dev":"gv1","mark":{"value":48,
  *                              "mask":240},"out_mark":{...}}}}: placement
- *                              maps a gateway ("*": every gateway) to the
- *                              VPN's device and marks there
+ *                              maps a gateway to the VPN's device and marks
+ *                              there; "*" is every gateway without an
+ *                              entry of its own; a VPN with neither is not
+ *                              on that gateway (--gateway, vpn_parse())
  *   vpn-names/NAME             "ID" (names are unique in a region)
  *   blocks/ADDR/LEN            {"vpn":ID}: who owns a NAT block (never
  *                              changed, only created and deleted)
@@ -82,6 +84,7 @@ static bool on;
 static char base[160];		/* "/rnat/v1/REGION/" */
 static int64_t pinned;		/* the revision reads see (save), 0: newest */
 static int64_t last_pinned;	/* the last save's revision */
+static char gw[66];		/* the view's gateway ("*" too), "": none */
 static char *devs[DEVS_MAX];
 static unsigned int ndevs;
 
@@ -348,8 +351,11 @@ struct vpn_rec {
 	uint32_t id;
 	char name[RNAT_NAME_MAX];
 	char pool[RNAT_NAME_MAX];
-	char dev[64];
+	char dev[64];		/* the placement's the view selects */
 	struct mark mark, out_mark;
+	bool placed;		/* in the view: placed on the gateway or on * */
+	bool own;		/* a placement of the gateway's own (not *) */
+	const char *val;	/* the value read (the kv's), NULL if new */
 	int64_t create_rev, mod_rev;
 };
 
@@ -364,6 +370,11 @@ static void mark_read(json_object *pl, const char *f, struct mark *m)
 	}
 }
 
+/*
+ * A VPN as the view sees it (region_set_gateway()): with a gateway G, its
+ * placement on G, else on "*", else it is not placed (not in G's view);
+ * with none (the region's own view), every VPN with its "*" placement.
+ */
 static int vpn_parse(const struct store_kv *kv, struct vpn_rec *v)
 {
 	json_object *o = jparse(kv->val), *pl = NULL, *all = NULL;
@@ -373,14 +384,21 @@ static int vpn_parse(const struct store_kv *kv, struct vpn_rec *v)
 	v->id = strtoul(strrchr(kv->key, '/') + 1, NULL, 10);
 	v->create_rev = kv->create_rev;
 	v->mod_rev = kv->mod_rev;
+	v->val = kv->val;
 	if (!o || !jstr(o, "name") || !jstr(o, "pool")) {
 		json_object_put(o);
 		return fail(-EPROTO, "malformed VPN %u in the store", v->id);
 	}
 	snprintf(v->name, sizeof(v->name), "%s", jstr(o, "name"));
 	snprintf(v->pool, sizeof(v->pool), "%s", jstr(o, "pool"));
-	if (json_object_object_get_ex(o, "placement", &pl))
-		json_object_object_get_ex(pl, "*", &all);
+	if (json_object_object_get_ex(o, "placement", &pl) &&
+	    json_object_is_type(pl, json_type_object)) {
+		if (gw[0])
+			v->own = json_object_object_get_ex(pl, gw, &all);
+		if (!all)
+			json_object_object_get_ex(pl, "*", &all);
+	}
+	v->placed = all || !gw[0];
 	s = all ? jstr(all, "dev") : NULL;
 	snprintf(v->dev, sizeof(v->dev), "%s", s ? s : "");
 	mark_read(all, "mark", &v->mark);
@@ -401,22 +419,42 @@ static void mark_write(json_object *o, const char *f, const struct mark *m)
 	json_object_object_add(o, f, j);
 }
 
-/* The VPN's value, to be freed. */
-static char *vpn_json(const struct vpn_rec *v)
+/* What vpn_json() does to the view's own placement (--gateway's, or *). */
+enum placing { PLACE, UNPLACE, KEEP };
+
+/*
+ * The VPN's value, to be freed: its name and pool, its placements as read
+ * (v->val) but the view's own one, which is @v's device and marks (PLACE),
+ * gone (UNPLACE), or as read (KEEP).
+ */
+static char *vpn_json(const struct vpn_rec *v, enum placing how)
 {
-	json_object *o = json_object_new_object(), *pl, *all;
+	json_object *o = json_object_new_object(), *old = NULL, *pl, *all, *x;
+	const char *key = gw[0] ? gw : "*";
 	char *s;
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "pool", json_object_new_string(v->pool));
 	pl = json_object_new_object();
-	all = json_object_new_object();
-	if (v->dev[0])
-		json_object_object_add(all, "dev",
-				       json_object_new_string(v->dev));
-	mark_write(all, "mark", &v->mark);
-	mark_write(all, "out_mark", &v->out_mark);
-	json_object_object_add(pl, "*", all);
+	if (v->val)
+		old = jparse(v->val);
+	if (old && json_object_object_get_ex(old, "placement", &x) &&
+	    json_object_is_type(x, json_type_object)) {
+		json_object_object_foreach(x, g, entry)
+			if (how == KEEP || strcmp(g, key))
+				json_object_object_add(pl, g,
+						       json_object_get(entry));
+	}
+	json_object_put(old);
+	if (how == PLACE) {
+		all = json_object_new_object();
+		if (v->dev[0])
+			json_object_object_add(all, "dev",
+					       json_object_new_string(v->dev));
+		mark_write(all, "mark", &v->mark);
+		mark_write(all, "out_mark", &v->out_mark);
+		json_object_object_add(pl, key, all);
+	}
 	json_object_object_add(o, "placement", pl);
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -1228,7 +1266,7 @@ static int vpn_new(const struct req *r, void *data)
 		store_txn_cmp(t, kpool(k, v.pool), NULL, STORE_CREATE,
 			      STORE_EQUAL, kv[1].kv[0].create_rev);
 	}
-	val = vpn_json(&v);
+	val = vpn_json(&v, PLACE);
 	store_txn_put(t, kvpn(k, v.id), val);
 	free(val);
 	snprintf(id, sizeof(id), "%u", v.id);
@@ -1257,6 +1295,7 @@ static int vpn_set(const struct req *r, void *data)
 	struct vpn_rec v;
 	char k[KEY_MAX], id[16], old[RNAT_NAME_MAX], *val;
 	const char *dev;
+	bool placing;
 	int err;
 
 	(void)data;
@@ -1275,6 +1314,13 @@ static int vpn_set(const struct req *r, void *data)
 			goto out;
 		}
 	}
+	/* A new name alone is the region's: no placement is made for it. */
+	placing = has(r, RNAT_A_IFINDEX) || has(r, RNAT_A_VPN_MARK) ||
+		  has(r, RNAT_A_VPN_OUT_MARK);
+	if (!placing && !v.placed) {
+		err = fail(-ENOENT, "no VPN %u", v.id);
+		goto out;
+	}
 	if (has(r, RNAT_A_IFINDEX)) {
 		dev = region_dev_name(u32(r, RNAT_A_IFINDEX));
 		snprintf(v.dev, sizeof(v.dev), "%s", dev ? dev : "");
@@ -1285,7 +1331,7 @@ static int vpn_set(const struct req *r, void *data)
 		req_mark(r->tb[RNAT_A_VPN_OUT_MARK], &v.out_mark);
 	t = store_txn_new();
 	store_txn_cmp(t, kvpn(k, v.id), NULL, STORE_MOD, STORE_EQUAL, v.mod_rev);
-	val = vpn_json(&v);
+	val = vpn_json(&v, placing ? PLACE : KEEP);
 	store_txn_put(t, k, val);
 	free(val);
 	if (strcmp(old, v.name)) {
@@ -1331,6 +1377,8 @@ static int vpn_drop(const struct req *r, uint32_t *count, bool del)
 	id = u32(r, RNAT_A_VPN_ID);
 	memset(&pk, 0, sizeof(pk));
 	err = get_vpn(id, &v, &vb, kv, 3, count_reads, &id);
+	if (!err && !v.placed)
+		err = fail(-ENOENT, "no VPN %u", id);
 	if (!err && vb.n)
 		err = get_pool(v.pool, &pk, &pool);
 	if (err)
@@ -1369,8 +1417,45 @@ out:
 	return err;
 }
 
+/*
+ * vpn del with a gateway: its placement goes, the VPN and its mappings
+ * stay in the region (and on the gateways it is placed on).
+ */
+static int vpn_unplace(const struct req *r)
+{
+	struct store_kvs kv[2];
+	struct vblocks vb;
+	struct store_txn *t;
+	struct vpn_rec v;
+	char k[KEY_MAX], *val;
+	int err;
+
+	if (!has(r, RNAT_A_VPN_ID))
+		return missing("VPN id");
+	err = get_vpn(u32(r, RNAT_A_VPN_ID), &v, &vb, kv, 2, NULL, NULL);
+	free(vb.b);
+	if (!err && !v.own)
+		err = fail(-ENOENT, "VPN %u has no placement on gateway %s",
+			   v.id, gw);
+	if (!err) {
+		t = store_txn_new();
+		store_txn_cmp(t, kvpn(k, v.id), NULL, STORE_MOD, STORE_EQUAL,
+			      v.mod_rev);
+		val = vpn_json(&v, UNPLACE);
+		store_txn_put(t, k, val);
+		free(val);
+		err = commit(t);
+	}
+	kvs_free(kv, 2);
+	return err;
+}
+
 static int vpn_del(const struct req *r, void *data)
 {
+	if (gw[0]) {
+		*(uint32_t *)data = 0;
+		return vpn_unplace(r);
+	}
 	return vpn_drop(r, data, true);
 }
 
@@ -1417,6 +1502,11 @@ static int vpn_get(const struct req *r, nl_reply_cb cb, void *data)
 		err = vpn_parse(&vpns.kv[i], &v);
 		if (err)
 			break;
+		if (!v.placed) {
+			if (!dump)
+				err = fail(-ENOENT, "no VPN %u", v.id);
+			continue;
+		}
 		/* Its blocks: vpn-blocks/ID/ sorts as vpns/ID does. */
 		head(h, "vpn-blocks", v.id);
 		nb = 0;
@@ -1773,6 +1863,8 @@ static int map_new(const struct req *r, void *data)
 	memset(&pv, 0, sizeof(pv));
 	n = 3 + (m->plen > RNAT_MAP_PLEN_MIN ? m->plen - RNAT_MAP_PLEN_MIN : 0);
 	err = get_vpn(m->id, &v, &vb, kv, n, real_reads, m);
+	if (!err && !v.placed)
+		err = fail(-ENOENT, "no VPN %u", m->id);
 	if (err)
 		goto out;
 	snprintf(m->pool, sizeof(m->pool), "%s", v.pool);
@@ -1910,6 +2002,18 @@ static int map_named(const struct req *r, bool exact, struct mref *out)
 	return fail(-ENOENT, "no mapping for %s in VPN %u", ip(a, addr), id);
 }
 
+/* map_named()'s refusal, for a mapping of a VPN not in the view. */
+static int not_in_view(const struct req *r, const struct mref *m)
+{
+	char a[16];
+
+	if (has(r, RNAT_A_MAP_NAT))
+		return fail(-ENOENT, "no mapping for NAT %s",
+			    ip(a, ntohl(u32(r, RNAT_A_MAP_NAT))));
+	return fail(-ENOENT, "no mapping for %s in VPN %u",
+		    ip(a, ntohl(u32(r, RNAT_A_MAP_REAL))), m->vpn);
+}
+
 static int map_del(const struct req *r, void *data)
 {
 	struct store_kvs kv[2], pk, other;
@@ -1944,6 +2048,8 @@ static int map_del(const struct req *r, void *data)
 	}
 	store_kvs_free(&other);
 	err = get_vpn(m.vpn, &v, &vb, kv, 2, NULL, NULL);
+	if (!err && !v.placed)
+		err = not_in_view(r, &m);
 	if (err)
 		goto out;
 	b = vblock_of(&vb, m.nat);
@@ -2000,9 +2106,12 @@ static int map_lookup(const struct req *r, nl_reply_cb cb, void *data)
 	if (err)
 		return err;
 	memset(&v, 0, sizeof(v));
+	v.placed = true;
 	if (kv.n)
 		err = vpn_parse(&kv.kv[0], &v);
 	store_kvs_free(&kv);
+	if (!err && !v.placed)
+		err = not_in_view(r, &m);
 	if (err)
 		return err;
 	return map_reply(RNAT_CMD_MAP_GET, m.vpn, m.real, m.nat, m.plen, v.pool,
@@ -2022,6 +2131,49 @@ static void filter_pfx(const struct req *r, int attr, struct pfx *p)
 	}
 }
 
+/*
+ * With a gateway, the ids of the VPNs in its view (in order) into *@ids:
+ * 0 or an error. Without one, *@ids is NULL: every VPN is.
+ */
+static int view_read(uint32_t **ids, size_t *n)
+{
+	struct store_kvs vpns;
+	struct vpn_rec v;
+	char h[KEY_MAX];
+	size_t i;
+	int err;
+
+	*ids = NULL;
+	*n = 0;
+	if (!gw[0])
+		return 0;
+	err = rd_prefix(head(h, "vpns", 0), &vpns);
+	if (err)
+		return err;
+	*ids = calloc(vpns.n + 1, sizeof(**ids));
+	if (!*ids)
+		abort();
+	for (i = 0; !err && i < vpns.n; i++) {
+		err = vpn_parse(&vpns.kv[i], &v);
+		if (!err && v.placed)
+			(*ids)[(*n)++] = v.id;
+	}
+	store_kvs_free(&vpns);
+	return err;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool in_view(const uint32_t *ids, size_t n, uint32_t id)
+{
+	return !gw[0] || bsearch(&id, ids, n, sizeof(*ids), cmp_u32);
+}
+
 /* Mappings in NAT address order, as the module dumps them. */
 static int map_dump(const struct req *r, nl_reply_cb cb, void *data)
 {
@@ -2032,8 +2184,9 @@ static int map_dump(const struct req *r, nl_reply_cb cb, void *data)
 	struct store_kvs pk, nats;
 	char k[KEY_MAX], e[KEY_MAX], h[KEY_MAX];
 	struct pfx fnat, freal, x, rp;
+	uint32_t *view = NULL;
+	size_t j, nview = 0;
 	int np, i, err;
-	size_t j;
 
 	filter_pfx(r, RNAT_A_FILTER_NAT, &fnat);
 	filter_pfx(r, RNAT_A_FILTER_REAL, &freal);
@@ -2044,6 +2197,12 @@ static int map_dump(const struct req *r, nl_reply_cb cb, void *data)
 	}
 	if (!pinned)
 		pinned = pk.rev;
+	err = view_read(&view, &nview);
+	if (err) {
+		free(pools);
+		store_kvs_free(&pk);
+		return err;
+	}
 	if (fnat.plen) {
 		kspan(k, e, head(h, "nat", 0), &fnat);
 		err = rd(k, e, &nats);
@@ -2062,7 +2221,7 @@ static int map_dump(const struct req *r, nl_reply_cb cb, void *data)
 		rp.base = real;
 		rp.plen = x.plen;
 		if ((vpn && id != vpn) || !contains(&fnat, &x) ||
-		    !contains(&freal, &rp))
+		    !contains(&freal, &rp) || !in_view(view, nview, id))
 			continue;
 		for (i = 0; i < np && !in; i++)
 			if (pool_has(&pools[i], &x))
@@ -2073,6 +2232,7 @@ static int map_dump(const struct req *r, nl_reply_cb cb, void *data)
 				cb, data);
 	}
 	store_kvs_free(&nats);
+	free(view);
 	free(pools);
 	store_kvs_free(&pk);
 	return err;
@@ -2253,6 +2413,78 @@ int region_open(const char *url, const char *name)
 	srand(getpid());
 	on = true;
 	return 0;
+}
+
+int region_set_gateway(const char *name)
+{
+	const char *c;
+
+	gw[0] = '\0';
+	if (!name)
+		return 0;
+	if (strcmp(name, "*")) {
+		if (!*name || strlen(name) > 64)
+			return fail(-EINVAL, "gateway name \"%s\" is empty or longer than 64 bytes",
+				    name);
+		for (c = name; *c; c++)
+			if (!(*c >= 'a' && *c <= 'z') &&
+			    !(*c >= 'A' && *c <= 'Z') &&
+			    !(*c >= '0' && *c <= '9') && !strchr("-_.", *c))
+				return fail(-EINVAL, "gateway name \"%s\" may only have letters, digits, '-', '_' and '.' (or be \"*\")",
+					    name);
+	}
+	snprintf(gw, sizeof(gw), "%s", name);
+	return 0;
+}
+
+const char *region_gateway(void)
+{
+	return gw[0] ? gw : NULL;
+}
+
+int region_pool_line(const struct store_kv *kv, char *out, size_t size)
+{
+	struct pool_rec p;
+	char a[16];
+	size_t len;
+	int i, err = pool_parse(kv, &p);
+
+	if (err)
+		return err;
+	snprintf(out, size, "%s", p.name);
+	for (i = 0; i < p.n; i++) {
+		len = strlen(out);
+		snprintf(out + len, size - len, " %s/%u", ip(a, p.pfx[i].base),
+			 p.pfx[i].plen);
+	}
+	return 0;
+}
+
+/* " KEY 0x30/0xf0" (" KEY none" without one) into @buf. */
+static void mark_text(char *buf, size_t size, const char *key,
+		      const struct mark *m)
+{
+	if (m->mask)
+		snprintf(buf, size, "%s %#x/%#x", key, m->value, m->mask);
+	else
+		snprintf(buf, size, "%s none", key);
+}
+
+int region_vpn_view(const struct store_kv *kv, char *out, size_t size)
+{
+	struct vpn_rec v;
+	int err = vpn_parse(kv, &v);
+
+	if (err)
+		return err;
+	if (!v.placed)
+		return 0;
+	snprintf(out, size, "pool %s name %s dev %s", v.pool, v.name,
+		 v.dev[0] ? v.dev : "none");
+	mark_text(out + strlen(out), size - strlen(out), " mark", &v.mark);
+	mark_text(out + strlen(out), size - strlen(out), " out-mark",
+		  &v.out_mark);
+	return 1;
 }
 
 bool region_on(void)

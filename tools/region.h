@@ -21,6 +21,27 @@ bool region_on(void);
 void region_close(void);
 /* rnatd, which talks to both, turns the region off for the kernel's turn. */
 void region_set_on(bool on);
+/*
+ * Placement (--gateway): with a gateway NAME, reads see NAME's view (the
+ * VPNs placed on NAME or on "*", with NAME's device and marks, and their
+ * mappings; others are "no VPN N" as on that gateway), vpn add and set
+ * write placement.NAME, and vpn del removes it (the VPN stays in the
+ * region). "*" is the placement every gateway without its own uses. NULL:
+ * the region's view (every VPN, with its "*" placement). 0 or -EINVAL
+ * (nl_strerror() says why).
+ */
+int region_set_gateway(const char *name);
+const char *region_gateway(void);
+/*
+ * A vpns/ID value as the view sees it: 1 with what a gateway installs of
+ * it in @out, as "pool P name N dev D mark M out-mark M" (D, M: "none" if
+ * it has none), 0 if the VPN is not in the view, or a negative errno if it
+ * is malformed.
+ */
+struct store_kv;
+int region_vpn_view(const struct store_kv *kv, char *out, size_t size);
+/* A pools/NAME value as "NAME PREFIX..." (pool add's words): 0 or -errno. */
+int region_pool_line(const struct store_kv *kv, char *out, size_t size);
 /* The revision the last save read (its first STATS_GET pinned). */
 int64_t region_save_revision(void);
 /*

@@ -31,9 +31,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "store", required_argument, NULL, 'S' },
 		{ "region", required_argument, NULL, 'G' },
+		{ "gateway", required_argument, NULL, 'g' },
 		{}
 	};
-	const char *netns = NULL, *file = NULL, *store = NULL, *region = NULL;
+	const char *netns = NULL, *file = NULL, *store = NULL, *region = NULL,
+		   *gateway = NULL;
 	bool json = false, routes = true;
 	int c, err;
 
@@ -70,6 +72,9 @@ int main(int argc, char **argv)
 		case 'G':
 			region = optarg;
 			break;
+		case 'g':
+			gateway = optarg;
+			break;
 		case ':':
 			return usage_error("option \"%s\" needs an argument",
 					   argv[optind - 1]);
@@ -86,8 +91,12 @@ int main(int argc, char **argv)
 		return usage_error("-store URL and -region NAME go together");
 	if (store && netns)
 		return usage_error("-netns is for a gateway's kernel, not a region (-store)");
+	if (gateway && !store)
+		return usage_error("-gateway NAME is a region's (-store URL -region NAME)");
 	if (store) {
 		err = region_open(store, region);
+		if (!err)
+			err = region_set_gateway(gateway);
 		if (err)
 			return usage_error("%s", nl_strerror(err));
 	}

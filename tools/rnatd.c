@@ -3,22 +3,30 @@
  * rnatd: the agent that applies a region's state in etcd to one gateway's
  * rnat module. This file owns its main loop:
  *
- *  - resync: the region's save at one revision R (region.c's, the text
- *    "rnatctl --store URL --region NAME save" prints) installed with ONE
- *    atomic restore (cmd.c's, in process: RESTORE_BEGIN ... COMMIT over one
- *    socket, the live state untouched if a line fails), then routes_sync();
+ *  - resync: this gateway's view of the region (--gateway: the VPNs placed
+ *    on it or on "*") saved at one revision R (region.c's, the text
+ *    "rnatctl --store URL --region NAME --gateway NAME save" prints)
+ *    installed with ONE atomic restore (cmd.c's, in process: RESTORE_BEGIN
+ *    ... COMMIT over one socket, the live state untouched if a line fails),
+ *    then routes_sync();
  *  - then a watch of /rnat/v1/REGION/ from R+1: a response whose events are
  *    only mappings added or deleted (maps/, with their nat/ index and the
  *    vpn-blocks/ counters, no block made or freed) is applied as "map add"
- *    and "map del" commands in revision order; anything else (pools, VPNs,
- *    blocks), a failed command, a compacted or dropped watch resyncs;
+ *    and "map del" commands in revision order, VPNs and pools made,
+ *    changed or deleted as one "vpn add|set|del" or "pool add|del" each;
+ *    what leaves this gateway's part as it was is skipped (struct known);
+ *    anything else (blocks made or freed, a VPN newly placed here), a
+ *    failed command, a compacted watch resyncs;
+ *  - a dropped watch (or one whose member the other requests left) resumes
+ *    from the last applied revision + 1 on the member in use; the store
+ *    says if that was compacted away, and then it resyncs;
  *  - while the store is unreachable the module keeps what it has (fail
  *    static), and the agent retries with a backoff up to 30 s;
  *  - gateways/NAME = {"revision":R,"error":"...","time":"...","pid":N} under
  *    a lease kept alive, revoked on SIGTERM or SIGINT.
  *
  * Logs: one line per event on stderr, "CLASS: what" (start, resync, maps,
- * watch, store, lease, status, stop).
+ * apply, skip, watch, store, lease, status, stop).
  */
 
 #define _GNU_SOURCE
@@ -59,6 +67,20 @@ static time_t lease_next;	/* when to keep it alive */
 static char prefix[KEY_LEN], prefix_end[KEY_LEN];
 static FILE *devnull;
 static volatile sig_atomic_t stopping;
+static bool dry_run;		/* print what would be applied, apply nothing */
+
+/*
+ * What the module holds of what the watch may change, as of @applied: every
+ * pool ("pools/NAME" -> its value) and every VPN of this gateway's view
+ * ("vpns/ID" -> region_vpn_view()'s text). A change that leaves this
+ * gateway's part as it is (another gateway's placement, a pool put again
+ * for another VPN's block) is skipped, not resynced.
+ */
+struct known {
+	char *key, *val;
+};
+static struct known *known;
+static size_t nknown;
 
 static void say(const char *cls, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -123,6 +145,95 @@ static void to_home(void)
 		    strerror(errno));
 }
 
+static int known_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct known *)a)->key,
+		      ((const struct known *)b)->key);
+}
+
+static void known_free(struct known *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(k[i].key);
+		free(k[i].val);
+	}
+	free(k);
+}
+
+/* @rest's ("vpns/0000000001") value as applied, NULL if none. */
+static const char *known_get(const char *rest)
+{
+	struct known key = { (char *)rest, NULL }, *k;
+
+	k = bsearch(&key, known, nknown, sizeof(*known), known_cmp);
+	return k ? k->val : NULL;
+}
+
+/* A VPN's key as known_get() takes it. */
+static const char *vpn_rest(char *buf, size_t size, uint32_t id)
+{
+	snprintf(buf, size, "vpns/%010u", id);
+	return buf;
+}
+
+/*
+ * The pools and this gateway's VPNs at revision @rev (the snapshot's),
+ * into known: 0 or -1 (last_error says why).
+ */
+static int known_read(int64_t rev)
+{
+	static const char *const heads[] = { "pools/", "vpns/" };
+	char key[KEY_LEN], end[KEY_LEN], view[512];
+	struct known *k = NULL;
+	struct store_kvs r;
+	size_t n = 0, i;
+	int h, err;
+
+	for (h = 0; h < 2; h++) {
+		region_key(key, sizeof(key), heads[h]);
+		err = store_range(key, store_prefix_end(end, sizeof(end), key),
+				  rev, false, &r);
+		if (err) {
+			set_error("%s", store_strerror());
+			known_free(k, n);
+			return -1;
+		}
+		k = realloc(k, (n + r.n + 1) * sizeof(*k));
+		if (!k)
+			abort();
+		for (i = 0; i < r.n; i++) {
+			const char *val = r.kv[i].val;
+
+			if (h == 1) {
+				err = region_vpn_view(&r.kv[i], view,
+						      sizeof(view));
+				if (err < 0) {
+					set_error("%s", nl_strerror(err));
+					store_kvs_free(&r);
+					known_free(k, n);
+					return -1;
+				}
+				if (!err)
+					continue;
+				val = view;
+			}
+			k[n].key = strdup(r.kv[i].key + strlen(prefix));
+			k[n].val = strdup(val);
+			if (!k[n].key || !k[n].val)
+				abort();
+			n++;
+		}
+		store_kvs_free(&r);
+	}
+	qsort(k, n, sizeof(*k), known_cmp);
+	known_free(known, nknown);
+	known = k;
+	nknown = n;
+	return 0;
+}
+
 /* The region's save at one revision: 0 with *@text and *@rev, or -1. */
 static int snapshot(char **text, size_t *len, int64_t *rev)
 {
@@ -163,13 +274,21 @@ static int resync(const char *why)
 	char *text;
 	int err;
 
-	if (snapshot(&text, &len, &rev)) {
+	if (snapshot(&text, &len, &rev) || known_read(rev)) {
+		free(text);
 		say("store", "%s: %s", why, last_error);
 		return -1;
 	}
 	for (i = 0; i < len; i++)
 		lines += text[i] == '\n';
 	t1 = now_ms();
+	if (dry_run) {
+		printf("restore %lld\n%s.\n", (long long)rev, text);
+		fflush(stdout);
+		free(text);
+		err = 0;
+		goto done;
+	}
 	if (to_gw()) {
 		free(text);
 		say("resync", "%s", last_error);
@@ -191,6 +310,7 @@ static int resync(const char *why)
 		    why);
 		return -1;
 	}
+done:
 	applied = seen = rev;
 	dirty = true;
 	set_error("%s", "");
@@ -231,33 +351,225 @@ static int map_nat(const char *val, char *nat)
 /* Runs one command line against the module (inside the namespace). */
 static int kernel_cmd(char *line)
 {
-	char *words[32];
-	int n = split_words(line, words, 32);
+	char *words[RNAT_POOL_PREFIXES_MAX + 8];
+	int n = split_words(line, words, RNAT_POOL_PREFIXES_MAX + 8);
 
 	if (n <= 0)
 		return EXIT_USAGE;
 	return cmd_run(n, words);
 }
 
-enum { EV_SKIP, EV_MAP, EV_RESYNC };
+enum { EV_SKIP, EV_MAP, EV_CMD, EV_RESYNC };
 
-static int classify(const struct store_event *e)
+/* A VPN id from "maps/ID/..." or "vpn-blocks/ID/..." (after its '/'). */
+static uint32_t vpn_of(const char *rest)
 {
-	const char *rest = e->kv.key + strlen(prefix);
+	const char *slash = strchr(rest, '/');
 
+	return slash ? strtoul(slash + 1, NULL, 10) : 0;
+}
+
+/* Whether VPN @id is in the view. */
+static bool vpn_known(uint32_t id)
+{
+	char k[32];
+
+	return known_get(vpn_rest(k, sizeof(k), id));
+}
+
+/* Sets (@val) or removes (NULL) @rest's entry in known. */
+static void known_set(const char *rest, const char *val)
+{
+	struct known key = { (char *)rest, NULL }, *k;
+	size_t at;
+
+	k = bsearch(&key, known, nknown, sizeof(*known), known_cmp);
+	if (k && val) {
+		free(k->val);
+		k->val = strdup(val);
+		if (!k->val)
+			abort();
+		return;
+	}
+	if (k) {
+		at = k - known;
+		free(k->key);
+		free(k->val);
+		memmove(k, k + 1, (nknown - at - 1) * sizeof(*k));
+		nknown--;
+		return;
+	}
+	if (!val)
+		return;
+	known = realloc(known, (nknown + 1) * sizeof(*known));
+	if (!known)
+		abort();
+	for (at = 0; at < nknown && strcmp(known[at].key, rest) < 0; at++)
+		;
+	memmove(known + at + 1, known + at, (nknown - at) * sizeof(*known));
+	known[at].key = strdup(rest);
+	known[at].val = strdup(val);
+	if (!known[at].key || !known[at].val)
+		abort();
+	nknown++;
+}
+
+/* The word after @key in a view ("pool P name N dev D ..."), into @out. */
+static const char *view_word(const char *view, const char *key, char *out,
+			     size_t size)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "%s ", key);
+	for (p = view; p; p = strchr(p, ' '), p = p ? p + 1 : NULL)
+		if (!strncmp(p, pat, strlen(pat))) {
+			snprintf(out, size, "%.*s", (int)strcspn(p + strlen(pat), " "),
+				 p + strlen(pat));
+			return out;
+		}
+	snprintf(out, size, "none");
+	return out;
+}
+
+/*
+ * VPN @id's change from @was to @view (either NULL: not in the view) as a
+ * command into @line: EV_CMD, EV_SKIP (nothing of this gateway's), or
+ * EV_RESYNC (what one command cannot do: an existing VPN newly placed
+ * here needs its blocks and mappings; a pool cannot change).
+ */
+static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
+		   char *line, size_t size)
+{
+	static const char *const opt[] = { "dev", "mark", "out-mark" };
+	char w[3][RNAT_NAME_MAX + 64];
+	size_t i, len;
+
+	if (!was && !view)
+		return EV_SKIP;
+	if (!view) {
+		snprintf(line, size, "vpn del %u", id);
+		return EV_CMD;
+	}
+	if (was && !strcmp(was, view))
+		return EV_SKIP;
+	if (!was && !made)
+		return EV_RESYNC;
+	view_word(view, "pool", w[0], sizeof(w[0]));
+	if (was && strcmp(view_word(was, "pool", w[1], sizeof(w[1])), w[0]))
+		return EV_RESYNC;
+	view_word(view, "name", w[1], sizeof(w[1]));
+	if (!was)
+		snprintf(line, size, "vpn add %u pool %s name %s", id, w[0], w[1]);
+	else
+		snprintf(line, size, "vpn set %u name %s", id, w[1]);
+	for (i = 0; i < 3; i++) {
+		view_word(view, opt[i], w[2], sizeof(w[2]));
+		len = strlen(line);
+		if (was || strcmp(w[2], "none"))
+			snprintf(line + len, size - len, " %s %s", opt[i], w[2]);
+	}
+	return EV_CMD;
+}
+
+/*
+ * What an event asks of this gateway, and its command in @line (EV_MAP,
+ * EV_CMD), with what known is to hold for its key after it (*@after). The
+ * names (vpn-names/), the NAT index (nat/) and block owners (blocks/) come
+ * with a change to vpns/, maps/ and vpn-blocks/ in the same transaction,
+ * which decide. The mappings and blocks of a VPN that leaves the view in
+ * this response (@leaving: its vpn del takes them) are skipped.
+ */
+/* Whether response @ev makes or frees a block of VPN @id. */
+static bool blocks_in(const struct store_events *ev, uint32_t id)
+{
+	char head[KEY_LEN];
+	size_t i;
+
+	snprintf(head, sizeof(head), "%svpn-blocks/%010u/", prefix, id);
+	for (i = 0; i < ev->n; i++)
+		if (!strncmp(ev->ev[i].kv.key, head, strlen(head)))
+			return true;
+	return false;
+}
+
+static int classify(const struct store_events *ev, const struct store_event *e,
+		    const uint32_t *leaving, size_t nleaving, char *line,
+		    size_t size, char **after)
+{
+	const char *rest = e->kv.key + strlen(prefix), *was;
+	char view[512], nat[16], real[64];
+	uint32_t id;
+	bool made;
+	size_t i;
+	int in, len;
+
+	*after = NULL;
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
 		return EV_SKIP;
 	if (!strncmp(rest, "gateways/", 9) || !strcmp(rest, "changed") ||
-	    !strncmp(rest, "nat/", 4))
+	    !strncmp(rest, "nat/", 4) || !strncmp(rest, "vpn-names/", 10) ||
+	    !strncmp(rest, "blocks/", 7))
 		return EV_SKIP;
-	/* A block's counter; a block made or freed changes the VPN. */
-	if (!strncmp(rest, "vpn-blocks/", 11))
-		return e->del || e->kv.create_rev == e->kv.mod_rev ?
-		       EV_RESYNC : EV_SKIP;
-	/* Mappings are made and deleted, never changed. */
-	if (!strncmp(rest, "maps/", 5))
-		return e->del || e->kv.create_rev == e->kv.mod_rev ?
-		       EV_MAP : EV_RESYNC;
+	if (!strncmp(rest, "vpn-blocks/", 11) || !strncmp(rest, "maps/", 5)) {
+		id = vpn_of(rest);
+		if (!vpn_known(id))
+			return EV_SKIP;
+		for (i = 0; i < nleaving; i++)
+			if (leaving[i] == id)
+				return EV_SKIP;
+		/* A block's counter; a block made or freed changes the VPN. */
+		if (rest[0] == 'v')
+			return e->del || e->kv.create_rev == e->kv.mod_rev ?
+			       EV_RESYNC : EV_SKIP;
+		/* Mappings are made and deleted, never changed. */
+		if (!e->del && e->kv.create_rev != e->kv.mod_rev)
+			return EV_RESYNC;
+		len = map_key(rest, real, sizeof(real));
+		if (len < 0 || (!e->del && map_nat(e->kv.val, nat))) {
+			set_error("a malformed mapping %s = %s", e->kv.key,
+				  e->kv.val);
+			return EV_RESYNC;
+		}
+		if (e->del)
+			snprintf(line, size, "map del %s", real);
+		else
+			snprintf(line, size, "map add %s nat %s%s", real, nat,
+				 len == 32 ? "" : strrchr(real, '/'));
+		return EV_MAP;
+	}
+	/* A VPN: only what this gateway installs of it matters. */
+	if (!strncmp(rest, "vpns/", 5)) {
+		was = known_get(rest);
+		in = e->del ? 0 : region_vpn_view(&e->kv, view, sizeof(view));
+		if (in < 0)
+			return EV_RESYNC;
+		if (in)
+			*after = strdup(view);
+		id = strtoul(rest + 5, NULL, 10);
+		/* Made with blocks ("vpn add ... blocks"): vpn add has none. */
+		made = !e->del && e->kv.create_rev == e->kv.mod_rev;
+		if (made && in && !was && blocks_in(ev, id))
+			return EV_RESYNC;
+		return vpn_cmd(id, was, in ? view : NULL, made, line, size);
+	}
+	/* A pool: made, deleted, or put again when a block is made in it. */
+	if (!strncmp(rest, "pools/", 6)) {
+		was = known_get(rest);
+		if (e->del) {
+			if (!was)
+				return EV_SKIP;
+			snprintf(line, size, "pool del %s", rest + 6);
+			return EV_CMD;
+		}
+		if (was)
+			return strcmp(was, e->kv.val) ? EV_RESYNC : EV_SKIP;
+		if (region_pool_line(&e->kv, view, sizeof(view)))
+			return EV_RESYNC;
+		snprintf(line, size, "pool add %s", view);
+		*after = strdup(e->kv.val);
+		return EV_CMD;
+	}
 	return EV_RESYNC;
 }
 
@@ -270,14 +582,66 @@ static bool is_state(const struct store_event *e)
 }
 
 /*
- * One watch response: 0 if applied (or nothing to do), 1 if it asks for a
- * resync.
+ * The VPNs a response takes out of the view (deleted, or their placement
+ * here removed) into @out: their count, or -1 if a VPN changes twice in
+ * it (a resync then: one command per VPN and response).
+ */
+static int leaving_of(const struct store_events *ev, uint32_t *out)
+{
+	size_t i, j;
+	int n = 0;
+	char view[512];
+
+	for (i = 0; i < ev->n; i++) {
+		const struct store_event *e = &ev->ev[i];
+		const char *rest = e->kv.key + strlen(prefix);
+
+		if (strncmp(e->kv.key, prefix, strlen(prefix)) ||
+		    strncmp(rest, "vpns/", 5))
+			continue;
+		for (j = i + 1; j < ev->n; j++)
+			if (!strcmp(ev->ev[j].kv.key, e->kv.key))
+				return -1;
+		if (known_get(rest) &&
+		    (e->del || region_vpn_view(&e->kv, view, sizeof(view)) == 0))
+			out[n++] = strtoul(rest + 5, NULL, 10);
+	}
+	return n;
+}
+
+/* Runs one command line against the module, or prints it (--dry-run). */
+static int run_line(int64_t rev, char *line)
+{
+	char copy[1024];
+
+	if (dry_run) {
+		printf("%lld %s\n", (long long)rev, line);
+		fflush(stdout);
+		return 0;
+	}
+	snprintf(copy, sizeof(copy), "%s", line);
+	if (kernel_cmd(copy)) {
+		set_error("revision %lld: \"%s\" failed: %s", (long long)rev,
+			  line, out_last_error());
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One watch response, applied in revision order: mappings as map add and
+ * map del, VPNs and pools as vpn add|set|del and pool add|del (one module
+ * command each, so the module has a VPN's old state or its new one), what
+ * is not this gateway's skipped. 0 if applied (or nothing to do), 1 if it
+ * asks for a resync (the commands before it stay: the resync replaces
+ * everything at once).
  */
 static int apply(const struct store_events *ev)
 {
-	char line[128], nat[16], real[64];
+	char line[1024], *after;
+	uint32_t *leaving;
 	int64_t state = 0;
-	int added = 0, deleted = 0, err = 0, len;
+	int added = 0, deleted = 0, cmds = 0, err = 0, nleaving, kind;
 	double t0 = now_ms();
 	size_t i;
 
@@ -286,59 +650,86 @@ static int apply(const struct store_events *ev)
 			seen = ev->ev[i].kv.mod_rev;
 		if (is_state(&ev->ev[i]) && ev->ev[i].kv.mod_rev > state)
 			state = ev->ev[i].kv.mod_rev;
-		if (classify(&ev->ev[i]) == EV_RESYNC)
-			return 1;
 	}
 	if (!state)
 		return 0;
-	if (to_gw())
+	leaving = calloc(ev->n + 1, sizeof(*leaving));
+	if (!leaving)
+		abort();
+	nleaving = leaving_of(ev, leaving);
+	if (nleaving < 0) {
+		free(leaving);
 		return 1;
+	}
+	if (!dry_run && to_gw()) {
+		free(leaving);
+		return 1;
+	}
 	out_clear_error();
 	out_set_files(devnull, devnull);
 	for (i = 0; i < ev->n && !err; i++) {
 		const struct store_event *e = &ev->ev[i];
 
-		if (classify(e) != EV_MAP)
-			continue;
-		len = map_key(e->kv.key + strlen(prefix), real, sizeof(real));
-		if (len < 0) {
-			set_error("a malformed mapping key %s", e->kv.key);
+		kind = classify(ev, e, leaving, nleaving, line, sizeof(line),
+				&after);
+		if (kind == EV_RESYNC) {
 			err = 1;
-			break;
-		}
-		if (e->del) {
-			snprintf(line, sizeof(line), "map del %s", real);
-			deleted++;
-		} else {
-			if (map_nat(e->kv.val, nat)) {
-				set_error("a malformed mapping %s = %s",
-					  e->kv.key, e->kv.val);
-				err = 1;
-				break;
+		} else if (kind != EV_SKIP) {
+			err = run_line(e->kv.mod_rev, line);
+			if (!err && kind == EV_CMD) {
+				known_set(e->kv.key + strlen(prefix), after);
+				cmds++;
 			}
-			snprintf(line, sizeof(line), "map add %s nat %s%s", real,
-				 nat, len == 32 ? "" : strrchr(real, '/'));
-			added++;
+			if (!err && kind == EV_MAP)
+				e->del ? deleted++ : added++;
 		}
-		if (kernel_cmd(line)) {
-			set_error("revision %lld: \"%s\" failed: %s",
-				  (long long)e->kv.mod_rev, line,
-				  out_last_error());
-			err = 1;
-		}
+		free(after);
 	}
+	/* VPNs and pools come and go with their routes. */
+	if (cmds && routes && !dry_run && routes_sync())
+		err = 1;
 	out_set_files(NULL, NULL);
 	nl_forget_changes();
-	to_home();
+	if (!dry_run)
+		to_home();
+	free(leaving);
 	if (err) {
-		say("maps", "%s; resyncing", last_error);
+		if (*last_error)
+			say(cmds ? "apply" : "maps", "%s; resyncing",
+			    last_error);
 		return 1;
 	}
 	applied = state;
 	dirty = true;
 	set_error("%s", "");
-	say("maps", "revision %lld applied: %d added, %d deleted in %.1f ms",
-	    (long long)state, added, deleted, now_ms() - t0);
+	if (cmds)
+		say("apply", "revision %lld applied: %d VPN or pool command%s, %d added, %d deleted in %.1f ms",
+		    (long long)state, cmds, cmds == 1 ? "" : "s", added,
+		    deleted, now_ms() - t0);
+	else if (added || deleted)
+		say("maps", "revision %lld applied: %d added, %d deleted in %.1f ms",
+		    (long long)state, added, deleted, now_ms() - t0);
+	else
+		say("skip", "revision %lld: nothing of this gateway's",
+		    (long long)state);
+	return 0;
+}
+
+/*
+ * A cheap read before a watch resumes: the store answers (maybe another
+ * member of it, which the watch then uses): 0, or -1 (last_error says).
+ */
+static int probe(void)
+{
+	char key[KEY_LEN];
+	struct store_kvs r;
+
+	if (store_range(region_key(key, sizeof(key), "changed"), NULL, 0,
+			true, &r)) {
+		set_error("%s", store_strerror());
+		return -1;
+	}
+	store_kvs_free(&r);
 	return 0;
 }
 
@@ -435,13 +826,17 @@ static void pause_for(int s)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: rnatd --store URL --region NAME [--gateway NAME] [-n NETNS]\n"
-	      "             [--ttl SECONDS] [-R]\n"
+	fputs("Usage: rnatd --store URL[,URL...] --region NAME [--gateway NAME] [-n NETNS]\n"
+	      "             [--ttl SECONDS] [-R] [--dry-run]\n"
 	      "Applies the region's state in etcd to this gateway's rnat module and\n"
 	      "keeps it applied: a snapshot restored at once, then every change.\n"
-	      "--gateway: the name it publishes its status under (default: the host\n"
-	      "name); -n: the module's network namespace (/run/netns/NETNS); --ttl:\n"
-	      "its status key's lease (default 10 s); -R: no route sync.\n", f);
+	      "--store: the etcd members' client URLs, tried in turn.\n"
+	      "--gateway: this gateway's name (default: the host name): it installs\n"
+	      "the VPNs placed on NAME or on \"*\" and publishes its status under it;\n"
+	      "-n: the module's network namespace (/run/netns/NETNS); --ttl: its\n"
+	      "status key's lease (default 10 s); -R: no route sync; --dry-run:\n"
+	      "print each snapshot (\"restore REV\", its lines, \".\") and each\n"
+	      "mapping change (\"REV map add|del ...\") on stdout, apply nothing.\n", f);
 }
 
 static int check_name(const char *what, const char *s)
@@ -507,15 +902,16 @@ int main(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'n' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "routes-off", no_argument, NULL, 'R' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *store = NULL, *region = NULL, *netns = NULL;
 	struct store_watch *w = NULL;
 	struct store_events ev;
-	bool need = true;
+	bool need = true, resume = false;
 	const char *why = "start";
-	int c, err, backoff = 1;
+	int c, err, backoff = 1, resumes = 0;
 	char *end;
 
 	opterr = 0;
@@ -543,6 +939,9 @@ int main(int argc, char **argv)
 		case 'R':
 			routes = false;
 			break;
+		case 'D':
+			dry_run = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -560,13 +959,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* A request waits at most half the lease, so a keepalive gets in. */
+	store_set_timeout(ttl * 500 < 2000 ? 2000 : ttl * 500 > STORE_TIMEOUT_MS ?
+			  STORE_TIMEOUT_MS : ttl * 500);
 	if (!gateway[0]) {
 		if (gethostname(gateway, sizeof(gateway) - 1) ||
 		    check_name("gateway (the host name)", gateway))
 			return EXIT_USAGE;
 	}
+	if (dry_run && netns)
+		return usage_error("--dry-run touches no module: no -n NETNS");
 	out_init(false);
 	err = setup(store, region, netns);
+	if (!err && region_set_gateway(gateway))
+		err = usage_error("%s", nl_strerror(-EINVAL));
 	if (err)
 		return err;
 	say("start", "gateway %s, region %s at %s%s%s", gateway, region, store,
@@ -595,22 +1001,65 @@ int main(int argc, char **argv)
 				why = "no watch";
 				continue;
 			}
-			say("watch", "watching %s from revision %lld", prefix,
-			    (long long)seen + 1);
+			say("watch", "watching %s from revision %lld at %s",
+			    prefix, (long long)seen + 1, store_url());
+		} else if (resume) {
+			resume = false;
+			store_watch_stop(w);
+			w = NULL;
+			if (probe()) {
+				say("store", "%s; resyncing", last_error);
+				need = true;
+				why = "store unreachable";
+				continue;
+			}
+			w = store_watch_start(prefix, prefix_end, applied + 1);
+			if (!w) {
+				set_error("%s", store_strerror());
+				need = true;
+				continue;
+			}
+			say("watch", "resumed from revision %lld at %s (%s)",
+			    (long long)applied + 1, store_url(), why);
 		}
 		status_put();
+		/* Requests went to another member: so does the watch. */
+		if (store_watch_member(w) != store_member()) {
+			resume = true;
+			why = "the store's requests moved to another member";
+			continue;
+		}
 		err = store_watch_next(w, 1000, &ev);
 		if (err == 1) {
+			resumes = 0;
 			if (apply(&ev)) {
 				need = true;
 				why = "a change to pools, VPNs or blocks";
 			}
 			store_events_free(&ev);
-		} else if (err < 0) {
+		} else if (err == -ESTALE) {
 			set_error("%s", store_strerror());
 			say("watch", "%s; resyncing", last_error);
 			need = true;
-			why = err == -ESTALE ? "watch compacted" : "watch ended";
+			why = "watch compacted";
+			store_events_free(&ev);
+		} else if (err < 0) {
+			/*
+			 * A dropped watch resumes where it was, if that is not
+			 * compacted away (then it says -ESTALE); one that keeps
+			 * failing before it delivers anything resyncs.
+			 */
+			set_error("%s", store_strerror());
+			if (resumes++ < 3) {
+				say("watch", "%s; resuming", last_error);
+				resume = true;
+				why = "watch ended";
+			} else {
+				say("watch", "%s; resyncing", last_error);
+				need = true;
+				why = "watch ended";
+				resumes = 0;
+			}
 			store_events_free(&ev);
 		}
 	}

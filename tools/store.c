@@ -4,8 +4,9 @@
  * (libcurl, one connection kept alive), base64 keys and values, JSON built
  * and read with json-c, paged range reads at one revision, transactions,
  * leases, and watches (a streamed response read through libcurl's multi
- * interface, so that its reader can do other requests between waits).
- * See store.h.
+ * interface, so that its reader can do other requests between waits);
+ * the cluster's members (URL1,URL2,...): a request that cannot reach one
+ * goes to the next, which then serves the following ones. See store.h.
  */
 
 #include <errno.h>
@@ -49,13 +50,18 @@ static struct {
 /* Keys per page of a range read: a page of mappings is about 1 MB. */
 #define STORE_PAGE 5000
 
+
 static CURL *curl;
-static char url[512];
+static char urls[STORE_MEMBERS_MAX][512];
+static int nurls, cur;		/* the members, and the one in use */
+static long timeout_ms = STORE_TIMEOUT_MS;
 static char errbuf[512];
+#define url urls[cur]
 
 struct store_txn {
 	json_object *cmp, *ops;
 	int nops;
+	bool change;		/* it puts or deletes */
 };
 
 static void set_err(const char *fmt, ...)
@@ -80,22 +86,44 @@ const char *store_url(void)
 	return url;
 }
 
-int store_open(const char *u)
+int store_member(void)
 {
-	size_t len = strlen(u);
+	return cur;
+}
 
-	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
-		set_err("store URL \"%s\" is not http:// or https://", u);
-		return -EINVAL;
-	}
-	if (len >= sizeof(url) - 32) {
-		set_err("store URL is too long");
-		return -EINVAL;
-	}
-	/* "http://host:2379/" and "http://host:2379" alike. */
-	while (len > 8 && u[len - 1] == '/')
-		len--;
-	snprintf(url, sizeof(url), "%.*s", (int)len, u);
+void store_set_timeout(long ms)
+{
+	timeout_ms = ms;
+}
+
+int store_open(const char *list)
+{
+	const char *u = list, *comma;
+	size_t len;
+
+	nurls = cur = 0;
+	do {
+		comma = strchr(u, ',');
+		len = comma ? (size_t)(comma - u) : strlen(u);
+		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
+			set_err("store URL \"%.*s\" is not http:// or https://",
+				(int)len, u);
+			return -EINVAL;
+		}
+		if (len >= sizeof(urls[0]) - 32) {
+			set_err("store URL is too long");
+			return -EINVAL;
+		}
+		if (nurls == STORE_MEMBERS_MAX) {
+			set_err("more than %d store URLs", STORE_MEMBERS_MAX);
+			return -EINVAL;
+		}
+		/* "http://host:2379/" and "http://host:2379" alike. */
+		while (len > 8 && u[len - 1] == '/')
+			len--;
+		snprintf(urls[nurls++], sizeof(urls[0]), "%.*s", (int)len, u);
+		u = comma + 1;
+	} while (comma);
 	return 0;
 }
 
@@ -248,14 +276,37 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* POSTs @req (freed) to @path: the parsed answer, or NULL (errbuf says). */
-static json_object *post(const char *path, json_object *req)
+/*
+ * Whether a failed request certainly did nothing on the member: it was
+ * never sent (no connection), so a change may go to another member. A
+ * read may always.
+ */
+static bool unsent(CURLcode rc)
 {
-	char full[sizeof(url) + 32], cerr[CURL_ERROR_SIZE] = "";
+	long sent = 0;
+
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+		return true;
+	cu.getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
+	return sent == 0;
+}
+
+/*
+ * POSTs @req (freed) to @path on the member in use, or if it cannot be
+ * reached (or, for a read, it fails or answers 5xx) on the next ones, each
+ * once: the parsed answer, or NULL (errbuf says). A change (@change)
+ * whose request was sent and not answered is not sent again: it may have
+ * been made.
+ */
+static json_object *post(const char *path, json_object *req, bool change)
+{
+	char full[sizeof(urls[0]) + 32], cerr[CURL_ERROR_SIZE] = "";
 	struct buf b = { NULL, 0 };
-	json_object *ans, *msg;
+	json_object *ans = NULL, *msg;
+	const char *body;
 	long status = 0;
-	CURLcode rc;
+	CURLcode rc = CURLE_FAILED_INIT;
+	int tries;
 
 	if (!curl) {
 		if (curl_load()) {
@@ -269,26 +320,48 @@ static json_object *post(const char *path, json_object *req)
 			return NULL;
 		}
 	}
-	snprintf(full, sizeof(full), "%s%s", url, path);
-	cu.reset(curl);
-	cu.setopt(curl, CURLOPT_URL, full);
-	cu.setopt(curl, CURLOPT_POSTFIELDS,
-			 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-	cu.setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	cu.setopt(curl, CURLOPT_WRITEDATA, &b);
-	cu.setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-	cu.setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	cu.setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
-	cu.setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	rc = cu.perform(curl);
+	body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	for (tries = 0; tries < nurls; tries++) {
+		if (tries)
+			cur = (cur + 1) % nurls;
+		free(b.p);
+		b.p = NULL;
+		b.len = 0;
+		cerr[0] = '\0';
+		snprintf(full, sizeof(full), "%s%s", url, path);
+		cu.reset(curl);
+		cu.setopt(curl, CURLOPT_URL, full);
+		cu.setopt(curl, CURLOPT_POSTFIELDS, body);
+		cu.setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
+		cu.setopt(curl, CURLOPT_WRITEDATA, &b);
+		cu.setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+		cu.setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, STORE_CONNECT_MS);
+		cu.setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+		cu.setopt(curl, CURLOPT_NOSIGNAL, 1L);
+		rc = cu.perform(curl);
+		status = 0;
+		if (rc == CURLE_OK)
+			cu.getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc == CURLE_OK && (change || status < 500))
+			break;
+		if (rc != CURLE_OK)
+			set_err("cannot reach the store at %s: %s%s", url,
+				cerr[0] ? cerr : cu.strerror(rc),
+				tries ? " (nor any other member)" : "");
+		else
+			set_err("the store at %s answered %s with HTTP %ld: %.200s",
+				url, path, status, b.p ? b.p : "");
+		if (rc != CURLE_OK && change && !unsent(rc)) {
+			set_err("the store at %s did not answer (%s): the change may or may not have been made",
+				url, cerr[0] ? cerr : cu.strerror(rc));
+			break;
+		}
+	}
 	json_object_put(req);
-	if (rc != CURLE_OK) {
-		set_err("cannot reach the store at %s: %s", url,
-			cerr[0] ? cerr : cu.strerror(rc));
+	if (rc != CURLE_OK || (status >= 500 && !change)) {
 		free(b.p);
 		return NULL;
 	}
-	cu.getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	ans = b.p ? json_tokener_parse(b.p) : NULL;
 	if (status != 200 || !ans ||
 	    !json_object_is_type(ans, json_type_object)) {
@@ -386,7 +459,8 @@ int store_range(const char *key, const char *end, int64_t rev, bool count_only,
 	for (;;) {
 		ans = post("/v3/kv/range",
 			   range_req(next, end, rev, count_only,
-				     end && !count_only ? STORE_PAGE : 0));
+				     end && !count_only ? STORE_PAGE : 0),
+			   false);
 		if (!ans) {
 			err = -EIO;
 			break;
@@ -477,6 +551,7 @@ void store_txn_put(struct store_txn *t, const char *key, const char *val)
 	add_b64(req, "key", key);
 	add_b64(req, "value", val);
 	add_op(t, "request_put", req);
+	t->change = true;
 }
 
 void store_txn_del(struct store_txn *t, const char *key, const char *end)
@@ -487,6 +562,7 @@ void store_txn_del(struct store_txn *t, const char *key, const char *end)
 	if (end)
 		add_b64(req, "range_end", end);
 	add_op(t, "request_delete_range", req);
+	t->change = true;
 }
 
 void store_txn_get(struct store_txn *t, const char *key, const char *end,
@@ -508,10 +584,12 @@ int store_txn_commit(struct store_txn *t, bool *ok, int64_t *rev,
 	size_t i, n;
 	int err = 0, k = 0;
 
+	bool change = t->change;
+
 	json_object_object_add(req, "compare", t->cmp);
 	json_object_object_add(req, "success", t->ops);
 	free(t);
-	ans = post("/v3/kv/txn", req);
+	ans = post("/v3/kv/txn", req, change);
 	if (!ans)
 		return -EIO;
 	revision = get_int(json_object_object_get(ans, "header"), "revision");
@@ -544,7 +622,7 @@ int store_put(const char *key, const char *val, int64_t lease, int64_t *rev)
 	add_b64(req, "value", val);
 	if (lease)
 		add_int(req, "lease", lease);
-	ans = post("/v3/kv/put", req);
+	ans = post("/v3/kv/put", req, false);
 	if (!ans)
 		return -EIO;
 	if (rev)
@@ -558,7 +636,7 @@ int store_lease_grant(int64_t ttl, int64_t *id)
 	json_object *req = json_object_new_object(), *ans;
 
 	add_int(req, "TTL", ttl);
-	ans = post("/v3/lease/grant", req);
+	ans = post("/v3/lease/grant", req, false);
 	if (!ans)
 		return -EIO;
 	*id = get_int(ans, "ID");
@@ -576,7 +654,7 @@ int store_lease_keepalive(int64_t id, int64_t *ttl)
 
 	add_int(req, "ID", id);
 	/* A stream in gRPC; the gateway answers one request and ends. */
-	ans = post("/v3/lease/keepalive", req);
+	ans = post("/v3/lease/keepalive", req, false);
 	if (!ans)
 		return -EIO;
 	res = json_object_object_get(ans, "result");
@@ -590,7 +668,7 @@ int store_lease_revoke(int64_t id)
 	json_object *req = json_object_new_object(), *ans;
 
 	add_int(req, "ID", id);
-	ans = post("/v3/lease/revoke", req);
+	ans = post("/v3/lease/revoke", req, false);
 	if (!ans)
 		return -EIO;
 	json_object_put(ans);
@@ -607,6 +685,7 @@ struct store_watch {
 	size_t off;
 	json_tokener *tok;
 	bool done;		/* the transfer ended */
+	int member;
 	CURLcode rc;
 	char cerr[CURL_ERROR_SIZE];
 };
@@ -655,13 +734,14 @@ struct store_watch *store_watch_start(const char *key, const char *end,
 		store_watch_stop(w);
 		return NULL;
 	}
+	w->member = cur;
 	snprintf(full, sizeof(full), "%s/v3/watch", url);
 	cu.setopt(w->easy, CURLOPT_URL, full);
 	cu.setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
 	cu.setopt(w->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	cu.setopt(w->easy, CURLOPT_WRITEDATA, &w->in);
 	cu.setopt(w->easy, CURLOPT_ERRORBUFFER, w->cerr);
-	cu.setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	cu.setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, STORE_CONNECT_MS);
 	cu.setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
 	/* A silent peer (a cut link) is found by TCP keepalives. */
 	cu.setopt(w->easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -669,6 +749,11 @@ struct store_watch *store_watch_start(const char *key, const char *end,
 	cu.setopt(w->easy, CURLOPT_TCP_KEEPINTVL, 5L);
 	cu.m_add(w->multi, w->easy);
 	return w;
+}
+
+int store_watch_member(const struct store_watch *w)
+{
+	return w->member;
 }
 
 void store_watch_stop(struct store_watch *w)

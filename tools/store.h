@@ -31,9 +31,23 @@ struct store_kvs {
 
 void store_kvs_free(struct store_kvs *r);
 
-/* Remembers the store's URL ("http://127.0.0.1:2379"): 0 or -EINVAL. */
-int store_open(const char *url);
+/*
+ * Remembers the store's URLs, its members' ("http://10.0.0.5:2379", or
+ * "URL1,URL2,URL3"): 0 or -EINVAL. Requests go to the first; one that
+ * cannot reach a member (refused, STORE_CONNECT_MS without a connection,
+ * the timeout without an answer) goes to the next, which is then used. A
+ * change sent and not answered is not sent again (it may have been made):
+ * it fails saying so.
+ */
+#define STORE_MEMBERS_MAX 16
+#define STORE_CONNECT_MS 2000L
+int store_open(const char *urls);
+/* The member in use: its URL and index. */
 const char *store_url(void);
+int store_member(void);
+/* A request's timeout (connection and answer), STORE_TIMEOUT_MS at first. */
+#define STORE_TIMEOUT_MS 10000L
+void store_set_timeout(long ms);
 void store_close(void);
 
 /*
@@ -105,8 +119,11 @@ struct store_events {
 };
 
 struct store_watch;
+/* On the member in use (the watch has no timeout but STORE_CONNECT_MS). */
 struct store_watch *store_watch_start(const char *key, const char *end,
 				      int64_t rev);
+/* The member a watch is on (store_member()'s when it started). */
+int store_watch_member(const struct store_watch *w);
 int store_watch_next(struct store_watch *w, int timeout_ms,
 		     struct store_events *e);
 void store_watch_stop(struct store_watch *w);

@@ -455,7 +455,19 @@ static int vpn_del(int argc, char **argv)
 	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
 	if (nl_exec(nlh, vpn_deleted, &n))
 		return EXIT_ERROR;
-	if (out_json()) {
+	if (region_on() && region_gateway()) {
+		/* Only the gateway's placement went (region.h). */
+		if (out_json()) {
+			json_obj_open(NULL);
+			json_uint("vpn", id);
+			json_str("gateway", region_gateway());
+			json_bool("deleted", true);
+			json_obj_close();
+		} else {
+			out_printf("deleted vpn %u from gateway %s\n", id,
+				   region_gateway());
+		}
+	} else if (out_json()) {
 		json_obj_open(NULL);
 		json_uint("vpn", id);
 		json_bool("deleted", true);

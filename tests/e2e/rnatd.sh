@@ -4,7 +4,8 @@
 # rnatd against the module: a region in etcd (one member started here) is
 # populated with rnatctl --store, rnatd applies it to namespace gw's module,
 # then changes in the region (mappings added and deleted: applied one by
-# one; a VPN added, a pool added and deleted, a new block: resyncs) must
+# one; a VPN added and renamed, a pool added and deleted: one command each;
+# a new block, a flush: resyncs) must
 # reach the module: `rnatctl -n gw save` converges to the region's `save`
 # each time (the times are printed). rnatd killed -9, the region changed,
 # rnatd started again: it catches up; the same with an etcd compaction of
@@ -109,7 +110,7 @@ wait_etcd() {
 
 # store_rev: the store's revision now.
 store_rev() {
-	ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" get /rnat -w json --limit 1 |
+	ETCDCTL_API=3 etcdctl --command-timeout=60s --endpoints "$ETCD_URL" get /rnat -w json --limit 1 |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
 }
 
@@ -160,7 +161,8 @@ else
 	fail "rnatd logged mappings applied one by one"
 fi
 
-# Changes that resync: a new VPN, a new block, pools.
+# VPN and pool changes (one vpn or pool command each) and changes that
+# resync (a new block, a flush).
 converge "vpn add" region vpn add 4 pool WEST dev gv4 name initech
 converge "its first mapping (a new block)" region map add vpn 4 real 10.4.0.1
 converge "pool add" region pool add SOUTH 10.170.0.0/24
@@ -182,7 +184,7 @@ stop_rnatd KILL
 region map add vpn 3 real 10.1.3.1 >/dev/null
 region map del vpn 1 real 10.1.1.2 >/dev/null
 rev=$(store_rev)
-if ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" compact "$rev" >/dev/null; then
+if ETCDCTL_API=3 etcdctl --command-timeout=60s --endpoints "$ETCD_URL" compact "$rev" >/dev/null; then
 	pass "etcd compacted at revision $rev"
 else
 	fail "etcd compacted at revision $rev"

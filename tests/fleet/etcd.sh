@@ -72,3 +72,14 @@ etcd_stop() {
 	ETCD_PIDS=()
 	[ -n "${ETCD_DIR:-}" ] && rm -rf "$ETCD_DIR"
 }
+
+# etcd_up N: etcd_start N as a check, with the caller's pass and fail;
+# exits 1 if the cluster did not come up.
+etcd_up() {
+	if etcd_start "$1"; then
+		pass "etcd up: $1 member(s) at $ETCD_URLS"
+	else
+		fail "etcd up: $1 member(s)"
+		exit 1
+	fi
+}

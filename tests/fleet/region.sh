@@ -11,6 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/etcd.sh
+. tests/fleet/lib.sh
 
 MAPPINGS=${1:-2000}
 VPNS=${2:-40}
@@ -24,33 +25,6 @@ trap cleanup EXIT
 pass() { echo "ok - fleet: $*"; }
 fail() { echo "not ok - fleet: $*"; FAILED=1; }
 R() { "$RNATCTL" -store "$ETCD_URL" -region "${REGION:-eu1}" "$@"; }
-
-# same NAME EXPECTED COMMAND...: COMMAND's stdout and stderr are EXPECTED.
-same() {
-	local name=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1)
-	if [ "$got" = "$want" ]; then
-		pass "$name"
-	else
-		fail "$name"
-		diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
-	fi
-}
-
-# refused NAME MESSAGE COMMAND...: exit status 1 and exactly "Error: MESSAGE".
-refused() {
-	local name=$1 want="Error: $2" got rc
-	shift 2
-	got=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = 1 ] && [ "$got" = "$want" ]; then
-		pass "$name"
-	else
-		fail "$name (exit $rc)"
-		printf '#   want: %s\n#   got:  %s\n' "$want" "$got"
-	fi
-}
 
 if etcd_start 3; then
 	pass "3-member etcd cluster up ($ETCD_URLS)"

@@ -14,21 +14,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/etcd.sh
-
-RNATCTL=${RNATCTL:-$PWD/tools/rnatctl}
-RNATD=${RNATD:-$PWD/tools/rnatd}
-failed=0
-pass() { echo "ok - $*"; }
-fail() { echo "not ok - $*"; failed=1; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	etcd_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. tests/fleet/lib.sh
+fleet_init ""
 
 region() { "$RNATCTL" -store "$ETCD_URL" -region h "$@"; }
 gateways() { region fleet status | awk '{ printf "%s ", $2 }'; }
