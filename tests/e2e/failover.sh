@@ -78,6 +78,14 @@ T0=$SECONDS
 now() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 expect "insmod rnat" insmod "$MODULE"
+# Debian's kernel has both; our test kernel's config.fragment (so far)
+# neither: then one clear failure rather than a cascade.
+if ! [[ -e /proc/sys/net/ipv4/fib_multipath_hash_policy ]] ||
+	! ip link add fo-br0 type bridge 2>/dev/null; then
+	fail "the kernel has multipath routes (CONFIG_IP_ROUTE_MULTIPATH) and bridges (CONFIG_BRIDGE)"
+	exit 1
+fi
+ip link del fo-br0
 
 # The state both gateways restore, made once in a scratch namespace (no
 # routes there): pool, VPN 1 on gv1, the customer host's mapping.
@@ -146,13 +154,14 @@ table ip watch {
 	}
 }
 EOF
-# What leaked into core, for the figures: tcpdump's lines.
+# What leaked into core, for the figures only (tcpdump's lines; the nft
+# counters are what the checks read): started early, as tcpdump may take
+# more than cap_ready's 10 s to start in a loaded TCG guest.
 # shellcheck disable=SC2034  # lib.sh's
 CAP_DIR=$work/cap
 mkdir -p "$CAP_DIR"
 : >"$CAP_DIR/leak.log"
 cap_start leak core c0 src net 10.1.0.0/16
-cap_ready leak || fail "capture in core starts"
 # The routing daemons: an `ip -batch` in core and in cust reading a fifo, so
 # that a route change takes no new process (a second each in a TCG guest);
 # their /proc/PID/net/route shows when it is done. And one in the root
@@ -180,15 +189,18 @@ route_is() {
 	done <"/proc/${ROUTER_PID[$1]}/net/route"
 	return 1
 }
-
-# counter NS NAME: the packets counted by the rule with comment NAME.
-counter() {
-	local line
-	while read -r line; do
-		[[ $line =~ packets\ ([0-9]+).*comment\ \"$2\" ]] &&
-			echo "${BASH_REMATCH[1]}"
-	done < <(n "$1" nft list chain ip watch pre)
+# routes_are GATEWAY DEV: waits (6 s at most) until core's route to the pool
+# has GATEWAY (hex: 0200C80A is 10.200.0.2) as its first nexthop and
+# cust's route to core's prefix DEV.
+routes_are() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		route_is core 0000990A "$1" c0 && route_is cust 0000C80A 00000000 "$2" && return 0
+		nap 0.02
+	done
+	return 1
 }
+
 
 # gw_up NAME IDX MODE: gateway NAME at 10.200.0.IDX and 192.0.2.IDX (MAC
 # addresses fixed by IDX, so that core's and cust's neighbour entries stay
@@ -259,16 +271,7 @@ gw_up() {
 declare -A SLEEPER
 # gv1 GW: "rx_packets tx_packets" of GW's gv1, from /proc/PID/net/dev of
 # the process that keeps GW (no new process).
-gv1() {
-	local line f
-	while read -r line; do
-		[[ $line == "gv1:"* ]] || continue
-		read -ra f <<<"${line#*:}"
-		echo "${f[1]} ${f[9]}"
-		return 0
-	done <"/proc/${SLEEPER[$1]}/net/dev"
-	echo "-1 -1"
-}
+gv1() { packets_at "${SLEEPER[$1]}" gv1 || echo "-1 -1"; }
 
 # gw_del GW: kills the process keeping GW, then deletes its namespace (by
 # the root router: no new process).
@@ -372,12 +375,11 @@ run_case() {
 	gw_up gwb 3 "$mode"
 	echo "route replace $POOL nexthop via 10.200.0.2 nexthop via 10.200.0.3" >&"${ROUTER_FD[core]}"
 	echo "route replace $CORE_NET src $REAL nexthop dev ta nexthop dev tb" >&"${ROUTER_FD[cust]}"
-	for ((i = 0; i < 300; i++)); do
-		route_is core 0000990A 0200C80A c0 && route_is cust 0000C80A 00000000 ta && break
-		nap 0.02
-	done
+	routes_are 0200C80A ta
 	if ! pick_ports "$base"; then
 		fail "$mode: client ports found whose flows hash onto gwa both ways"
+		gw_del gwa
+		gw_del gwb
 		return 1
 	fi
 	cap_mark leak
@@ -403,11 +405,7 @@ run_case() {
 	nap "$DETECT"
 	echo "route replace $POOL via 10.200.0.3" >&"${ROUTER_FD[core]}"
 	echo "route replace $CORE_NET dev tb src $REAL" >&"${ROUTER_FD[cust]}"
-	# (10.153.0.0/16 via 10.200.0.3, 10.200.0.0/24 dev tb, in hex)
-	for ((i = 0; i < 300; i++)); do
-		route_is core 0000990A 0300C80A c0 && route_is cust 0000C80A 00000000 tb && break
-		nap 0.02
-	done
+	routes_are 0300C80A tb
 	t_route=$(now)
 	wait "$core_pid" "$cust_pid"
 
@@ -463,6 +461,7 @@ common_checks() {
 		"yes" "$( ((ra > 100 && ta > 100 && rb < 5 && tb < 5)) && echo yes || echo "no: $C_BEFORE")"
 }
 
+cap_ready leak || echo "# failover: (the capture in core has not started: leaked packets may be missing from the figures)"
 CASE_N=0 LEAK=0 NLEAK=0
 # 1. rnat on both gateways, the same saved state restored.
 run_case rnat 40000 && {
