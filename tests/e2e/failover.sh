@@ -35,6 +35,17 @@
 # nft counters in core and cust count what must never arrive: a real
 # source in core, a NAT destination in cust.
 #
+# Checked, per case: the kill came mid-transfer, gwa alone carried both
+# flows before it. rnat: both transfers complete, every byte intact, on
+# their one connection (failover.py never connects twice: a broken
+# connection ends in an error), flow 2 from the NAT IP, gwb carried the
+# rest, nothing crossed untranslated. ct: both complete too (the kernel's
+# pickup; what the comparison rests on). ct-strict: both stop short and
+# gwb forwards the customer's real source into core.
+#
+# Needs multipath routes and bridges: Debian's kernel has them, our test
+# kernel's config.fragment does not (the script then fails at once).
+#
 # Figures ("# failover: ..."): per case and flow, bytes received, the
 # longest stall and when the flow resumed after the kill, the sender's TCP
 # retransmissions, how long the route change took. Timing is printed, not
