@@ -262,15 +262,31 @@ wait_port() {
 	return 1
 }
 
-# rx_packets_at PID DEV: DEV's received packets in the network namespace of
-# process PID (from /proc/PID/net/dev, without a new process).
-rx_packets_at() {
+# packets_at PID DEV: "RX TX", DEV's received and sent packets in the
+# network namespace of process PID (from /proc/PID/net/dev, without a new
+# process).
+packets_at() {
 	local line f
 	while read -r line; do
 		[[ $line == "$2:"* ]] || continue
 		read -ra f <<<"${line#*:}"
-		echo "${f[1]}"
+		echo "${f[1]} ${f[9]}"
 		return 0
 	done <"/proc/$1/net/dev"
 	return 1
+}
+
+# rx_packets_at PID DEV: DEV's received packets, as packets_at.
+rx_packets_at() {
+	local p
+	p=$(packets_at "$1" "$2") || return 1
+	echo "${p%% *}"
+}
+
+# counter NS NAME: the packets counted by the rule with comment NAME in
+# chain `pre` of NS's table ip watch (one process: nft).
+counter() {
+	local out re="counter packets ([0-9]+) bytes [0-9]+ comment \"$2\""
+	out=$(n "$1" nft list chain ip watch pre)
+	[[ $out =~ $re ]] && echo "${BASH_REMATCH[1]}"
 }

@@ -127,14 +127,7 @@ table ip watch {
 }
 EOF
 done
-# counter NS NAME: the packets counted by the rule with comment NAME.
-counter() {
-	local line
-	while read -r line; do
-		[[ $line =~ packets\ ([0-9]+).*comment\ \"$2\" ]] &&
-			echo "${BASH_REMATCH[1]}"
-	done < <(n "$1" nft list chain ip watch pre)
-}
+# (counter NS NAME: lib.sh's.)
 
 # The gateway's state: VPN 1 and 2 on gv1 and gv2, each with the mapping the
 # traffic uses and $MAPS more.
