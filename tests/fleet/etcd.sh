@@ -3,6 +3,9 @@
 # on 127.0.0.1 with free ports and data directories under $ETCD_DIR, their
 # logs there too. Sets ETCD_URLS (client URLs, comma-separated), ETCD_URL
 # (the first) and ETCD_PIDS. The caller's EXIT trap must call etcd_stop.
+# ETCD_LISTEN (default 127.0.0.1) is the address the members' client URLs
+# listen on (0.0.0.0: reachable from other namespaces too); ETCD_URLS
+# names 127.0.0.1 all the same.
 #
 #   etcd_start 3 && etcdctl --endpoints "$ETCD_URLS" endpoint health
 
@@ -36,7 +39,8 @@ etcd_start() {
 		client=http://127.0.0.1:${ports[2 * i]}
 		peer=http://127.0.0.1:${ports[2 * i + 1]}
 		etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
-			--listen-client-urls "$client" --advertise-client-urls "$client" \
+			--listen-client-urls "http://${ETCD_LISTEN:-127.0.0.1}:${ports[2 * i]}" \
+			--advertise-client-urls "$client" \
 			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
 			--initial-cluster "$cluster" --initial-cluster-state new \
 			--initial-cluster-token "rnat-test-$$" \
