@@ -217,7 +217,9 @@ poll() {
 	local k=0 g
 	while [ ! -e "$work/stop-poll" ]; do
 		for g in $GWS; do
-			kern "$g" map show >"$work/snap.$g.$(printf %05d $k)"
+			# (a failed dump is no snapshot)
+			kern "$g" map show >"$work/snap.$g.$(printf %05d $k)" ||
+				rm -f "$work/snap.$g.$(printf %05d $k)"
 		done
 		k=$((k + 1))
 		nap 1
