@@ -68,7 +68,11 @@ trap cleanup EXIT
 ms() { echo $(($(date +%s%N) / 1000000)); }
 T0=$(ms)
 region() { "$RNATCTL" -store "$ETCD_URLS" -region "$REGION" "$@"; }
-kern() { "$RNATCTL" -R -n "gw$1" "$@" 2>&1; }
+kern() {
+	local g=$1
+	shift
+	"$RNATCTL" -R -n "gw$g" "$@" 2>&1
+}
 # live: the endpoints of the members still running (m0 is killed mid-run).
 live() { echo "${ETCD_URLS#*,}"; }
 etcdctl3() { ETCDCTL_API=3 etcdctl --command-timeout=60s --endpoints "$(live)" "$@"; }
@@ -191,7 +195,8 @@ same_within() {
 		# the region may have changed meanwhile
 		want=$(region -gateway "g$g" save)
 	done
-	diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
+	echo "# gw$g's module saves $(echo "$got" | wc -l) lines, the region $(echo "$want" | wc -l):"
+	diff <(echo "$want") <(echo "$got") | grep '^[<>]' | sort -k1,1r | head -10 | sed 's/^/#   /'
 	tail -n 8 "$work/g$g.log" | sed 's/^/#   rnatd: /'
 	return 1
 }
