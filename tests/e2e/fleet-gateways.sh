@@ -411,7 +411,7 @@ for src in region $GWS; do
 	[ "$src" = region ] || kern "$src" map show >"$work/final.$src"
 	back=$(awk 'NR == FNR { del[$1 " " $2] = 1; next }
 		$1 == "vpn" && del[$2 " " $4] { print }' "$work/deleted" "$work/final.$src")
-	expect_eq "$src: none of the ${#dels[@]} deleted mappings is there" "" "$back"
+	expect_eq "${src/#[0-9]/gw$src}: none of the ${#dels[@]} deleted mappings is there" "" "$back"
 done
 
 # Per gateway, over the polled snapshots: a mapping seen, then gone, never
