@@ -440,9 +440,11 @@ static void line(const char *name, const char *labels, const char *extra,
 		*--q = '0' + val % 10;
 	while (val /= 10);
 	p = stpcpy(p, name);
-	*p++ = '{';
-	p = stpcpy(stpcpy(p, labels), extra);
-	*p++ = '}';
+	if (*labels || *extra) {
+		*p++ = '{';
+		p = stpcpy(stpcpy(p, labels), extra);
+		*p++ = '}';
+	}
 	*p++ = ' ';
 	p = stpcpy(p, q);
 	*p++ = '\n';

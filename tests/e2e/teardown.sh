@@ -28,7 +28,7 @@
 # datagram with a real source reaching core, one with a NAT destination
 # reaching a customer) and what must (translated ones). The kernel must log
 # no splat (tests/vm/run fails the run), no device stuck unregistering and,
-# on a kernel with kmemleak, no leak; the hung-task detector is set to 60 s
+# on a kernel with kmemleak, no leak of rnat's (tests/vm/run's scan); the hung-task detector is set to 60 s
 # where the kernel has one. Figures (cycles, refusals, requests by error,
 # packets, times) are printed as "# " lines.
 #
@@ -524,15 +524,9 @@ echo "# C took $(since "$t")"
 log=$(dmesg)
 expect_eq "no device was stuck unregistering" "" \
 	"$(grep -m1 'waiting for .* to become free' <<<"$log")"
-if [[ -w /sys/kernel/debug/kmemleak ]]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	nap 6
-	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
-	expect_eq "kmemleak: no leak" 0 "$leaks"
-	((leaks)) && head -n 40 /sys/kernel/debug/kmemleak | sed 's/^/#   /'
-else
-	echo "# no kmemleak in this kernel"
-fi
+# Leaks: tests/vm/run's guest scans with kmemleak after this script (twice,
+# 6 s apart) and fails the run on any object of rnat's. Scanning here as
+# well doubled that: on the debug kernel, after the cycles, on a host with
+# five VMs, its own two scans had not ended after 17 minutes (2026-12-03).
 echo "# teardown.sh took $(since "$T0") in the guest"
 exit "$E2E_FAILED"
