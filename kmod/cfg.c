@@ -542,20 +542,20 @@ int rnat_cfg_vpn_add(struct rnat_cfg *cfg, u32 id, const char *name,
 	return 0;
 }
 
-int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
-			   const struct rnat_prefix *p,
-			   struct netlink_ext_ack *extack)
+/* Whether @p may become a new block of a VPN of @pool: free, in the pool. */
+static int rnat_cfg_block_check(struct rnat_cfg *cfg, struct rnat_pool *pool,
+				const struct rnat_prefix *p,
+				struct netlink_ext_ack *extack)
 {
 	struct rnat_block *b;
 	s64 owned;
-	int err;
 
-	if (!rnat_prefix_valid(p) || !rnat_pool_find(vpn->pool, p)) {
+	if (!rnat_prefix_valid(p) || !rnat_pool_find(pool, p)) {
 		NL_SET_ERR_MSG_FMT(extack, "block %pI4h/%u is not a prefix of pool %s",
-				   &p->base, p->plen, vpn->pool->name);
+				   &p->base, p->plen, pool->name);
 		return -EINVAL;
 	}
-	owned = rnat_pool_first_set(vpn->pool, RNAT_POOL_OWNED, p);
+	owned = rnat_pool_first_set(pool, RNAT_POOL_OWNED, p);
 	if (owned >= 0) {
 		b = rnat_block_of(cfg, owned);
 		NL_SET_ERR_MSG_FMT(extack, "block %pI4h/%u overlaps block %pI4h/%u of VPN %u",
@@ -563,6 +563,19 @@ int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 				   b->vpn->id);
 		return -EEXIST;
 	}
+	return 0;
+}
+
+int rnat_cfg_vpn_block_add(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
+			   const struct rnat_prefix *p,
+			   struct netlink_ext_ack *extack)
+{
+	struct rnat_block *b;
+	int err;
+
+	err = rnat_cfg_block_check(cfg, vpn->pool, p, extack);
+	if (err)
+		return err;
 	err = rnat_pool_claim(vpn->pool, RNAT_POOL_OWNED, p);
 	if (err)
 		return err;
@@ -655,11 +668,13 @@ static void rnat_cfg_nat_owner(struct rnat_cfg *cfg, struct rnat_pool *pool,
 
 /*
  * Takes @p, given by the operator, for @vpn: inside one of its blocks, or
- * free (*@created: a new block, not merged with its neighbours yet).
+ * free (*@created: a new block, not merged with its neighbours yet): @p
+ * alone, or @block (if not NULL), a free prefix of the pool that holds it.
  */
 static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 					     struct rnat_vpn *vpn,
 					     const struct rnat_prefix *p,
+					     const struct rnat_prefix *block,
 					     bool *created,
 					     struct netlink_ext_ack *extack)
 {
@@ -678,7 +693,19 @@ static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 	}
 	owned = rnat_pool_first_set(pool, RNAT_POOL_OWNED, p);
 	if (owned < 0) {
-		/* Nobody's yet: it becomes a block of its own. */
+		/* Nobody's yet: it becomes a block of its own, or @block. */
+		if (block) {
+			if (!rnat_prefix_contains(block, p)) {
+				NL_SET_ERR_MSG_FMT(extack, "block %pI4h/%u does not hold %pI4h/%u",
+						   &block->base, block->plen,
+						   &p->base, p->plen);
+				return ERR_PTR(-EINVAL);
+			}
+			err = rnat_cfg_block_check(cfg, pool, block, extack);
+			if (err)
+				return ERR_PTR(err);
+			p = block;
+		}
 		err = rnat_pool_claim(pool, RNAT_POOL_OWNED, p);
 		if (err)
 			return ERR_PTR(err);
@@ -691,6 +718,12 @@ static struct rnat_block *rnat_cfg_nat_claim(struct rnat_cfg *cfg,
 	b = rnat_block_of(cfg, owned);
 	if (WARN_ON_ONCE(!b))
 		return ERR_PTR(-EEXIST);
+	if (block && b->vpn == vpn) {
+		NL_SET_ERR_MSG_FMT(extack, "NAT %pI4h is already in block %pI4h/%u of VPN %u",
+				   &p->base, &b->pfx.base, b->pfx.plen,
+				   vpn->id);
+		return ERR_PTR(-EEXIST);
+	}
 	if (b->vpn != vpn) {
 		if (rnat_pool_first_set(pool, RNAT_POOL_USED, p) >= 0)
 			rnat_cfg_nat_owner(cfg, pool, p, extack);
@@ -832,17 +865,21 @@ static void rnat_cfg_nat_untake(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 		rnat_block_del(cfg, b);
 }
 
-/* Takes the NAT prefix @p, named by the operator, for a mapping of @vpn. */
+/*
+ * Takes the NAT prefix @p, named by the operator, for a mapping of @vpn (in
+ * new block @block if not NULL: see rnat_cfg_nat_claim()).
+ */
 static struct rnat_block *rnat_cfg_nat_take(struct rnat_cfg *cfg,
 					    struct rnat_vpn *vpn,
 					    const struct rnat_prefix *p,
+					    const struct rnat_prefix *block,
 					    bool *created,
 					    struct netlink_ext_ack *extack)
 {
 	struct rnat_block *b;
 	int err;
 
-	b = rnat_cfg_nat_claim(cfg, vpn, p, created, extack);
+	b = rnat_cfg_nat_claim(cfg, vpn, p, block, created, extack);
 	if (IS_ERR(b))
 		return b;
 	err = rnat_pool_claim(vpn->pool, RNAT_POOL_USED, p);
@@ -882,9 +919,10 @@ static void rnat_cfg_map_unaccount(struct rnat_cfg *cfg, struct rnat_vpn *vpn,
 	rnat_cfg_map_retire(vpn, m);
 }
 
-int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
-		     const __be32 *nat, struct rnat_map **out,
-		     struct netlink_ext_ack *extack)
+int rnat_cfg_map_add_in(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
+			u8 plen, const __be32 *nat,
+			const struct rnat_prefix *block, struct rnat_map **out,
+			struct netlink_ext_ack *extack)
 {
 	struct rnat_prefix p = { .plen = plen };
 	bool created = false;
@@ -905,7 +943,7 @@ int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
 
 	if (nat) {
 		p.base = ntohl(*nat);
-		b = rnat_cfg_nat_take(cfg, vpn, &p, &created, extack);
+		b = rnat_cfg_nat_take(cfg, vpn, &p, block, &created, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 	} else {
@@ -971,7 +1009,7 @@ int rnat_cfg_map_replace(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
 	}
 	/* A NAT prefix that stays mapped keeps its bits and its block. */
 	if (!old_nat) {
-		b = rnat_cfg_nat_take(cfg, vpn, &p, &created, extack);
+		b = rnat_cfg_nat_take(cfg, vpn, &p, NULL, &created, extack);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 	}

@@ -259,10 +259,23 @@ int rnat_cfg_vpn_del(struct rnat_cfg *cfg, u32 id,
 /*
  * Maps @real/@plen in VPN @vpn_id to @nat/@plen, or, when @nat is NULL, to
  * the lowest free range of the VPN's blocks, growing them when they are full.
+ * A @nat that is nobody's becomes a block of its own, or takes @block (not
+ * NULL: a free prefix of the pool that holds it) as the VPN's new block.
  */
-int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id, __be32 real, u8 plen,
-		     const __be32 *nat, struct rnat_map **out,
-		     struct netlink_ext_ack *extack);
+int rnat_cfg_map_add_in(struct rnat_cfg *cfg, u32 vpn_id, __be32 real,
+			u8 plen, const __be32 *nat,
+			const struct rnat_prefix *block, struct rnat_map **out,
+			struct netlink_ext_ack *extack);
+
+static inline int rnat_cfg_map_add(struct rnat_cfg *cfg, u32 vpn_id,
+				   __be32 real, u8 plen, const __be32 *nat,
+				   struct rnat_map **out,
+				   struct netlink_ext_ack *extack)
+{
+	return rnat_cfg_map_add_in(cfg, vpn_id, real, plen, nat, NULL, out,
+				   extack);
+}
+
 /*
  * Makes @real/@plen in VPN @vpn_id map to @nat/@plen, replacing the VPN's
  * mappings of either in one step; without @nat, keeps the mapping of @real

@@ -99,6 +99,7 @@ static const struct nla_policy rnat_map_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
+	[RNAT_A_MAP_BLOCK] = NLA_POLICY_NESTED(rnat_prefix_policy),
 };
 
 /* MAP_GET's lookup and dump share one policy: the filters are the dump's. */
@@ -1103,21 +1104,46 @@ static int rnat_map_replace(struct rnat_net *rn, struct genl_info *info,
 	return 0;
 }
 
+/*
+ * RNAT_A_MAP_BLOCK into @block: 0, or 1 if the request has none, or an
+ * error (it takes RNAT_A_MAP_NAT, and a map add, not a replace).
+ */
+static int rnat_map_block_attr(struct genl_info *info,
+			       struct rnat_prefix *block)
+{
+	struct nlattr *attr = info->attrs[RNAT_A_MAP_BLOCK];
+
+	if (!attr)
+		return 1;
+	if (!info->attrs[RNAT_A_MAP_NAT] ||
+	    (info->nlhdr->nlmsg_flags & NLM_F_REPLACE)) {
+		NL_SET_BAD_ATTR(info->extack, attr);
+		NL_SET_ERR_MSG(info->extack,
+			       "a block is given with a NAT address, to a map add only");
+		return -EINVAL;
+	}
+	return rnat_parse_prefix(attr, "block", block, info->extack);
+}
+
 static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nat_attr = info->attrs[RNAT_A_MAP_NAT];
 	u16 flags = info->nlhdr->nlmsg_flags;
 	bool echo = flags & NLM_F_ECHO;
 	struct rnat_map *m = NULL;
+	struct rnat_prefix block;
 	struct rnat_reply reply;
 	struct rnat_cfg *cfg;
 	struct rnat_net *rn;
+	int err, noblock;
 	__be32 nat;
-	int err;
 
 	if (!rnat_require(info, RNAT_A_VPN_ID, "VPN id") ||
 	    !rnat_require(info, RNAT_A_MAP_REAL, "real address"))
 		return -EINVAL;
+	noblock = rnat_map_block_attr(info, &block);
+	if (noblock < 0)
+		return noblock;
 	if (nat_attr)
 		nat = nla_get_in_addr(nat_attr);
 	/* Echoed only on request, so a restore can stream its requests. */
@@ -1134,11 +1160,13 @@ static int rnat_map_new(struct sk_buff *skb, struct genl_info *info)
 		err = rnat_map_replace(rn, info, cfg, nat_attr ? &nat : NULL,
 				       &m);
 	} else {
-		err = rnat_cfg_map_add(cfg,
-				       nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
-				       nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
-				       rnat_map_plen_attr(info),
-				       nat_attr ? &nat : NULL, &m, info->extack);
+		err = rnat_cfg_map_add_in(cfg,
+					  nla_get_u32(info->attrs[RNAT_A_VPN_ID]),
+					  nla_get_in_addr(info->attrs[RNAT_A_MAP_REAL]),
+					  rnat_map_plen_attr(info),
+					  nat_attr ? &nat : NULL,
+					  noblock ? NULL : &block, &m,
+					  info->extack);
 		if (!err)
 			rnat_map_notify(rn, info, RNAT_CMD_MAP_NEW, 0, cfg, m);
 	}

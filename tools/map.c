@@ -17,7 +17,7 @@
 void map_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rnatctl map add vpn ID real ADDR[/LEN] [nat ADDR]\n"
+		"Usage: rnatctl map add vpn ID real ADDR[/LEN] [nat ADDR [block PREFIX]]\n"
 		"       rnatctl map replace vpn ID real ADDR[/LEN] [nat ADDR]\n"
 		"       rnatctl map del vpn ID real ADDR[/LEN]\n"
 		"       rnatctl map del nat ADDR[/LEN]\n"
@@ -27,6 +27,7 @@ void map_usage(FILE *f)
 		"Without nat, the lowest free address of the VPN's blocks is taken.\n"
 		"replace makes real map to nat, replacing the VPN's mappings of either;\n"
 		"without nat it keeps an existing mapping or adds one.\n"
+		"block: the VPN's new block for a nat in none (what rnatd gives).\n"
 		"show lists the mappings matching every filter: a nat or real PREFIX\n"
 		"(/%d to /32) holds the mapping's whole prefix.\n",
 		RNAT_MAP_PLEN_MIN, RNAT_POOL_PLEN_MIN);
@@ -38,8 +39,10 @@ void lookup_usage(FILE *f)
 	      "       rnatctl lookup REAL_ADDR vpn ID\n", f);
 }
 
-enum { VPN, REAL, NAT, POOL };
+enum { VPN, REAL, NAT, POOL, BLOCK = POOL };
 static const char *const map_keys[] = { "vpn", "real", "nat", NULL };
+/* map add's words: the fourth is a block (show's is a pool). */
+static const char *const add_keys[] = { "vpn", "real", "nat", "block", NULL };
 /* "map show" filters: the same words, and a pool. */
 static const char *const show_keys[] = { "vpn", "real", "nat", "pool", NULL };
 
@@ -217,24 +220,28 @@ int map_print(const struct nlattr **tb, void *data)
 struct map_args {
 	const char *val[4];
 	uint32_t vpn;
-	struct prefix real, nat;
+	struct prefix real, nat, block;
 };
 
-static int map_args(int argc, char **argv, const char *cmd, bool show,
-		    struct map_args *a)
+static int map_args(int argc, char **argv, const char *cmd,
+		    const char *const *keys, struct map_args *a)
 {
+	bool show = keys == show_keys;
 	/* A filter prefix may be as short as a pool's. */
 	uint8_t min = show ? RNAT_POOL_PLEN_MIN : RNAT_MAP_PLEN_MIN;
 	const char *nat;
 	unsigned int len;
 
 	memset(a, 0, sizeof(*a));
-	if (parse_pairs(argc, argv, cmd, show ? show_keys : map_keys, a->val))
+	if (parse_pairs(argc, argv, cmd, keys, a->val))
 		return -1;
 	if (a->val[VPN] &&
 	    parse_u32(a->val[VPN], "VPN id", 1, RNAT_VPN_ID_MAX, &a->vpn))
 		return -1;
-	if (a->val[POOL] && parse_name(a->val[POOL], "pool"))
+	if (show && a->val[POOL] && parse_name(a->val[POOL], "pool"))
+		return -1;
+	if (!show && a->val[BLOCK] &&
+	    parse_prefix(a->val[BLOCK], RNAT_POOL_PLEN_MIN, &a->block))
 		return -1;
 	if (a->val[REAL] && parse_prefix(a->val[REAL], min, &a->real))
 		return -1;
@@ -267,12 +274,15 @@ static int map_new(int argc, char **argv, const char *cmd, uint16_t flags)
 	struct nlmsghdr *nlh;
 	struct map_args a;
 
-	if (map_args(argc, argv, cmd, false, &a))
+	if (map_args(argc, argv, cmd, flags & NLM_F_REPLACE ? map_keys : add_keys,
+		     &a))
 		return EXIT_USAGE;
 	if (!a.val[VPN])
 		return usage_error("%s: missing \"vpn ID\"", cmd);
 	if (!a.val[REAL])
 		return usage_error("%s: missing \"real ADDR[/LEN]\"", cmd);
+	if (a.val[BLOCK] && !a.val[NAT])
+		return usage_error("%s: \"block\" needs \"nat ADDR\"", cmd);
 	if (nl_need())
 		return EXIT_ERROR;
 	routes_vpn_touch(a.vpn);
@@ -282,6 +292,8 @@ static int map_new(int argc, char **argv, const char *cmd, uint16_t flags)
 	mnl_attr_put_u8(nlh, RNAT_A_MAP_PLEN, a.real.len);
 	if (a.val[NAT])
 		mnl_attr_put_u32(nlh, RNAT_A_MAP_NAT, a.nat.addr);
+	if (a.val[BLOCK])
+		prefix_put(nlh, RNAT_A_MAP_BLOCK, &a.block);
 	return nl_exec(nlh, map_print, NULL);
 }
 
@@ -341,7 +353,7 @@ static int map_del(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	struct map_args a;
 
-	if (map_args(argc, argv, "map del", false, &a))
+	if (map_args(argc, argv, "map del", map_keys, &a))
 		return EXIT_USAGE;
 	if (a.val[NAT] && (a.val[VPN] || a.val[REAL]))
 		return usage_error("map del: name the mapping by \"vpn ID real ADDR[/LEN]\" "
@@ -390,7 +402,7 @@ static int map_show(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	struct map_args a;
 
-	if (map_args(argc, argv, "map show", true, &a))
+	if (map_args(argc, argv, "map show", show_keys, &a))
 		return EXIT_USAGE;
 	if (nl_need())
 		return EXIT_ERROR;

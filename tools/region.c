@@ -2352,6 +2352,8 @@ int region_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 		if (m.plen < RNAT_MAP_PLEN_MIN || m.plen > 32)
 			return fail(-EINVAL, "prefix length %u is not %d to 32",
 				    m.plen, RNAT_MAP_PLEN_MIN);
+		if (has(&r, RNAT_A_MAP_BLOCK))
+			return fail(-EINVAL, "a block is given to a gateway's module (as rnatd does), not to a region");
 		m.has_nat = has(&r, RNAT_A_MAP_NAT);
 		if (m.has_nat)
 			m.nat = ntohl(u32(&r, RNAT_A_MAP_NAT));

@@ -406,6 +406,59 @@ static void rnat_cfg_test_blocks_explicit(struct kunit *test)
 	rnat_cfg_free(cfg);
 }
 
+/* Maps 10.1.0.@i in VPN 1 to NAT @nat in new block @block/@plen. */
+static int rnat_test_in_block(struct rnat_cfg *cfg, u8 i, const char *nat,
+			      const char *block, u8 plen)
+{
+	struct rnat_prefix b = { .base = ntohl(in_aton(block)), .plen = plen };
+	__be32 addr = in_aton(nat);
+
+	return rnat_cfg_map_add_in(cfg, 1, htonl(0x0a010000 + i), 32, &addr,
+				   &b, NULL, NULL);
+}
+
+/*
+ * A NAT IP given with its new block (as rnatd replays a region's choices):
+ * the whole block is the VPN's, the next automatic NAT IP comes from it, it
+ * merges with its buddy; a block that does not hold the NAT IP or overlaps
+ * a taken one, or a NAT IP already in a block of the VPN, is refused and
+ * changes nothing.
+ */
+static void rnat_cfg_test_blocks_given(struct kunit *test)
+{
+	struct rnat_cfg *cfg = rnat_test_cfg(test);
+	struct rnat_pool *pool = rnat_cfg_pool(cfg, "AWS_USA_EAST_1");
+	struct rnat_vpn *vpn = rnat_cfg_vpn(cfg, 1);
+	struct rnat_block *b;
+
+	KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 2, 0), 0U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 0, "10.153.0.8",
+						 "10.153.0.8", 30), 0);
+	KUNIT_EXPECT_EQ(test, vpn->held, 4U);
+	KUNIT_EXPECT_EQ(test, rnat_test_auto(test, cfg, 1, 1), 9U);
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 2, "10.153.0.20",
+						 "10.153.0.16", 31), -EINVAL);
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 2, "10.153.0.4",
+						 "10.153.0.0", 29), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 2, "10.153.0.10",
+						 "10.153.0.8", 30), -EEXIST);
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 2, "10.153.1.0",
+						 "10.153.1.0", 7), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 5U);
+	KUNIT_EXPECT_EQ(test, rnat_test_used(cfg), 3U);
+	KUNIT_EXPECT_EQ(test, vpn->nmaps, 2U);
+	/* .8/30 and .12/30 are buddies: one /29. */
+	KUNIT_EXPECT_EQ(test, rnat_test_in_block(cfg, 2, "10.153.0.12",
+						 "10.153.0.12", 30), 0);
+	KUNIT_EXPECT_EQ(test, rnat_test_nblocks(vpn), 1U);
+	b = list_first_entry(&vpn->blocks, struct rnat_block, node);
+	KUNIT_EXPECT_EQ(test, b->pfx.base, ntohl(in_aton("10.153.0.8")));
+	KUNIT_EXPECT_EQ(test, b->pfx.plen, 29);
+	KUNIT_EXPECT_EQ(test, b->used, 3U);
+	KUNIT_EXPECT_EQ(test, pool->count[RNAT_POOL_OWNED], 9U);
+	rnat_cfg_free(cfg);
+}
+
 /* Looks up NAT address @quad as the packet path does. */
 static struct rnat_map *rnat_test_by_nat(struct rnat_cfg *cfg,
 					 const char *quad)
@@ -763,6 +816,7 @@ static struct kunit_case rnat_cfg_test_cases[] = {
 	KUNIT_CASE(rnat_cfg_test_blocks_grow),
 	KUNIT_CASE(rnat_cfg_test_blocks_merge),
 	KUNIT_CASE(rnat_cfg_test_blocks_explicit),
+	KUNIT_CASE(rnat_cfg_test_blocks_given),
 	KUNIT_CASE(rnat_cfg_test_replace_moves_nat),
 	KUNIT_CASE(rnat_cfg_test_replace_takes_nat),
 	KUNIT_CASE(rnat_cfg_test_replace_noop_and_refused),

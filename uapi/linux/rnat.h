@@ -219,6 +219,14 @@
  *        lowest free aligned range of the VPN's blocks; when they are full,
  *        a new block: the lowest free aligned one of the pool, in the order
  *        the pool's prefixes were given.
+ *    RNAT_A_MAP_BLOCK: NLA_NESTED (RNAT_PREFIX_A_*), optional, with
+ *        RNAT_A_MAP_NAT and without NLM_F_REPLACE: if the NAT prefix is in
+ *        no block, the VPN's new block for it (a free prefix of the pool
+ *        that holds it, merged with its buddy as any new block), instead
+ *        of the NAT prefix alone. What an agent replaying another
+ *        allocator's choices (rnatd, from a region in etcd) gives so that
+ *        the VPN's blocks are the same as there. EEXIST if the NAT prefix
+ *        is already in one of the VPN's blocks.
  *    With NLM_F_ECHO the reply is the new mapping, as in RNAT_CMD_MAP_GET
  *    (how a caller learns an allocated NAT IP); without it, an ACK only.
  *    Errors: EEXIST (real prefix already mapped in this VPN, or NAT prefix
@@ -389,6 +397,7 @@ enum rnat_attr {
 	RNAT_A_VPN_BLOCKS_FIRST,
 	RNAT_A_GENERATION,
 	RNAT_A_VPN_DEPARTED,
+	RNAT_A_MAP_BLOCK,
 	__RNAT_A_MAX
 };
 
