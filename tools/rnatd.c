@@ -9,14 +9,16 @@
  *    installed with ONE atomic restore (cmd.c's, in process: RESTORE_BEGIN
  *    ... COMMIT over one socket, the live state untouched if a line fails),
  *    then routes_sync();
- *  - then a watch of /rnat/v1/REGION/ from R+1: a response whose events are
- *    only mappings added or deleted (maps/, with their nat/ index and the
- *    vpn-blocks/ counters, no block made or freed) is applied as "map add"
- *    and "map del" commands in revision order, VPNs and pools made,
+ *  - then a watch of /rnat/v1/REGION/ from R+1: mappings added or deleted
+ *    (maps/, with their nat/ index and vpn-blocks/ keys) are applied as
+ *    "map add" and "map del" commands in revision order, a mapping that
+ *    made a block with "map add ... block B" (the module frees a block
+ *    with its last mapping, as the region does; each VPN whose blocks
+ *    changed is then compared with the module's), VPNs and pools made,
  *    changed or deleted as one "vpn add|set|del" or "pool add|del" each;
  *    what leaves this gateway's part as it was is skipped (struct known);
- *    anything else (blocks made or freed, a VPN newly placed here), a
- *    failed command, a compacted watch resyncs;
+ *    anything else (a VPN made with blocks or newly placed here, blocks
+ *    that differ), a failed command, a compacted watch resyncs;
  *  - a dropped watch (or one whose member the other requests left) resumes
  *    from the last applied revision + 1 on the member in use; the store
  *    says if that was compacted away, and then it resyncs;
@@ -30,6 +32,7 @@
  */
 
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -71,10 +74,11 @@ static bool dry_run;		/* print what would be applied, apply nothing */
 
 /*
  * What the module holds of what the watch may change, as of @applied: every
- * pool ("pools/NAME" -> its value) and every VPN of this gateway's view
- * ("vpns/ID" -> region_vpn_view()'s text). A change that leaves this
- * gateway's part as it is (another gateway's placement, a pool put again
- * for another VPN's block) is skipped, not resynced.
+ * pool ("pools/NAME" -> its value), every VPN of this gateway's view
+ * ("vpns/ID" -> region_vpn_view()'s text) and its NAT blocks
+ * ("vpn-blocks/ID/ADDR/LEN" -> ""). A change that leaves this gateway's
+ * part as it is (another gateway's placement, a pool put again for another
+ * VPN's block) is skipped, not resynced.
  */
 struct known {
 	char *key, *val;
@@ -178,34 +182,60 @@ static const char *vpn_rest(char *buf, size_t size, uint32_t id)
 	return buf;
 }
 
+/* A VPN id from "maps/ID/..." or "vpn-blocks/ID/..." (after its '/'). */
+static uint32_t vpn_of(const char *rest)
+{
+	const char *slash = strchr(rest, '/');
+
+	return slash ? strtoul(slash + 1, NULL, 10) : 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * The pools and this gateway's VPNs at revision @rev (the snapshot's),
- * into known: 0 or -1 (last_error says why).
+ * The pools, this gateway's VPNs and their blocks at revision @rev (the
+ * snapshot's), into known: 0 or -1 (last_error says why).
  */
 static int known_read(int64_t rev)
 {
-	static const char *const heads[] = { "pools/", "vpns/" };
+	static const char *const heads[] = { "pools/", "vpns/", "vpn-blocks/" };
 	char key[KEY_LEN], end[KEY_LEN], view[512];
 	struct known *k = NULL;
+	uint32_t *ids = NULL, id;
+	size_t n = 0, nids = 0, i;
 	struct store_kvs r;
-	size_t n = 0, i;
 	int h, err;
 
-	for (h = 0; h < 2; h++) {
+	for (h = 0; h < 3; h++) {
 		region_key(key, sizeof(key), heads[h]);
 		err = store_range(key, store_prefix_end(end, sizeof(end), key),
 				  rev, false, &r);
 		if (err) {
 			set_error("%s", store_strerror());
 			known_free(k, n);
+			free(ids);
 			return -1;
 		}
 		k = realloc(k, (n + r.n + 1) * sizeof(*k));
-		if (!k)
+		if (h == 1)
+			ids = calloc(r.n + 1, sizeof(*ids));
+		if (!k || (h == 1 && !ids))
 			abort();
 		for (i = 0; i < r.n; i++) {
 			const char *val = r.kv[i].val;
 
+			/* Blocks of this gateway's VPNs only (ids is sorted). */
+			if (h == 2) {
+				id = vpn_of(r.kv[i].key + strlen(prefix));
+				if (!bsearch(&id, ids, nids, sizeof(id), id_cmp))
+					continue;
+				val = "";
+			}
 			if (h == 1) {
 				err = region_vpn_view(&r.kv[i], view,
 						      sizeof(view));
@@ -213,11 +243,14 @@ static int known_read(int64_t rev)
 					set_error("%s", nl_strerror(err));
 					store_kvs_free(&r);
 					known_free(k, n);
+					free(ids);
 					return -1;
 				}
 				if (!err)
 					continue;
 				val = view;
+				ids[nids++] = strtoul(r.kv[i].key + strlen(prefix) + 5,
+						     NULL, 10);
 			}
 			k[n].key = strdup(r.kv[i].key + strlen(prefix));
 			k[n].val = strdup(val);
@@ -227,6 +260,7 @@ static int known_read(int64_t rev)
 		}
 		store_kvs_free(&r);
 	}
+	free(ids);
 	qsort(k, n, sizeof(*k), known_cmp);
 	known_free(known, nknown);
 	known = k;
@@ -359,14 +393,100 @@ static int kernel_cmd(char *line)
 	return cmd_run(n, words);
 }
 
-enum { EV_SKIP, EV_MAP, EV_CMD, EV_RESYNC };
+enum { EV_SKIP, EV_MAP, EV_CMD, EV_BLOCK, EV_RESYNC };
 
-/* A VPN id from "maps/ID/..." or "vpn-blocks/ID/..." (after its '/'). */
-static uint32_t vpn_of(const char *rest)
+/* A NAT prefix or block, host order. */
+struct blk {
+	uint32_t addr;
+	unsigned int len;
+};
+
+static uint32_t blk_mask(unsigned int len)
 {
-	const char *slash = strchr(rest, '/');
+	return len ? ~0U << (32 - len) : 0;
+}
 
-	return slash ? strtoul(slash + 1, NULL, 10) : 0;
+static bool blk_overlap(const struct blk *a, const struct blk *b)
+{
+	uint32_t m = blk_mask(a->len < b->len ? a->len : b->len);
+
+	return (a->addr & m) == (b->addr & m);
+}
+
+/* "vpn-blocks/ID/AAA.BBB.CCC.DDD/LL" into @id and @b: 0 or -1. */
+static int vblock_key(const char *rest, uint32_t *id, struct blk *b)
+{
+	unsigned int q[4], len;
+	int n = 0;
+
+	if (sscanf(rest, "vpn-blocks/%10u/%3u.%3u.%3u.%3u/%2u%n", id, &q[0],
+		   &q[1], &q[2], &q[3], &len, &n) != 6 || rest[n] ||
+	    q[0] > 255 || q[1] > 255 || q[2] > 255 || q[3] > 255 || len > 32)
+		return -1;
+	b->addr = q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3];
+	b->len = len;
+	return 0;
+}
+
+/*
+ * Whether event @i of @ev is a block of VPN @id made (@made) or freed by
+ * its transaction: 1 with *@b, else 0.
+ */
+static int vblock_event(const struct store_events *ev, size_t i, uint32_t id,
+			bool made, struct blk *b)
+{
+	const struct store_event *e = &ev->ev[i];
+	uint32_t bid;
+
+	if (e->del == made ||
+	    (made && e->kv.create_rev != e->kv.mod_rev) ||
+	    strncmp(e->kv.key, prefix, strlen(prefix)) ||
+	    vblock_key(e->kv.key + strlen(prefix), &bid, b) || bid != id)
+		return 0;
+	return 1;
+}
+
+/*
+ * The block that the mapping of VPN @id at @nat, event @at of @ev, made in
+ * its transaction, as the module is to take it (map add ... block): 1 with
+ * *@out, 0 if it made none (@nat is in a block the VPN had), -1 if it
+ * cannot be told. The store records a new block already merged with the
+ * buddies it joined, whose keys the same transaction deletes: the new
+ * block is what of the merged one holds @nat and overlaps none of those.
+ */
+static int made_block(const struct store_events *ev, size_t at, uint32_t id,
+		      const struct blk *nat, struct blk *out)
+{
+	int64_t rev = ev->ev[at].kv.mod_rev;
+	size_t from = at, to = at + 1, i;
+	bool shrunk, found = false;
+	struct blk b;
+
+	/* The transaction's events: one revision, in a row. */
+	while (from > 0 && ev->ev[from - 1].kv.mod_rev == rev)
+		from--;
+	while (to < ev->n && ev->ev[to].kv.mod_rev == rev)
+		to++;
+	for (i = from; i < to && !found; i++)
+		found = vblock_event(ev, i, id, true, &b) &&
+			b.len <= nat->len && blk_overlap(&b, nat);
+	if (!found)
+		return 0;
+	*out = b;
+	do {
+		shrunk = false;
+		for (i = from; i < to; i++) {
+			if (!vblock_event(ev, i, id, false, &b) ||
+			    !blk_overlap(&b, out))
+				continue;
+			if (out->len >= nat->len)
+				return -1;
+			out->len++;
+			out->addr = nat->addr & blk_mask(out->len);
+			shrunk = true;
+		}
+	} while (shrunk);
+	return 1;
 }
 
 /* Whether VPN @id is in the view. */
@@ -499,10 +619,11 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 {
 	const char *rest = e->kv.key + strlen(prefix), *was;
 	char view[512], nat[16], real[64];
-	uint32_t id;
+	struct blk natb, b;
+	uint32_t id, be;
 	bool made;
 	size_t i;
-	int in, len;
+	int in, len, nb;
 
 	*after = NULL;
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
@@ -511,17 +632,34 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 	    !strncmp(rest, "nat/", 4) || !strncmp(rest, "vpn-names/", 10) ||
 	    !strncmp(rest, "blocks/", 7))
 		return EV_SKIP;
-	if (!strncmp(rest, "vpn-blocks/", 11) || !strncmp(rest, "maps/", 5)) {
+	/*
+	 * A block made or freed: known follows it; the module makes it with
+	 * the mapping that made it (map add ... block) and frees it with its
+	 * last mapping, which apply() checks. A counter changes nothing.
+	 */
+	if (!strncmp(rest, "vpn-blocks/", 11)) {
+		if (e->del) {
+			if (!known_get(rest))
+				return EV_SKIP;
+			known_set(rest, NULL);
+			return EV_BLOCK;
+		}
+		id = vpn_of(rest);
+		if (e->kv.create_rev != e->kv.mod_rev || !vpn_known(id))
+			return EV_SKIP;
+		for (i = 0; i < nleaving; i++)
+			if (leaving[i] == id)
+				return EV_SKIP;
+		known_set(rest, "");
+		return EV_BLOCK;
+	}
+	if (!strncmp(rest, "maps/", 5)) {
 		id = vpn_of(rest);
 		if (!vpn_known(id))
 			return EV_SKIP;
 		for (i = 0; i < nleaving; i++)
 			if (leaving[i] == id)
 				return EV_SKIP;
-		/* A block's counter; a block made or freed changes the VPN. */
-		if (rest[0] == 'v')
-			return e->del || e->kv.create_rev == e->kv.mod_rev ?
-			       EV_RESYNC : EV_SKIP;
 		/* Mappings are made and deleted, never changed. */
 		if (!e->del && e->kv.create_rev != e->kv.mod_rev)
 			return EV_RESYNC;
@@ -531,11 +669,25 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 				  e->kv.val);
 			return EV_RESYNC;
 		}
-		if (e->del)
+		if (e->del) {
 			snprintf(line, size, "map del %s", real);
-		else
-			snprintf(line, size, "map add %s nat %s%s", real, nat,
-				 len == 32 ? "" : strrchr(real, '/'));
+			return EV_MAP;
+		}
+		natb.len = len;
+		natb.addr = inet_pton(AF_INET, nat, &be) == 1 ? ntohl(be) : 0;
+		nb = made_block(ev, e - ev->ev, id, &natb, &b);
+		if (nb < 0) {
+			set_error("revision %lld: cannot tell the block that NAT %s/%d made",
+				  (long long)e->kv.mod_rev, nat, len);
+			return EV_RESYNC;
+		}
+		snprintf(line, size, "map add %s nat %s%s", real, nat,
+			 len == 32 ? "" : strrchr(real, '/'));
+		if (nb)
+			snprintf(line + strlen(line), size - strlen(line),
+				 " block %u.%u.%u.%u/%u", b.addr >> 24,
+				 (b.addr >> 16) & 255, (b.addr >> 8) & 255,
+				 b.addr & 255, b.len);
 		return EV_MAP;
 	}
 	/* A VPN: only what this gateway installs of it matters. */
@@ -609,6 +761,84 @@ static int leaving_of(const struct store_events *ev, uint32_t *out)
 	return n;
 }
 
+/* A VPN reply's blocks into a struct blks (nl_reply_cb). */
+struct blks {
+	struct blk *b;
+	size_t n, cap;
+};
+
+static void blks_add(struct blks *bs, const struct blk *b)
+{
+	if (bs->n == bs->cap) {
+		bs->cap = bs->cap ? 2 * bs->cap : 16;
+		bs->b = realloc(bs->b, bs->cap * sizeof(*bs->b));
+		if (!bs->b)
+			abort();
+	}
+	bs->b[bs->n++] = *b;
+}
+
+static int blks_of_vpn(const struct nlattr **tb, void *data)
+{
+	const struct nlattr *entry;
+	struct prefix p;
+	struct blk b;
+
+	if (!tb[RNAT_A_VPN_BLOCKS])
+		return nl_malformed("VPN reply");
+	mnl_attr_for_each_nested(entry, tb[RNAT_A_VPN_BLOCKS]) {
+		if (prefix_entry(entry, &p))
+			return -EINVAL;
+		b.addr = ntohl(p.addr);
+		b.len = p.len;
+		blks_add(data, &b);
+	}
+	return 0;
+}
+
+/*
+ * Whether VPN @id's blocks in the module (inside the namespace) are the
+ * region's as known holds them: 0, or 1 (last_error says how not).
+ */
+static int blocks_agree(uint32_t id, int64_t rev)
+{
+	struct blks have = { 0 }, want = { 0 };
+	char head[KEY_LEN];
+	struct nlmsghdr *nlh;
+	struct known key = { head, NULL };
+	size_t lo = 0, hi = nknown, mid;
+	uint32_t bid;
+	struct blk b;
+	int err;
+
+	snprintf(head, sizeof(head), "vpn-blocks/%010u/", id);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (known_cmp(&known[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < nknown && !strncmp(known[lo].key, head, strlen(head)); lo++)
+		if (!vblock_key(known[lo].key, &bid, &b))
+			blks_add(&want, &b);
+	nlh = nl_request(RNAT_CMD_VPN_GET, 0);
+	mnl_attr_put_u32(nlh, RNAT_A_VPN_ID, id);
+	err = nl_talk(nlh, blks_of_vpn, &have);
+	if (err) {
+		set_error("revision %lld: cannot read VPN %u's blocks: %s",
+			  (long long)rev, id, nl_strerror(err));
+	} else if (have.n != want.n ||
+		   (want.n && memcmp(have.b, want.b, want.n * sizeof(*want.b)))) {
+		set_error("revision %lld: VPN %u's blocks differ: %zu in the module, %zu in the region",
+			  (long long)rev, id, have.n, want.n);
+		err = 1;
+	}
+	free(have.b);
+	free(want.b);
+	return err ? 1 : 0;
+}
+
 /* Runs one command line against the module, or prints it (--dry-run). */
 static int run_line(int64_t rev, char *line)
 {
@@ -639,11 +869,11 @@ static int run_line(int64_t rev, char *line)
 static int apply(const struct store_events *ev)
 {
 	char line[1024], *after;
-	uint32_t *leaving;
+	uint32_t *leaving, *touched;
 	int64_t state = 0;
 	int added = 0, deleted = 0, cmds = 0, err = 0, nleaving, kind;
 	double t0 = now_ms();
-	size_t i;
+	size_t i, ntouched = 0;
 
 	for (i = 0; i < ev->n; i++) {
 		if (ev->ev[i].kv.mod_rev > seen)
@@ -654,15 +884,18 @@ static int apply(const struct store_events *ev)
 	if (!state)
 		return 0;
 	leaving = calloc(ev->n + 1, sizeof(*leaving));
-	if (!leaving)
+	touched = calloc(ev->n + 1, sizeof(*touched));
+	if (!leaving || !touched)
 		abort();
 	nleaving = leaving_of(ev, leaving);
 	if (nleaving < 0) {
 		free(leaving);
+		free(touched);
 		return 1;
 	}
 	if (!dry_run && to_gw()) {
 		free(leaving);
+		free(touched);
 		return 1;
 	}
 	out_clear_error();
@@ -674,6 +907,8 @@ static int apply(const struct store_events *ev)
 				&after);
 		if (kind == EV_RESYNC) {
 			err = 1;
+		} else if (kind == EV_BLOCK) {
+			touched[ntouched++] = vpn_of(e->kv.key + strlen(prefix));
 		} else if (kind != EV_SKIP) {
 			err = run_line(e->kv.mod_rev, line);
 			if (!err && kind == EV_CMD) {
@@ -685,14 +920,21 @@ static int apply(const struct store_events *ev)
 		}
 		free(after);
 	}
-	/* VPNs and pools come and go with their routes. */
-	if (cmds && routes && !dry_run && routes_sync())
+	/* Blocks made and freed are the region's: else a resync. */
+	qsort(touched, ntouched, sizeof(*touched), id_cmp);
+	for (i = 0; i < ntouched && !err && !dry_run; i++)
+		if ((!i || touched[i] != touched[i - 1]) &&
+		    vpn_known(touched[i]))
+			err = blocks_agree(touched[i], state);
+	/* VPNs, pools and blocks come and go with their routes. */
+	if ((cmds || ntouched) && routes && !dry_run && !err && routes_sync())
 		err = 1;
 	out_set_files(NULL, NULL);
 	nl_forget_changes();
 	if (!dry_run)
 		to_home();
 	free(leaving);
+	free(touched);
 	if (err) {
 		if (*last_error)
 			say(cmds ? "apply" : "maps", "%s; resyncing",

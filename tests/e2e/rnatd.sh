@@ -4,8 +4,9 @@
 # rnatd against the module: a region in etcd (one member started here) is
 # populated with rnatctl --store, rnatd applies it to namespace gw's module,
 # then changes in the region (mappings added and deleted: applied one by
-# one; a VPN added and renamed, a pool added and deleted: one command each;
-# a new block, a flush: resyncs) must
+# one, blocks made, merged and freed with them; a VPN added and renamed, a
+# pool added and deleted: one command each; a flush: its mappings deleted)
+# must
 # reach the module: `rnatctl -n gw save` converges to the region's `save`
 # each time (the times are printed). rnatd killed -9, the region changed,
 # rnatd started again: it catches up; the same with an etcd compaction of
@@ -161,14 +162,21 @@ else
 	fail "rnatd logged mappings applied one by one"
 fi
 
-# VPN and pool changes (one vpn or pool command each) and changes that
-# resync (a new block, a flush).
+# VPN and pool changes (one vpn or pool command each), blocks made, merged
+# and freed (map add ... block, map del), a flush: none resyncs.
+resyncs=$(grep -c '^resync: revision' "$work/rnatd.log")
 converge "vpn add" region vpn add 4 pool WEST dev gv4 name initech
 converge "its first mapping (a new block)" region map add vpn 4 real 10.4.0.1
+printf 'map add vpn 4 real 10.4.0.%d\n' $(seq 2 9) >"$work/b4"
+converge "8 more mappings of VPN 4 (its blocks grow and merge)" region -b "$work/b4"
+printf 'map del vpn 4 real 10.4.0.%d\n' $(seq 1 9) >"$work/d4"
+converge "VPN 4's mappings deleted (its blocks freed)" region -b "$work/d4"
 converge "pool add" region pool add SOUTH 10.170.0.0/24
 converge "pool del" region pool del SOUTH
 converge "vpn set" region vpn set 2 name globex2
 converge "map flush" region map flush vpn 3
+expect_eq "none of those needed a resync" "$resyncs" \
+	"$(grep -c '^resync: revision' "$work/rnatd.log")"
 status_current "after the changes"
 
 # kill -9, changes, start again: it catches up.

@@ -6,7 +6,8 @@
 # (populate.py, checked by check-store.py), then `rnatctl save` timed, and
 # an `rnatd --dry-run` agent: its start (a snapshot read), a VPN changed
 # (applied as one vpn set, not a resync), a pool added and deleted (pool
-# add and del), a new block (still a resync: its read timed); what it
+# add and del), a new block (a map add with its block), a VPN made with
+# blocks (still a resync: its read timed); what it
 # would hold (replay.py) is the region's save after each. Prints "# scale:"
 # figures.
 #
@@ -71,8 +72,16 @@ same "... what it would hold is the region's save" "$(R save)" \
 
 R map add vpn 3 real 10.9.9.9 nat 10.79.0.0 >/dev/null    # a new block
 caught_up
-[ "$(restores)" = 2 ] && pass "a new block: one resync" ||
-	fail "a new block: one resync ($(restores) restores)"
+[ "$(restores)" = 1 ] && pass "a new block: applied as a map add with its block, no resync" ||
+	fail "a new block: applied as a map add with its block, no resync ($(restores) restores)"
+same "... what it would hold is the region's save" "$(R save)" \
+	python3 tests/fleet/replay.py "$work/gw.out"
+# A VPN made with its blocks still resyncs (vpn add has none).
+R vpn add 99999 pool "$(R vpn show 3 | sed 's/.* pool \([^ ]*\) .*/\1/')" \
+	blocks 10.79.1.0/30 >/dev/null
+caught_up
+[ "$(restores)" = 2 ] && pass "a VPN made with blocks: one resync" ||
+	fail "a VPN made with blocks: one resync ($(restores) restores)"
 echo "# scale: a resync at $N mappings: $(grep '^resync: ' "$work/gw.log" | tail -1)"
 same "... what it would hold is the region's save" "$(R save)" \
 	python3 tests/fleet/replay.py "$work/gw.out"
