@@ -459,6 +459,24 @@ done
 	pass "fleet status: g1, g2, g3 at lag 0" ||
 	{ fail "fleet status: g1, g2, g3 at lag 0"; echo "$st" | sed 's/^/#   /'; }
 
+# The watch applied map by map (new blocks included), not by resyncs: the
+# mappings applied per second of rnatd's own work ("maps:" and "apply:"
+# lines: N added, M deleted in T ms).
+for g in $GWS; do
+	read -r revs maps ms_ < <(awk '/^(maps|apply): revision [0-9]+ applied/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i == "added,") a += $(i - 1)
+			if ($i == "deleted") d += $(i - 1)
+			if ($i == "ms") t += $(i - 1)
+		}
+		n++
+	} END { printf "%d %d %.0f\n", n, a + d, t }' "$work/g$g.log")
+	resyncs=$(count '^resync: revision' "$work/g$g.log")
+	echo "# fleet-gw: rnatd g$g: $maps mapping changes applied from the watch in $revs revisions, ${ms_} ms of its own work ($((maps * 1000 / (ms_ + 1))) a second); $resyncs resyncs"
+	[ "$maps" -gt 0 ] && [ "$revs" -gt "$resyncs" ] &&
+		pass "gw$g: rnatd applied the watch revision by revision ($revs), not by resyncs ($resyncs)" ||
+		fail "gw$g: rnatd applied the watch revision by revision ($revs), not by resyncs ($resyncs)"
+done
 for g in $GWS; do
 	echo "# fleet-gw: rnatd g$g: $(count '^apply:' "$work/g$g.log") apply, $(count '^resync:' "$work/g$g.log") resync, $(count '^skip:' "$work/g$g.log") skip lines; last lines:"
 	grep -v '^apply:\|^skip:\|^maps:' "$work/g$g.log" | tail -n 12 | sed 's/^/#   /'
