@@ -338,6 +338,13 @@ static json_object *post(const char *path, json_object *req, bool change)
 		cu.setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, STORE_CONNECT_MS);
 		cu.setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 		cu.setopt(curl, CURLOPT_NOSIGNAL, 1L);
+		/*
+		 * A change on a connection of its own: on a reused one whose
+		 * answer never comes, libcurl sends the request again by
+		 * itself, and when that reconnect fails the change would look
+		 * unsent and go to the next member, made twice.
+		 */
+		cu.setopt(curl, CURLOPT_FRESH_CONNECT, change ? 1L : 0L);
 		rc = cu.perform(curl);
 		status = 0;
 		if (rc == CURLE_OK)

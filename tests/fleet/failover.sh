@@ -8,6 +8,7 @@
 # request timeout, and rnatd's requests time out, move to the next member
 # and its watch follows. One member
 # killed -9: rnatctl goes to the next at once, rnatd's watch follows.
+# A change whose answer is lost is not sent again.
 #
 # Usage: tests/fleet/failover.sh    (ok/not ok lines; exit 1 if any fails)
 
@@ -95,6 +96,26 @@ has_line "map add vpn 1 real 10.1.0.4 nat 10.153.0.4" 20 &&
 	fail "rnatd applies a change made through another member"
 same "fleet status through the members left" "gateway gw lag 0" \
 	sh -c "'$RNATCTL' -store '$ETCD_URLS' -region f fleet status | awk '{ print \$1, \$2, \$5, \$6 }'"
+
+# A change made whose answer is lost: its member went away between
+# committing it and answering (dropproxy.py in front of m2, on the
+# connection the change's reads used). rnatctl says it may or may not
+# have been made and sends it to no other member: sent again, it would
+# fail as already made, or an automatic one would take a second NAT IP.
+exec {proxy}< <(exec python3 tests/fleet/dropproxy.py "${url[2]#http://}")
+pids+=($!)
+read -r -u "$proxy" port
+out=$(Rs "http://127.0.0.1:$port,${url[1]}" map add vpn 1 real 10.1.0.77 2>&1)
+case $out in
+*"did not answer"*"the change may or may not have been made"*)
+	pass "a change whose answer was lost: may or may not have been made" ;;
+*)
+	fail "a change whose answer was lost: may or may not have been made"
+	echo "#   rnatctl said: $out" ;;
+esac
+same "... it was made, once" "vpn 1 real 10.1.0.77 nat 10.153.0.5 pool P" \
+	Rs "${url[1]}" map show vpn 1 real 10.1.0.77/32
+
 if [ "$failed" != 0 ]; then
 	echo "# rnatd:"; sed 's/^/#   /' "$work/gw.log" "$work/gw.out"
 fi
