@@ -143,6 +143,32 @@ out=$(n "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	--inh-caps=-all "$RNATCTL" map flush vpn 2 2>&1)
 expect_eq "an unprivileged flush fails with EPERM" "1 Error: Operation not permitted" "$? $out"
 
+# A NAT IP given with its new block (what rnatd gives): the whole block is
+# the VPN's and the next automatic NAT IP comes from it; a block that does
+# not hold the NAT IP, or one of another VPN's, is refused, changing nothing.
+expect_eq "map add ... block: the NAT IP, in a new /29" \
+	"vpn 1 real 10.1.7.1 nat 10.162.7.8 pool AWS_USA_EAST_1" \
+	"$(rnat map add vpn 1 real 10.1.7.1 nat 10.162.7.8 block 10.162.7.8/29)"
+expect_eq "... which is vpn 1's block" "10.162.7.8/29" \
+	"$(rnat vpn show 1 | tr ' ' '\n' | grep -x '10.162.7.8/29')"
+before=$(state)
+out=$(rnat map add vpn 1 real 10.1.7.2 nat 10.162.7.32 block 10.162.7.0/29 2>&1)
+expect_eq "a block that does not hold the NAT IP is refused" \
+	"1 Error: block 10.162.7.0/29 does not hold 10.162.7.32/32" "$? $out"
+out=$(rnat map add vpn 2 real 10.1.7.2 nat 10.162.7.32 block 10.162.7.0/26 2>&1)
+expect_eq "a block over another VPN's is refused" \
+	"1 Error: block 10.162.7.0/26 overlaps block 10.162.7.8/29 of VPN 1" "$? $out"
+out=$(rnat map add vpn 1 real 10.1.7.2 nat 10.162.7.9 block 10.162.7.8/29 2>&1)
+expect_eq "a NAT IP already in one of the VPN's blocks takes no block" \
+	"1 Error: NAT 10.162.7.9 is already in block 10.162.7.8/29 of VPN 1" "$? $out"
+out=$(rnat map add vpn 1 real 10.1.7.2 block 10.162.7.8/29 2>&1)
+expect_eq "a block without nat is a usage error" \
+	"2 Error: map add: \"block\" needs \"nat ADDR\"" "$? $out"
+expect_eq "... and nothing changed" "$before" "$(state)"
+rnat map del vpn 1 real 10.1.7.1 >/dev/null
+expect_eq "the block goes with its last mapping" "" \
+	"$(rnat vpn show 1 | tr ' ' '\n' | grep -x '10.162.7.8/29')"
+
 # What rnatctl never sends: the kernel's own refusals.
 n "$NS" python3 tests/e2e/policy.py || E2E_FAILED=1
 
