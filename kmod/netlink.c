@@ -99,6 +99,14 @@ static const struct nla_policy rnat_map_policy[RNAT_A_MAX + 1] = {
 	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
 	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
+};
+
+/* MAP_NEW's: a mapping's, and the block a new NAT IP may take. */
+static const struct nla_policy rnat_map_new_policy[RNAT_A_MAX + 1] = {
+	[RNAT_A_VPN_ID] = RNAT_VPN_ID_POLICY,
+	[RNAT_A_MAP_REAL] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_NAT] = { .type = NLA_BE32 },
+	[RNAT_A_MAP_PLEN] = RNAT_PLEN_POLICY,
 	[RNAT_A_MAP_BLOCK] = NLA_POLICY_NESTED(rnat_prefix_policy),
 };
 
@@ -1712,7 +1720,7 @@ static const struct genl_ops rnat_genl_ops[] = {
 	}, {
 		.cmd = RNAT_CMD_MAP_NEW,
 		.doit = rnat_map_new,
-		.policy = rnat_map_policy,
+		.policy = rnat_map_new_policy,
 		.maxattr = RNAT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	}, {
