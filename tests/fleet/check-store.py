@@ -49,6 +49,12 @@ def main():
         v = base64.b64decode(kv.get("value", "")).decode()
         keys[k] = v
     pools, vpns, blocks, uses, maps, nats = {}, {}, {}, {}, {}, {}
+    # Bytes of full keys and values per kind (what the store holds of the
+    # region's current state, before etcd's own overhead and history).
+    kbytes = {}
+    for k, v in keys.items():
+        kind = k.partition("/")[0]
+        kbytes[kind] = kbytes.get(kind, 0) + len(base) + len(k) + len(v)
     for k, v in keys.items():
         kind, _, rest = k.partition("/")
         if kind == "pools":
@@ -111,6 +117,9 @@ def main():
         bad(f"{len(maps)} mappings, expected {expected}")
     print(f"# store: {len(pools)} pools, {len(vpns)} VPNs, {len(blocks)} blocks, "
           f"{len(maps)} mappings, {len(set(seen))} distinct NAT prefixes: consistent")
+    print("# store: key+value bytes: " + ", ".join(
+        f"{kind}/ {n} ({len([1 for k in keys if k.partition('/')[0] == kind])} keys)"
+        for kind, n in sorted(kbytes.items())))
 
 
 main()

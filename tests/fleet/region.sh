@@ -146,6 +146,21 @@ else
 	fail "no NAT IP given twice; maps/, nat/ and blocks agree"
 fi
 cat "$TMP/check"
+# The store's size on disk with the load's history, then after a
+# compaction of all of it and a defragmentation (what the mappings
+# themselves cost): every member's db file, as etcd reports it.
+E() { ETCDCTL_API=3 etcdctl --command-timeout=120s --endpoints "$ETCD_URLS" "$@"; }
+dbsize() { E endpoint status -w json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(" ".join("%d/%d" % (e["Status"]["dbSize"], e["Status"].get("dbSizeInUse", 0)) for e in s))'; }
+rev=$(E endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+echo "# fleet: etcd db size/in use per member after the load, revision $rev: $(dbsize) bytes"
+if E compact --physical "$rev" >/dev/null && E defrag >/dev/null; then
+	echo "# fleet: etcd db size/in use per member compacted and defragmented: $(dbsize) bytes"
+else
+	fail "compaction and defragmentation after the load"
+fi
 # What each client was told is what the store holds.
 sort "$TMP"/o* >"$TMP/told"
 R map show | sort >"$TMP/held"
