@@ -3,6 +3,7 @@
 # on 127.0.0.1 with free ports and data directories under $ETCD_DIR, their
 # logs there too. Sets ETCD_URLS (client URLs, comma-separated), ETCD_URL
 # (the first) and ETCD_PIDS. The caller's EXIT trap must call etcd_stop.
+# ETCD_ARGS: more options for every member (split on spaces).
 #
 #   etcd_start 3 && etcdctl --endpoints "$ETCD_URLS" endpoint health
 
@@ -24,7 +25,8 @@ EOF
 
 # etcd_start N: 0 once every member answers, 1 (and the logs' tails) if not.
 etcd_start() {
-	local n=$1 i ports cluster="" client peer
+	local n=$1 i ports cluster="" client peer extra
+	read -ra extra <<<"${ETCD_ARGS:-}"
 	# In memory: a loaded CI host's disk makes fsyncs take seconds.
 	ETCD_DIR=${ETCD_DIR:-$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)}
 	read -ra ports <<<"$(free_ports $((2 * n)))"
@@ -40,7 +42,7 @@ etcd_start() {
 			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
 			--initial-cluster "$cluster" --initial-cluster-state new \
 			--initial-cluster-token "rnat-test-$$" \
-			--heartbeat-interval 200 --election-timeout 4000 \
+			--heartbeat-interval 200 --election-timeout 4000 "${extra[@]}" \
 			>"$ETCD_DIR/m$i.log" 2>&1 &
 		ETCD_PIDS+=($!)
 		ETCD_URLS+="${ETCD_URLS:+,}$client"
