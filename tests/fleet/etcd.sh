@@ -3,7 +3,8 @@
 # on 127.0.0.1 with free ports and data directories under $ETCD_DIR, their
 # logs there too. Sets ETCD_URLS (client URLs, comma-separated), ETCD_URL
 # (the first) and ETCD_PIDS. The caller's EXIT trap must call etcd_stop.
-# ETCD_ARGS: more options for every member (split on spaces).
+# ETCD_ARGS: more options for every member (split on spaces). ETCD_RESTORE:
+# an etcd snapshot file (etcdctl snapshot save) every member starts from.
 #
 #   etcd_start 3 && etcdctl --endpoints "$ETCD_URLS" endpoint health
 
@@ -37,6 +38,13 @@ etcd_start() {
 	for ((i = 0; i < n; i++)); do
 		client=http://127.0.0.1:${ports[2 * i]}
 		peer=http://127.0.0.1:${ports[2 * i + 1]}
+		if [ -n "${ETCD_RESTORE:-}" ] && ! ETCDCTL_API=3 etcdctl snapshot restore \
+			"$ETCD_RESTORE" --name "m$i" --data-dir "$ETCD_DIR/m$i" \
+			--initial-cluster "$cluster" --initial-cluster-token "rnat-test-$$" \
+			--initial-advertise-peer-urls "$peer" >"$ETCD_DIR/m$i.restore.log" 2>&1; then
+			sed 's/^/#   /' "$ETCD_DIR/m$i.restore.log"
+			return 1
+		fi
 		etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
 			--listen-client-urls "$client" --advertise-client-urls "$client" \
 			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
