@@ -148,7 +148,9 @@ rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 end=$(date +%s.%N)
 secs=$(echo "$end - $start" | bc)
-echo "# fleet: $((per * CLIENTS)) mappings over $VPNS VPNs by $CLIENTS clients in $secs s: $(echo "$per * $CLIENTS / $secs" | bc) allocations/s, onto $((VPNS * PRELOAD)) preloaded"
+onto=
+[ "$PRELOAD" -gt 0 ] && onto=", onto $((VPNS * PRELOAD)) preloaded"
+echo "# fleet: $((per * CLIENTS)) mappings over $VPNS VPNs by $CLIENTS clients in $secs s: $(echo "$per * $CLIENTS / $secs" | bc) allocations/s${onto}"
 if [ "$rc" = 0 ]; then
 	pass "$CLIENTS clients allocated $((per * CLIENTS)) mappings at once"
 else
