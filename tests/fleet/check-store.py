@@ -10,6 +10,7 @@ do not overlap, lie in their VPN's pool, have one owner record (blocks/)
 and one use record (vpn-blocks/) whose count is the addresses mapped in
 them. Prints "# store: ..." figures; exits 1 naming the first broken rule.
 """
+import bisect
 import ipaddress
 import json
 import os
@@ -48,6 +49,12 @@ def main():
         v = base64.b64decode(kv.get("value", "")).decode()
         keys[k] = v
     pools, vpns, blocks, uses, maps, nats = {}, {}, {}, {}, {}, {}
+    # Bytes of full keys and values per kind (what the store holds of the
+    # region's current state, before etcd's own overhead and history).
+    kbytes = {}
+    for k, v in keys.items():
+        kind = k.partition("/")[0]
+        kbytes[kind] = kbytes.get(kind, 0) + len(base) + len(k) + len(v)
     for k, v in keys.items():
         kind, _, rest = k.partition("/")
         if kind == "pools":
@@ -89,11 +96,16 @@ def main():
         if a[0] + size(a) > b[0]:
             bad(f"blocks {a} and {b} overlap")
     used = {p: 0 for p in blocks}
+    # Blocks do not overlap (checked above), so a NAT prefix can only lie
+    # in the last block starting at or before it: a bisection, not a scan
+    # of every block (which made this check quadratic at 10^5 mappings).
+    starts = [p[0] for p in ordered]
     for n, idx in nats.items():
-        owner = [p for p in blocks if inside(n, p)]
-        if len(owner) != 1 or blocks[owner[0]] != idx["vpn"]:
+        i = bisect.bisect_right(starts, n[0]) - 1
+        owner = ordered[i] if i >= 0 and inside(n, ordered[i]) else None
+        if owner is None or blocks[owner] != idx["vpn"]:
             bad(f"NAT {n} is in no block of VPN {idx['vpn']}")
-        used[owner[0]] += size(n)
+        used[owner] += size(n)
     for (vid, p), u in uses.items():
         if used[p] != u:
             bad(f"block {p} of VPN {vid} says used {u}, has {used[p]}")
@@ -105,6 +117,9 @@ def main():
         bad(f"{len(maps)} mappings, expected {expected}")
     print(f"# store: {len(pools)} pools, {len(vpns)} VPNs, {len(blocks)} blocks, "
           f"{len(maps)} mappings, {len(set(seen))} distinct NAT prefixes: consistent")
+    print("# store: key+value bytes: " + ", ".join(
+        f"{kind}/ {n} ({len([1 for k in keys if k.partition('/')[0] == kind])} keys)"
+        for kind, n in sorted(kbytes.items())))
 
 
 main()

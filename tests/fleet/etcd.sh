@@ -6,6 +6,8 @@
 # ETCD_LISTEN (default 127.0.0.1) is the address the members' client URLs
 # listen on (0.0.0.0: reachable from other namespaces too); ETCD_URLS
 # names 127.0.0.1 all the same.
+# ETCD_ARGS: more options for every member (split on spaces). ETCD_RESTORE:
+# an etcd snapshot file (etcdctl snapshot save) every member starts from.
 #
 #   etcd_start 3 && etcdctl --endpoints "$ETCD_URLS" endpoint health
 
@@ -27,7 +29,8 @@ EOF
 
 # etcd_start N: 0 once every member answers, 1 (and the logs' tails) if not.
 etcd_start() {
-	local n=$1 i ports cluster="" client peer
+	local n=$1 i ports cluster="" client peer extra
+	read -ra extra <<<"${ETCD_ARGS:-}"
 	# In memory: a loaded CI host's disk makes fsyncs take seconds.
 	ETCD_DIR=${ETCD_DIR:-$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)}
 	read -ra ports <<<"$(free_ports $((2 * n)))"
@@ -38,13 +41,20 @@ etcd_start() {
 	for ((i = 0; i < n; i++)); do
 		client=http://127.0.0.1:${ports[2 * i]}
 		peer=http://127.0.0.1:${ports[2 * i + 1]}
+		if [ -n "${ETCD_RESTORE:-}" ] && ! ETCDCTL_API=3 etcdctl snapshot restore \
+			"$ETCD_RESTORE" --name "m$i" --data-dir "$ETCD_DIR/m$i" \
+			--initial-cluster "$cluster" --initial-cluster-token "rnat-test-$$" \
+			--initial-advertise-peer-urls "$peer" >"$ETCD_DIR/m$i.restore.log" 2>&1; then
+			sed 's/^/#   /' "$ETCD_DIR/m$i.restore.log"
+			return 1
+		fi
 		etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
 			--listen-client-urls "http://${ETCD_LISTEN:-127.0.0.1}:${ports[2 * i]}" \
 			--advertise-client-urls "$client" \
 			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
 			--initial-cluster "$cluster" --initial-cluster-state new \
 			--initial-cluster-token "rnat-test-$$" \
-			--heartbeat-interval 200 --election-timeout 4000 \
+			--heartbeat-interval 200 --election-timeout 4000 "${extra[@]}" \
 			>"$ETCD_DIR/m$i.log" 2>&1 &
 		ETCD_PIDS+=($!)
 		ETCD_URLS+="${ETCD_URLS:+,}$client"

@@ -9,7 +9,10 @@ power of two >= PER addresses, its customers 10.1.0.1.. each mapped to
 the block's addresses in order, as the allocator would give them within
 the block. check-store.py checks the result.
 
-Usage: populate.py URL REGION VPNS PER"""
+Usage: populate.py URL REGION VPNS PER [OPS]
+
+OPS: puts per transaction (default 128, etcd's default --max-txn-ops; a
+larger one needs etcd started with a larger --max-txn-ops)."""
 import base64
 import http.client
 import ipaddress
@@ -29,6 +32,7 @@ def js(v):
 
 def main():
     url, region, nvpns, per = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    ops_per_txn = int(sys.argv[5]) if len(sys.argv) > 5 else 128
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port)
     base = "/rnat/v1/%s/" % region
@@ -56,9 +60,9 @@ def main():
                          js({"vpn": v, "real": str(ipaddress.IPv4Address(real))})))
     puts.append(("changed", ""))
     b64 = lambda s: base64.b64encode(s.encode()).decode()
-    for i in range(0, len(puts), 128):
+    for i in range(0, len(puts), ops_per_txn):
         ops = [{"request_put": {"key": b64(base + k), "value": b64(v)}}
-               for k, v in puts[i:i + 128]]
+               for k, v in puts[i:i + ops_per_txn]]
         conn.request("POST", "/v3/kv/txn", js({"success": ops}))
         r = conn.getresponse()
         body = r.read()

@@ -7,7 +7,12 @@
 # explicit NAT IP and for the last addresses of a pool. Prints `ok - ...`
 # lines and `# fleet:` figures; exit status 1 if any check failed.
 #
-#   tests/fleet/region.sh [MAPPINGS [VPNS]]     # make check: 2000 40
+#   tests/fleet/region.sh [MAPPINGS [VPNS [PRELOAD]]]   # make check: 2000 40
+#
+# PRELOAD: the VPNS VPNs first get PRELOAD mappings each, written straight
+# into etcd (populate.py: one block of the next power of two each), so
+# that the clients' MAPPINGS are allocated in a store already that large
+# (10^5 allocated by the clients themselves takes hours on a loaded host).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/fleet/etcd.sh
@@ -15,6 +20,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 MAPPINGS=${1:-2000}
 VPNS=${2:-40}
+PRELOAD=${3:-0}
 CLIENTS=4
 RNATCTL=$PWD/tools/rnatctl
 FAILED=0
@@ -114,13 +120,22 @@ fi
 # one pool at once, interleaved so that they contend for the same VPNs and
 # blocks.
 REGION=load
-R pool add LOAD 10.64.0.0/12
-for v in $(seq 1 "$VPNS"); do echo "vpn add $v pool LOAD"; done >"$TMP/vpns"
-R -b "$TMP/vpns"
+if [ "$PRELOAD" -gt 0 ]; then
+	# populate.py's customers are 10.1.0.1..: the clients' are 10.11.0.1..
+	t0=$(date +%s.%N)
+	python3 tests/fleet/populate.py "$ETCD_URL" load "$VPNS" "$PRELOAD"
+	echo "# fleet: preloaded $((VPNS * PRELOAD)) mappings over $VPNS VPNs in $(echo "$(date +%s.%N) - $t0" | bc) s (populate.py)"
+	cbase=10
+else
+	R pool add LOAD 10.64.0.0/12
+	for v in $(seq 1 "$VPNS"); do echo "vpn add $v pool LOAD"; done >"$TMP/vpns"
+	R -b "$TMP/vpns"
+	cbase=0
+fi
 per=$((MAPPINGS / CLIENTS))
 for c in $(seq 1 $CLIENTS); do
 	for i in $(seq 0 $((per - 1))); do
-		echo "map add vpn $(((i * CLIENTS + c) % VPNS + 1)) real 10.$c.$((i / 200)).$((i % 200 + 1))"
+		echo "map add vpn $(((i * CLIENTS + c) % VPNS + 1)) real 10.$((cbase + c)).$((i / 200)).$((i % 200 + 1))"
 	done >"$TMP/c$c"
 done
 start=$(date +%s.%N)
@@ -133,22 +148,44 @@ rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 end=$(date +%s.%N)
 secs=$(echo "$end - $start" | bc)
-echo "# fleet: $((per * CLIENTS)) mappings over $VPNS VPNs by $CLIENTS clients in $secs s: $(echo "$per * $CLIENTS / $secs" | bc) allocations/s"
+onto=
+[ "$PRELOAD" -gt 0 ] && onto=", onto $((VPNS * PRELOAD)) preloaded"
+echo "# fleet: $((per * CLIENTS)) mappings over $VPNS VPNs by $CLIENTS clients in $secs s: $(echo "$per * $CLIENTS / $secs" | bc) allocations/s${onto}"
 if [ "$rc" = 0 ]; then
 	pass "$CLIENTS clients allocated $((per * CLIENTS)) mappings at once"
 else
 	fail "$CLIENTS clients allocated $((per * CLIENTS)) mappings at once"
 	grep -h Error "$TMP"/o* | head -5 | sed 's/^/#   /'
 fi
-if python3 tests/fleet/check-store.py "$ETCD_URLS" load $((per * CLIENTS)) >"$TMP/check" 2>&1; then
+if python3 tests/fleet/check-store.py "$ETCD_URLS" load $((per * CLIENTS + VPNS * PRELOAD)) >"$TMP/check" 2>&1; then
 	pass "no NAT IP given twice; maps/, nat/ and blocks agree"
 else
 	fail "no NAT IP given twice; maps/, nat/ and blocks agree"
 fi
 cat "$TMP/check"
+# The store's size on disk with the load's history, then after a
+# compaction of all of it and a defragmentation (what the mappings
+# themselves cost): every member's db file, as etcd reports it.
+E() { ETCDCTL_API=3 etcdctl --command-timeout=120s --endpoints "$ETCD_URLS" "$@"; }
+dbsize() { E endpoint status -w json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(" ".join("%d/%d" % (e["Status"]["dbSize"], e["Status"].get("dbSizeInUse", 0)) for e in s))'; }
+rev=$(E endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+echo "# fleet: etcd db size/in use per member after the load, revision $rev: $(dbsize) bytes"
+if E compact --physical "$rev" >/dev/null && E defrag >/dev/null; then
+	echo "# fleet: etcd db size/in use per member compacted and defragmented: $(dbsize) bytes"
+else
+	fail "compaction and defragmentation after the load"
+fi
 # What each client was told is what the store holds.
 sort "$TMP"/o* >"$TMP/told"
-R map show | sort >"$TMP/held"
+# (populate.py's mappings, real 10.1.x.x, were told to no client.)
+if [ "$PRELOAD" -gt 0 ]; then
+	R map show | grep -v ' real 10\.1\.' | sort >"$TMP/held"
+else
+	R map show | sort >"$TMP/held"
+fi
 if cmp -s "$TMP/told" "$TMP/held"; then
 	pass "every client's printed mapping is the store's"
 else

@@ -41,6 +41,30 @@ lines=$(wc -l <"$work/save")
 [ "$lines" = $((1 + VPNS + N)) ] && pass "rnatctl save: $lines lines" ||
 	fail "rnatctl save: $lines lines, want $((1 + VPNS + N))"
 echo "# scale: rnatctl save of $N mappings (the snapshot a resync reads): $t ms"
+# What a page of a paged range read costs on this etcd: a read of one key
+# (limit 1) at the start of maps/ against one at the start of a VPN's
+# maps/ (PER keys). etcd 3.4 collects the revisions of every key from the
+# start to the range's end before it applies the limit (mvcc rangeKeys),
+# so each 5,000-key page of a snapshot read costs the rest of the range.
+python3 - "$ETCD_URL" s <<'PY'
+import base64, http.client, json, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port)
+b = lambda s: base64.b64encode(s.encode()).decode()
+def read(key, end):
+    best = None
+    for _ in range(5):
+        t = time.monotonic()
+        c.request("POST", "/v3/kv/range", json.dumps({"key": b(key), "range_end": b(end), "limit": 1}))
+        r = json.loads(c.getresponse().read())
+        ms = (time.monotonic() - t) * 1000
+        best = ms if best is None else min(best, ms)
+    return best, int(r.get("count", 0))
+base = "/rnat/v1/%s/maps/" % sys.argv[2]
+for key, end in ((base, base[:-1] + "0"), (base + "0000000001/", base + "00000000010")):
+    ms, n = read(key, end)
+    print("# scale: a 1-key page (limit 1) of a %d-key range: %.1f ms (best of 5)" % (n, ms))
+PY
 
 "$RNATD" -store "$ETCD_URL" -region s -gateway g -ttl 10 -R -dry-run \
 	>"$work/gw.out" 2>"$work/gw.log" &
