@@ -65,6 +65,7 @@ static int64_t applied;		/* the region revision the module holds */
 static int64_t seen;		/* the newest revision the watch delivered */
 static char last_error[512];
 static bool dirty = true;	/* the status key is to be put again */
+static double last_put = -1e9;	/* when it was (now_ms()) */
 static int64_t lease;
 static time_t lease_next;	/* when to keep it alive */
 static char prefix[KEY_LEN], prefix_end[KEY_LEN];
@@ -1028,7 +1029,13 @@ static void status_put(void)
 		say("lease", "lease %llx granted (%ld s)", (long long)lease, ttl);
 		dirty = true;
 	}
-	if (!dirty)
+	/*
+	 * At most one put a second (the main loop comes back within one):
+	 * every gateway watches the key, so a put per applied response
+	 * would cost each gateway one more watch response per change and
+	 * gateway.
+	 */
+	if (!dirty || now_ms() - last_put < 1000)
 		return;
 	f = open_memstream(&val, &len);
 	if (!f)
@@ -1043,6 +1050,7 @@ static void status_put(void)
 		say_once("status", store_strerror());
 	} else {
 		dirty = false;
+		last_put = now_ms();
 		say_once("status", NULL);
 	}
 	free(val);

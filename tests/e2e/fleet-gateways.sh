@@ -317,7 +317,7 @@ for p in "${CLIENT_PIDS[@]}"; do wait "$p" || rc=1; done
 tend=$(ms)
 CLIENT_PIDS=()
 secs=$(((tend - tstart) / 1000))
-echo "# fleet-gw: $((per * CLIENTS)) mappings ($((per / 10 * CLIENTS)) deleted) over $VPNS VPNs by $CLIENTS clients in $secs s: $((per * CLIENTS * 1000 / (tend - tstart + 1))) allocations/s"
+echo "# fleet-gw: $((per * CLIENTS)) mappings ($((per / 10 * CLIENTS)) deleted) over $VPNS VPNs by $CLIENTS clients in $secs s: $(awk -v n=$((per * CLIENTS)) -v t=$((tend - tstart + 1)) 'BEGIN { printf "%.1f", n * 1000 / t }') allocations/s"
 if [ "$rc" = 0 ]; then
 	pass "$CLIENTS clients went through their $TOTAL_LINES changes (failed lines: $(cat "$work"/err* | wc -l))"
 else
