@@ -94,6 +94,11 @@ same "a change through m2" "vpn 1 real 10.1.0.4 nat 10.153.0.4 pool P" \
 has_line "map add vpn 1 real 10.1.0.4 nat 10.153.0.4" 20 &&
 	pass "rnatd applies a change made through another member" ||
 	fail "rnatd applies a change made through another member"
+# (rnatd puts its status at most once a second)
+for ((i = 0; i < 50; i++)); do
+	R fleet status | grep -q '^gateway gw revision [0-9]* lag 0 ' && break
+	sleep 0.2
+done
 same "fleet status through the members left" "gateway gw lag 0" \
 	sh -c "'$RNATCTL' -store '$ETCD_URLS' -region f fleet status | awk '{ print \$1, \$2, \$5, \$6 }'"
 
