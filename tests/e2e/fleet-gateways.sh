@@ -244,9 +244,10 @@ poll() {
 	local k=0 g
 	while [ ! -e "$work/stop-poll" ]; do
 		for g in $GWS; do
-			# (a failed dump is no snapshot)
-			kern "$g" map show >"$work/snap.$g.$(printf %05d $k)" ||
-				rm -f "$work/snap.$g.$(printf %05d $k)"
+			# (a failed dump is no snapshot; kept compressed: at
+			# 10^4 mappings they would fill the guest's memory)
+			kern "$g" map show >"$work/snap.tmp" &&
+				gzip -1 <"$work/snap.tmp" >"$work/snap.$g.$(printf %05d $k).gz"
 		done
 		k=$((k + 1))
 		nap 1
@@ -426,13 +427,13 @@ done
 # comes back; its NAT IP never changes.
 for g in $GWS; do
 	out=$(python3 - "$work" "$g" <<'EOF'
-import glob, sys
+import glob, gzip, sys
 work, g = sys.argv[1], sys.argv[2]
-snaps = sorted(glob.glob(f"{work}/snap.{g}.*"))
+snaps = sorted(glob.glob(f"{work}/snap.{g}.*.gz"))
 state, nats, bad = {}, {}, []
 for k, f in enumerate(snaps):
     now = {}
-    for line in open(f):
+    for line in gzip.open(f, "rt"):
         w = line.split()
         if len(w) >= 6 and w[0] == "vpn" and w[4] == "nat":
             now[(w[1], w[3])] = w[5]
