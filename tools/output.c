@@ -31,10 +31,14 @@ FILE *out_stream(void)
 	return out();
 }
 
+/* The key json_key() gave the next value, if it is still to come. */
+static const char *json_next_key;
+
 void out_init(bool want_json)
 {
 	json = want_json;
 	json_depth = 0;
+	json_next_key = NULL;
 }
 
 bool out_json(void)
@@ -225,8 +229,6 @@ void json_string(FILE *f, const char *str)
 	}
 	fputc('"', f);
 }
-
-static const char *json_next_key;
 
 void json_key(const char *key)
 {
