@@ -312,8 +312,8 @@ static int save_once(FILE *f)
 		err = save_dump(RNAT_CMD_POOL_GET, save_pool, &intr);
 	if (!err)
 		err = save_dump(RNAT_CMD_VPN_GET, save_vpn, &intr);
-	if (!err && vpn_parts_open())
-		err = nl_malformed("VPN dump (it ended inside a VPN's blocks)");
+	if (!err)
+		err = vpn_parts_end();
 	if (!err)
 		err = save_dump(RNAT_CMD_MAP_GET, save_map, &intr);
 	if (!err && out_json())
@@ -321,6 +321,9 @@ static int save_once(FILE *f)
 	if (!err)
 		err = save_gen(&gen_after);
 	out_swap(prev);
+	/* A VPN's parts cut by a change: read again, as for any change. */
+	if (err == -EAGAIN && intr)
+		return 1;
 	if (err)
 		return err;
 	return intr || gen != gen_after;

@@ -304,6 +304,7 @@ static int ask(struct nlmsghdr *nlh, nl_reply_cb cb)
 static int vpns_read(uint32_t vpn)
 {
 	struct nlmsghdr *nlh;
+	int err;
 
 	nlh = nl_request(RNAT_CMD_VPN_GET, NLM_F_DUMP);
 	if (vpn)
@@ -312,8 +313,9 @@ static int vpns_read(uint32_t vpn)
 	vpn_parts_reset();
 	if (ask(nlh, vpn_cb))
 		return EXIT_ERROR;
-	if (vpn_parts_open()) {
-		pr_err("malformed VPN dump from the kernel (it ended inside a VPN's blocks)");
+	err = vpn_parts_end();
+	if (err) {
+		pr_err("%s", nl_strerror(err));
 		return EXIT_ERROR;
 	}
 	qsort(m.vpns, m.nvpns, sizeof(*m.vpns), cmp_vpn);

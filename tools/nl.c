@@ -85,6 +85,13 @@ int nl_malformed(const char *what)
 	return -EPROTO;
 }
 
+int nl_dump_changed(void)
+{
+	snprintf(errmsg, sizeof(errmsg),
+		 "the state changed while it was read; try again");
+	return -EAGAIN;
+}
+
 static int extack_attr_cb(const struct nlattr *attr, void *data)
 {
 	(void)data;
@@ -126,15 +133,18 @@ int nl_error(const struct nlmsghdr *nlh)
 
 /*
  * Sends @req and reads until its ACK or end of dump, handing messages of
- * @type to @cb, which returns 0 or a negative errno.
+ * @type to @cb, which returns 0 or a negative errno. A dump is read to
+ * its end even after @cb failed: the kernel starts no other dump on this
+ * socket while one is still running.
  */
 static int talk(struct nlmsghdr *req, uint16_t type,
 		int (*cb)(const struct nlmsghdr *, void *), void *data)
 {
 	uint32_t want = req->nlmsg_seq, portid = mnl_socket_get_portid(sock);
+	bool dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
 	const struct nlmsghdr *nlh;
+	int len, err, cb_err = 0;
 	ssize_t n;
-	int len, err;
 
 	errmsg[0] = '\0';
 	dump_intr = false;
@@ -155,15 +165,17 @@ static int talk(struct nlmsghdr *req, uint16_t type,
 			switch (nlh->nlmsg_type) {
 			case NLMSG_ERROR:
 			case NLMSG_DONE:
-				return nl_error(nlh);
+				/* @cb's error, with its message, comes first. */
+				return cb_err ? cb_err : nl_error(nlh);
 			case NLMSG_OVERRUN:
 				return -ENOBUFS;
 			}
-			if (nlh->nlmsg_type != type || !cb)
+			if (nlh->nlmsg_type != type || !cb || cb_err)
 				continue;
 			err = cb(nlh, data);
-			if (err)
+			if (err && !dump)
 				return err;
+			cb_err = err;
 		}
 	}
 }
@@ -512,6 +524,7 @@ int nl_listen(nl_event_cb cb)
 	ssize_t n;
 	int len, err;
 
+	dump_intr = false;	/* events are no dump */
 	if (!events_group) {
 		pr_err("the rnat module has no \"%s\" group", RNAT_GENL_MCGRP_EVENTS);
 		return EXIT_ERROR;

@@ -67,6 +67,11 @@ void nl_forget_changes(void);
  * while it was dumped, see "Consistent dumps" in the uapi header)?
  */
 bool nl_dump_interrupted(void);
+/*
+ * For a reply cut by that change (a VPN's block list whose parts no longer
+ * fit together): -EAGAIN, saying so.
+ */
+int nl_dump_changed(void);
 /* Between nl_stream_start() and nl_stream_end() (inside a restore). */
 bool nl_streaming(void);
 /*

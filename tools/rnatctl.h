@@ -92,12 +92,15 @@ void vpn_marks_print(const struct nlattr **tb, bool none);
  * each with a slice of its blocks ("Long block lists" in the uapi header).
  * vpn_part() places a checked VPN message among them: *@first if it starts
  * a VPN, *@last if it ends one; -EPROTO if it continues no VPN (or another
- * one) or leaves one unfinished. vpn_parts_open() tells whether a VPN is
- * still waiting for its last message; vpn_parts_reset() forgets it.
+ * one) or leaves one unfinished, -EAGAIN (nl_dump_changed()) if a change
+ * during the dump did that. vpn_parts_open() tells whether a VPN is still
+ * waiting for its last message; vpn_parts_reset() forgets it.
  */
 int vpn_part(const struct nlattr **tb, bool *first, bool *last);
 bool vpn_parts_open(void);
 void vpn_parts_reset(void);
+/* After a dump of VPNs: 0, or the error of one that ended unfinished. */
+int vpn_parts_end(void);
 /* Prints the entries of a prefix list: @lead before the first, @sep before
  * each next one in text; strings in JSON (inside an open array).
  */

@@ -128,6 +128,18 @@ static struct {
 	uint32_t next;		/* index of the block its next message starts at */
 } parts;
 
+/*
+ * Parts that do not fit together: in a dump the state changed under, that
+ * change cut them; otherwise the kernel sent them wrong.
+ */
+static int parts_broken(const char *what)
+{
+	parts.open = false;
+	if (nl_dump_interrupted())
+		return nl_dump_changed();
+	return nl_malformed(what);
+}
+
 int vpn_part(const struct nlattr **tb, bool *first, bool *last)
 {
 	const struct nlattr *list = tb[RNAT_A_VPN_BLOCKS], *e;
@@ -143,14 +155,10 @@ int vpn_part(const struct nlattr **tb, bool *first, bool *last)
 	total = tb[RNAT_A_VPN_NBLOCKS] ?
 		mnl_attr_get_u32(tb[RNAT_A_VPN_NBLOCKS]) : from + n;
 	if (from ? !parts.open || parts.id != id || parts.next != from :
-		   parts.open) {
-		parts.open = false;
-		return nl_malformed("VPN block list (a part is missing)");
-	}
-	if (from + n > total || (!n && from + n < total)) {
-		parts.open = false;
-		return nl_malformed("VPN block list (more blocks than it has)");
-	}
+		   parts.open)
+		return parts_broken("VPN block list (a part is missing)");
+	if (from + n > total || (!n && from + n < total))
+		return parts_broken("VPN block list (more blocks than it has)");
 	*first = !from;
 	*last = from + n == total;
 	parts.open = !*last;
@@ -167,6 +175,13 @@ bool vpn_parts_open(void)
 void vpn_parts_reset(void)
 {
 	parts.open = false;
+}
+
+int vpn_parts_end(void)
+{
+	if (!parts.open)
+		return 0;
+	return parts_broken("VPN dump (it ended inside a VPN's blocks)");
 }
 
 /* vpn show -s: each VPN's totals (vpn_totals()) follow it. */
@@ -511,9 +526,9 @@ static int vpn_show(int argc, char **argv)
 	show_totals = false;
 	if (err)
 		return EXIT_ERROR;
-	if (vpn_parts_open()) {
-		nl_malformed("VPN dump (it ended inside a VPN's blocks)");
-		pr_err("%s", nl_strerror(-EPROTO));
+	err = vpn_parts_end();
+	if (err) {
+		pr_err("%s", nl_strerror(err));
 		return EXIT_ERROR;
 	}
 	return 0;
