@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Owns "rnatctl --store URL --region NAME fleet status": the region's
- * gateways as their rnatd agents publish themselves (gateways/NAME, under
- * each agent's lease, read by region_gateways()), with their lag.
+ * gateways as their rnatd agents publish themselves (under each agent's
+ * lease, beside the region's keys: region_gateways()), with their lag.
  */
 
 #include <stdio.h>

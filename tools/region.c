@@ -36,7 +36,11 @@
  *                              its mod_revision is the region's last change
  *                              (what a gateway's applied revision is
  *                              compared with: its lag)
- *   gateways/NAME              {"revision":R,"error":"...","time":"..."}:
+ *
+ * and, beside it, what the gateways report, under /rnat/v1-gateways/REGION/
+ * (outside the prefix every gateway watches: a report wakes no gateway):
+ *
+ *   NAME                       {"revision":R,"error":"...","time":"..."}:
  *                              what rnatd on gateway NAME has applied,
  *                              under its lease (gone when rnatd is)
  *
@@ -82,6 +86,7 @@
 
 static bool on;
 static char base[160];		/* "/rnat/v1/REGION/" */
+static char gw_base[160];	/* "/rnat/v1-gateways/REGION/" */
 static int64_t pinned;		/* the revision reads see (save), 0: newest */
 static int64_t last_pinned;	/* the last save's revision */
 static char gw[66];		/* the view's gateway ("*" too), "": none */
@@ -2412,6 +2417,7 @@ int region_open(const char *url, const char *name)
 	if (store_open(url))
 		return store_fail(-EINVAL);
 	snprintf(base, sizeof(base), "/rnat/v1/%s/", name);
+	snprintf(gw_base, sizeof(gw_base), "/rnat/v1-gateways/%s/", name);
 	srand(getpid());
 	on = true;
 	return 0;
@@ -2510,6 +2516,12 @@ const char *region_key(char *buf, size_t size, const char *rest)
 	return buf;
 }
 
+const char *region_gateway_key(char *buf, size_t size, const char *gateway)
+{
+	snprintf(buf, size, "%s%s", gw_base, gateway);
+	return buf;
+}
+
 void region_close(void)
 {
 	unsigned int i;
@@ -2547,7 +2559,7 @@ int region_gateways(struct region_gw **out, size_t *n, int64_t *changed)
 	size_t i;
 	int err;
 
-	head(h, "gateways", 0);
+	kfmt(h, "%s", gw_base);
 	kfmt(k, "%schanged", base);
 	t = store_txn_new();
 	store_txn_get(t, h, store_prefix_end(e, sizeof(e), h), false);

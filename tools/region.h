@@ -45,8 +45,8 @@ int region_pool_line(const struct store_kv *kv, char *out, size_t size);
 /* The revision the last save read (its first STATS_GET pinned). */
 int64_t region_save_revision(void);
 /*
- * The gateways' agents (gateways/NAME keys) into *@out, and the revision of
- * the region's last change ("changed"'s): 0 or a negative errno.
+ * The gateways' agents (their region_gateway_key()s) into *@out, and the
+ * revision of the region's last change ("changed"'s): 0 or a negative errno.
  */
 struct region_gw {
 	char *name, *error, *time;
@@ -56,6 +56,8 @@ int region_gateways(struct region_gw **out, size_t *n, int64_t *changed);
 void region_gateways_free(struct region_gw *g, size_t n);
 /* The key /rnat/v1/REGION/@rest, into @buf. */
 const char *region_key(char *buf, size_t size, const char *rest);
+/* Gateway @gateway's report, /rnat/v1-gateways/REGION/@gateway, into @buf. */
+const char *region_gateway_key(char *buf, size_t size, const char *gateway);
 
 /* nl_talk() for the region: 0 or a negative errno (nl_strerror() says). */
 int region_talk(struct nlmsghdr *req, nl_reply_cb cb, void *data);

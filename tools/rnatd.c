@@ -24,8 +24,9 @@
  *    says if that was compacted away, and then it resyncs;
  *  - while the store is unreachable the module keeps what it has (fail
  *    static), and the agent retries with a backoff up to 30 s;
- *  - gateways/NAME = {"revision":R,"error":"...","time":"...","pid":N} under
- *    a lease kept alive, revoked on SIGTERM or SIGINT.
+ *  - /rnat/v1-gateways/REGION/NAME = {"revision":R,"error":"...","time":
+ *    "...","pid":N} (outside the watched prefix) under a lease kept alive,
+ *    revoked on SIGTERM or SIGINT.
  *
  * Logs: one line per event on stderr, "CLASS: what" (start, resync, maps,
  * apply, skip, watch, store, lease, status, stop).
@@ -629,9 +630,8 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 	*after = NULL;
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
 		return EV_SKIP;
-	if (!strncmp(rest, "gateways/", 9) || !strcmp(rest, "changed") ||
-	    !strncmp(rest, "nat/", 4) || !strncmp(rest, "vpn-names/", 10) ||
-	    !strncmp(rest, "blocks/", 7))
+	if (!strcmp(rest, "changed") || !strncmp(rest, "nat/", 4) ||
+	    !strncmp(rest, "vpn-names/", 10) || !strncmp(rest, "blocks/", 7))
 		return EV_SKIP;
 	/*
 	 * A block made or freed: known follows it; the module makes it with
@@ -731,7 +731,7 @@ static bool is_state(const struct store_event *e)
 	const char *rest = e->kv.key + strlen(prefix);
 
 	return !strncmp(e->kv.key, prefix, strlen(prefix)) &&
-	       strncmp(rest, "gateways/", 9) && strcmp(rest, "changed");
+	       strcmp(rest, "changed");
 }
 
 /*
@@ -1031,9 +1031,7 @@ static void status_put(void)
 	}
 	/*
 	 * At most one put a second (the main loop comes back within one):
-	 * every gateway watches the key, so a put per applied response
-	 * would cost each gateway one more watch response per change and
-	 * gateway.
+	 * fleet status needs no more, and etcd keeps every put's history.
 	 */
 	if (!dirty || now_ms() - last_put < 1000)
 		return;
@@ -1045,7 +1043,7 @@ static void status_put(void)
 	json_string(f, last_error);
 	fprintf(f, ",\"time\":\"%s\",\"pid\":%d}", when, (int)getpid());
 	fclose(f);
-	snprintf(key, sizeof(key), "%sgateways/%s", prefix, gateway);
+	region_gateway_key(key, sizeof(key), gateway);
 	if (store_put(key, val, lease, NULL)) {
 		say_once("status", store_strerror());
 	} else {

@@ -3,11 +3,11 @@
 #
 # rnatd's store side, on the host (no module here: every restore fails, as
 # on a gateway whose module is not loaded, and rnatd must say so and keep
-# trying): two agents publish gateways/NAME under their leases; `rnatctl
-# fleet status` (text and -j) shows them with their error and lag; rnatd
-# killed -9 disappears when its lease expires, the other stays; SIGTERM
-# revokes at once (exit 0); an unreachable store is retried with a backoff
-# and rnatd still stops cleanly; usage errors exit 2.
+# trying): two agents publish /rnat/v1-gateways/REGION/NAME under their
+# leases; `rnatctl fleet status` (text and -j) shows them with their error
+# and lag; rnatd killed -9 disappears when its lease expires, the other
+# stays; SIGTERM revokes at once (exit 0); an unreachable store is retried
+# with a backoff and rnatd still stops cleanly; usage errors exit 2.
 #
 # Usage: tests/fleet/rnatd.sh    (prints ok/not ok lines; exit 1 if any fails)
 
@@ -66,6 +66,11 @@ if wait_for "both agents" 10 has_both; then
 else
 	fail "fleet status lists both agents: $(region fleet status 2>&1)"
 fi
+keys() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" get --prefix --keys-only "$1" | grep .; }
+got="$(keys /rnat/v1-gateways/h/ | paste -sd' ') / $(keys /rnat/v1/h/ | grep -c -v '/\(pools\|vpns\|vpn-names\|blocks\|vpn-blocks\|maps\|nat\)/\|/changed$')"
+[ "$got" = "/rnat/v1-gateways/h/h1 /rnat/v1-gateways/h/h2 / 0" ] &&
+	pass "the agents' keys are beside the region's, not under the prefix gateways watch" ||
+	fail "the agents' keys are beside the region's, not under the prefix gateways watch: $got"
 s=$(region fleet status | grep '^gateway h1 ')
 echo "# $s"
 if [[ $s =~ ^gateway\ h1\ revision\ 0\ lag\ [1-9][0-9]*\ time\ 20[0-9-]+T[0-9:]+Z\ error\ \"restore\ of\ revision\ [0-9]+\ failed:\ rnat\ module\ not\ loaded ]]; then
