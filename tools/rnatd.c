@@ -14,11 +14,12 @@
  *    "map add" and "map del" commands in revision order, a mapping that
  *    made a block with "map add ... block B" (the module frees a block
  *    with its last mapping, as the region does; each VPN whose blocks
- *    changed is then compared with the module's), VPNs and pools made,
- *    changed or deleted as one "vpn add|set|del" or "pool add|del" each;
- *    what leaves this gateway's part as it was is skipped (struct known);
- *    anything else (a VPN made with blocks or newly placed here, blocks
- *    that differ), a failed command, a compacted watch resyncs;
+ *    changed is then compared with the module's), VPNs and pools made
+ *    (a VPN with the blocks it was made with), changed or deleted as one
+ *    "vpn add|set|del" or "pool add|del" each; what leaves this gateway's
+ *    part as it was is skipped (struct known); anything else (a VPN newly
+ *    placed here, blocks that differ), a failed command, a compacted
+ *    watch resyncs;
  *  - a dropped watch (or one whose member the other requests left) resumes
  *    from the last applied revision + 1 on the member in use; the store
  *    says if that was compacted away, and then it resyncs;
@@ -395,7 +396,15 @@ static int kernel_cmd(char *line)
 	return cmd_run(n, words);
 }
 
-enum { EV_SKIP, EV_MAP, EV_CMD, EV_BLOCK, EV_RESYNC };
+/*
+ * What an event asks (classify()): nothing; a map add or del; a VPN or
+ * pool command; a VPN made with its blocks (a command, then its blocks
+ * compared); a block made or freed; a resync.
+ */
+enum { EV_SKIP, EV_MAP, EV_CMD, EV_VPN_BLOCKS, EV_BLOCK, EV_RESYNC };
+
+/* A command line: a VPN made with VPN_BLOCKS_MAX blocks fits. */
+#define LINE_LEN (1024 + VPN_BLOCKS_MAX * sizeof("255.255.255.255/32,"))
 
 /* A NAT prefix or block, host order. */
 struct blk {
@@ -595,26 +604,42 @@ static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
 }
 
 /*
- * What an event asks of this gateway, and its command in @line (EV_MAP,
- * EV_CMD), with what known is to hold for its key after it (*@after). The
- * names (vpn-names/), the NAT index (nat/) and block owners (blocks/) come
- * with a change to vpns/, maps/ and vpn-blocks/ in the same transaction,
- * which decide. The mappings and blocks of a VPN that leaves the view in
- * this response (@leaving: its vpn del takes them) are skipped.
+ * The blocks VPN @id was made with, by the transaction of event @at of
+ * @ev ("vpn add ... blocks"), appended to "vpn add" in @line: 1 if it had
+ * some, 0 if none, -1 if they do not fit (last_error says).
  */
-/* Whether response @ev makes or frees a block of VPN @id. */
-static bool blocks_in(const struct store_events *ev, uint32_t id)
+static int made_with_blocks(const struct store_events *ev, size_t at,
+			    uint32_t id, char *line, size_t size)
 {
-	char head[KEY_LEN];
-	size_t i;
+	int64_t rev = ev->ev[at].kv.mod_rev;
+	size_t i, len = strlen(line);
+	const char *sep = " blocks ";
+	struct blk b;
 
-	snprintf(head, sizeof(head), "%svpn-blocks/%010u/", prefix, id);
-	for (i = 0; i < ev->n; i++)
-		if (!strncmp(ev->ev[i].kv.key, head, strlen(head)))
-			return true;
-	return false;
+	for (i = 0; i < ev->n; i++) {
+		if (ev->ev[i].kv.mod_rev != rev || !vblock_event(ev, i, id, true, &b))
+			continue;
+		len += snprintf(line + len, size - len, "%s%u.%u.%u.%u/%u", sep,
+				b.addr >> 24, (b.addr >> 16) & 255,
+				(b.addr >> 8) & 255, b.addr & 255, b.len);
+		if (len >= size) {
+			set_error("revision %lld: VPN %u's blocks do not fit a line",
+				  (long long)rev, id);
+			return -1;
+		}
+		sep = ",";
+	}
+	return *sep == ',';
 }
 
+/*
+ * What an event asks of this gateway, and its command in @line (EV_MAP,
+ * EV_CMD, EV_VPN_BLOCKS), with what known is to hold for its key after it
+ * (*@after). The names (vpn-names/), the NAT index (nat/) and block owners
+ * (blocks/) come with a change to vpns/, maps/ and vpn-blocks/ in the same
+ * transaction, which decide. The mappings and blocks of a VPN that leaves
+ * the view in this response (@leaving: its vpn del takes them) are skipped.
+ */
 static int classify(const struct store_events *ev, const struct store_event *e,
 		    const uint32_t *leaving, size_t nleaving, char *line,
 		    size_t size, char **after)
@@ -625,7 +650,7 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 	uint32_t id, be;
 	bool made;
 	size_t i;
-	int in, len, nb;
+	int in, len, nb, kind;
 
 	*after = NULL;
 	if (strncmp(e->kv.key, prefix, strlen(prefix)))
@@ -700,11 +725,15 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 		if (in)
 			*after = strdup(view);
 		id = strtoul(rest + 5, NULL, 10);
-		/* Made with blocks ("vpn add ... blocks"): vpn add has none. */
 		made = !e->del && e->kv.create_rev == e->kv.mod_rev;
-		if (made && in && !was && blocks_in(ev, id))
-			return EV_RESYNC;
-		return vpn_cmd(id, was, in ? view : NULL, made, line, size);
+		kind = vpn_cmd(id, was, in ? view : NULL, made, line, size);
+		/* Made with blocks ("vpn add ... blocks"): they come with it. */
+		if (kind == EV_CMD && made && !was) {
+			nb = made_with_blocks(ev, e - ev->ev, id, line, size);
+			if (nb)
+				return nb < 0 ? EV_RESYNC : EV_VPN_BLOCKS;
+		}
+		return kind;
 	}
 	/* A pool: made, deleted, or put again when a block is made in it. */
 	if (!strncmp(rest, "pools/", 6)) {
@@ -843,20 +872,39 @@ static int blocks_agree(uint32_t id, int64_t rev)
 /* Runs one command line against the module, or prints it (--dry-run). */
 static int run_line(int64_t rev, char *line)
 {
-	char copy[1024];
+	char *copy;
+	int err;
 
 	if (dry_run) {
 		printf("%lld %s\n", (long long)rev, line);
 		fflush(stdout);
 		return 0;
 	}
-	snprintf(copy, sizeof(copy), "%s", line);
-	if (kernel_cmd(copy)) {
-		set_error("revision %lld: \"%s\" failed: %s", (long long)rev,
-			  line, out_last_error());
+	copy = strdup(line);	/* kernel_cmd() cuts it into words */
+	if (!copy)
+		abort();
+	err = kernel_cmd(copy);
+	free(copy);
+	if (err) {
+		set_error("revision %lld: \"%.200s%s\" failed: %s", (long long)rev,
+			  line, strlen(line) > 200 ? "..." : "",
+			  out_last_error());
 		return 1;
 	}
 	return 0;
+}
+
+/* Known takes the blocks VPN @id was made with by event @at's transaction. */
+static void known_made_blocks(const struct store_events *ev, size_t at,
+			      uint32_t id)
+{
+	struct blk b;
+	size_t i;
+
+	for (i = 0; i < ev->n; i++)
+		if (ev->ev[i].kv.mod_rev == ev->ev[at].kv.mod_rev &&
+		    vblock_event(ev, i, id, true, &b))
+			known_set(ev->ev[i].kv.key + strlen(prefix), "");
 }
 
 /*
@@ -869,7 +917,8 @@ static int run_line(int64_t rev, char *line)
  */
 static int apply(const struct store_events *ev)
 {
-	char line[1024], *after;
+	static char line[LINE_LEN];
+	char *after;
 	uint32_t *leaving, *touched;
 	int64_t state = 0;
 	int added = 0, deleted = 0, cmds = 0, err = 0, nleaving, kind;
@@ -912,9 +961,14 @@ static int apply(const struct store_events *ev)
 			touched[ntouched++] = vpn_of(e->kv.key + strlen(prefix));
 		} else if (kind != EV_SKIP) {
 			err = run_line(e->kv.mod_rev, line);
-			if (!err && kind == EV_CMD) {
+			if (!err && kind != EV_MAP) {
 				known_set(e->kv.key + strlen(prefix), after);
 				cmds++;
+			}
+			/* ... and compared with the module's, as any new block. */
+			if (!err && kind == EV_VPN_BLOCKS) {
+				touched[ntouched] = vpn_of(e->kv.key + strlen(prefix));
+				known_made_blocks(ev, i, touched[ntouched++]);
 			}
 			if (!err && kind == EV_MAP)
 				e->del ? deleted++ : added++;

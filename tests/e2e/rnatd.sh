@@ -4,9 +4,9 @@
 # rnatd against the module: a region in etcd (one member started here) is
 # populated with rnatctl --store, rnatd applies it to namespace gw's module,
 # then changes in the region (mappings added and deleted: applied one by
-# one, blocks made, merged and freed with them; a VPN added and renamed, a
-# pool added and deleted: one command each; a flush: its mappings deleted)
-# must
+# one, blocks made, merged and freed with them; a VPN added, one added with
+# its blocks, one renamed, a pool added and deleted: one command each; a
+# flush: its mappings deleted) must
 # reach the module: `rnatctl -n gw save` converges to the region's `save`
 # each time (the times are printed). rnatd killed -9, the region changed,
 # rnatd started again: it catches up; the same with an etcd compaction of
@@ -117,7 +117,7 @@ store_rev() {
 
 expect "insmod rnat" insmod "$MODULE"
 ip netns add "$NS"
-for d in gv1 gv2 gv3 gv4; do
+for d in gv1 gv2 gv3 gv4 gv5; do
 	n "$NS" ip link add "$d" type dummy
 	n "$NS" ip link set "$d" up
 done
@@ -163,7 +163,8 @@ else
 fi
 
 # VPN and pool changes (one vpn or pool command each), blocks made, merged
-# and freed (map add ... block, map del), a flush: none resyncs.
+# and freed (map add ... block, map del), a flush, a VPN made with its
+# blocks: none resyncs.
 resyncs=$(grep -c '^resync: revision' "$work/rnatd.log")
 converge "vpn add" region vpn add 4 pool WEST dev gv4 name initech
 converge "its first mapping (a new block)" region map add vpn 4 real 10.4.0.1
@@ -175,6 +176,9 @@ converge "pool add" region pool add SOUTH 10.170.0.0/24
 converge "pool del" region pool del SOUTH
 converge "vpn set" region vpn set 2 name globex2
 converge "map flush" region map flush vpn 3
+converge "vpn add with its blocks" region vpn add 5 pool WEST dev gv5 \
+	blocks 10.160.5.0/30,10.160.6.0/28
+converge "a mapping in one of them" region map add vpn 5 real 10.5.0.1
 expect_eq "none of those needed a resync" "$resyncs" \
 	"$(grep -c '^resync: revision' "$work/rnatd.log")"
 status_current "after the changes"

@@ -194,14 +194,21 @@ refused "a rename through a gateway the VPN is not on" "no VPN 7" \
 wait_lag0
 same "a's agent has a's view" "$(R -gateway a save)" replay a
 same "b's agent has b's view" "$(R -gateway b save)" replay b
-# A VPN made with blocks (vpn add has none to give): a resync on both.
+# A VPN made with blocks: one vpn add with them on both, no resync; on a
+# only, when placed on a only.
 ra=$(restores a)
 rb=$(restores b)
-R vpn add 6 pool P dev gv6 blocks 10.153.9.0/28 >/dev/null
+R vpn add 6 pool P dev gv6 blocks 10.153.9.0/28,10.153.9.32/27 >/dev/null
+R -gateway a vpn add 8 pool P dev xa8 blocks 10.153.10.0/30 >/dev/null
 wait_lag0
-[ "$(restores a)" = $((ra + 1)) ] && [ "$(restores b)" = $((rb + 1)) ] &&
-	pass "a VPN made with blocks: a resync on both" ||
-	fail "a VPN made with blocks: a resync on both ($ra -> $(restores a), $rb -> $(restores b))"
+[ "$(restores a)" = "$ra" ] && [ "$(restores b)" = "$rb" ] &&
+	pass "VPNs made with blocks: no resync" ||
+	fail "VPNs made with blocks: no resync ($ra -> $(restores a), $rb -> $(restores b))"
+same "a applied them as vpn add with their blocks" "vpn add 6 pool P name vpn6 dev gv6 blocks 10.153.9.0/28,10.153.9.32/27
+vpn add 8 pool P name vpn8 dev xa8 blocks 10.153.10.0/30" \
+	sh -c "grep -E '^[0-9]+ vpn add [68] ' '$work/a.out' | cut -d' ' -f2-"
+same "b applied VPN 6's, not VPN 8" "vpn add 6 pool P name vpn6 dev gv6 blocks 10.153.9.0/28,10.153.9.32/27" \
+	sh -c "grep -E '^[0-9]+ vpn add [68] ' '$work/b.out' | cut -d' ' -f2-"
 same "a's agent has a's view" "$(R -gateway a save)" replay a
 same "b's agent has b's view" "$(R -gateway b save)" replay b
 if [ "$failed" != 0 ]; then

@@ -5,7 +5,8 @@ snapshot ("restore REV", save lines, ".") with the commands printed after
 it ("REV map add|del ...", "REV vpn add|set|del ...", "REV pool add|del
 ...") applied as the module applies them, printed as `rnatctl save`
 prints it (pools by name, VPNs by id, mappings by NAT address; /32
-mappings only). A map add with "block B" makes B a block of the VPN,
+mappings only). A vpn add with "blocks" reserves them (a VPN made with
+its blocks); a map add with "block B" makes B a block of the VPN,
 merged with its buddy as the module merges; a map del frees the block
 its last mapping leaves. Usage: replay.py FILE"""
 import ipaddress
@@ -67,7 +68,12 @@ def main():
             o = words_to_opts(w[3:])
             vpns[int(w[2])] = o
             if n >= len(snap or []):
-                blocks[int(w[2])] = {}
+                vid = int(w[2])
+                blocks[vid] = {}
+                for b in o.get("blocks", "").split(","):
+                    if b:
+                        blocks[vid][net(b)] = 0
+                        merge(blocks[vid], pools[o["pool"]], net(b))
         elif obj == "vpn" and cmd == "set":
             o = vpns[int(w[2])]
             for k, v in words_to_opts(w[3:]).items():
