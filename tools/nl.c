@@ -482,9 +482,14 @@ int nl_talk(struct nlmsghdr *nlh, nl_reply_cb cb, void *data)
 	struct reply_ctx ctx = { cb, data };
 	int err;
 
-	/* A region answers in the store; nothing here changes (no routes). */
-	if (region_on())
+	/*
+	 * A region answers in the store, at one revision; nothing here
+	 * changes (no routes), and no kernel dump's flag stays.
+	 */
+	if (region_on()) {
+		dump_intr = false;
 		return region_talk(nlh, cb, data);
+	}
 	if (stream.on && ack_only(g->cmd))
 		err = stream_queue(nlh);
 	else if (stream.on && stream_send())
