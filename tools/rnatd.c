@@ -16,9 +16,10 @@
  *    with its last mapping, as the region does; each VPN whose blocks
  *    changed is then compared with the module's), VPNs and pools made
  *    (a VPN with the blocks it was made with), changed or deleted as one
- *    "vpn add|set|del" or "pool add|del" each; what leaves this gateway's
- *    part as it was is skipped (struct known); anything else (a VPN newly
- *    placed here, blocks that differ), a failed command, a compacted
+ *    "vpn add|set|del" or "pool add|del" each, a VPN placed here anew
+ *    from its own keys (vpn_placed()); what leaves this gateway's part as
+ *    it was is skipped (struct known); anything else (blocks that differ,
+ *    a VPN changed twice in a response), a failed command, a compacted
  *    watch resyncs;
  *  - a dropped watch (or one whose member the other requests left) resumes
  *    from the last applied revision + 1 on the member in use; the store
@@ -399,9 +400,13 @@ static int kernel_cmd(char *line)
 /*
  * What an event asks (classify()): nothing; a map add or del; a VPN or
  * pool command; a VPN made with its blocks (a command, then its blocks
- * compared); a block made or freed; a resync.
+ * compared); an existing VPN placed here anew (vpn_placed()); a block
+ * made or freed; a resync.
  */
-enum { EV_SKIP, EV_MAP, EV_CMD, EV_VPN_BLOCKS, EV_BLOCK, EV_RESYNC };
+enum {
+	EV_SKIP, EV_MAP, EV_CMD, EV_VPN_BLOCKS, EV_VPN_PLACED, EV_BLOCK,
+	EV_RESYNC
+};
 
 /* A command line: a VPN made with VPN_BLOCKS_MAX blocks fits. */
 #define LINE_LEN (1024 + VPN_BLOCKS_MAX * sizeof("255.255.255.255/32,"))
@@ -565,9 +570,9 @@ static const char *view_word(const char *view, const char *key, char *out,
 
 /*
  * VPN @id's change from @was to @view (either NULL: not in the view) as a
- * command into @line: EV_CMD, EV_SKIP (nothing of this gateway's), or
- * EV_RESYNC (what one command cannot do: an existing VPN newly placed
- * here needs its blocks and mappings; a pool cannot change).
+ * command into @line: EV_CMD, EV_VPN_PLACED (an existing VPN newly placed
+ * here: its vpn add, its blocks and mappings to come), EV_SKIP (nothing of
+ * this gateway's), or EV_RESYNC (a pool cannot change).
  */
 static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
 		   char *line, size_t size)
@@ -584,8 +589,6 @@ static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
 	}
 	if (was && !strcmp(was, view))
 		return EV_SKIP;
-	if (!was && !made)
-		return EV_RESYNC;
 	view_word(view, "pool", w[0], sizeof(w[0]));
 	if (was && strcmp(view_word(was, "pool", w[1], sizeof(w[1])), w[0]))
 		return EV_RESYNC;
@@ -600,7 +603,24 @@ static int vpn_cmd(uint32_t id, const char *was, const char *view, bool made,
 		if (was || strcmp(w[2], "none"))
 			snprintf(line + len, size - len, " %s %s", opt[i], w[2]);
 	}
-	return EV_CMD;
+	return was || made ? EV_CMD : EV_VPN_PLACED;
+}
+
+/*
+ * Appends block @b to the list in @line (at *@len, *@sep before it): 0, or
+ * -1 if it does not fit (last_error says).
+ */
+static int line_add_block(char *line, size_t size, size_t *len,
+			  const char **sep, const struct blk *b)
+{
+	*len += snprintf(line + *len, size - *len, "%s%u.%u.%u.%u/%u", *sep,
+			 b->addr >> 24, (b->addr >> 16) & 255,
+			 (b->addr >> 8) & 255, b->addr & 255, b->len);
+	*sep = ",";
+	if (*len < size)
+		return 0;
+	set_error("a VPN's blocks do not fit a line");
+	return -1;
 }
 
 /*
@@ -619,15 +639,8 @@ static int made_with_blocks(const struct store_events *ev, size_t at,
 	for (i = 0; i < ev->n; i++) {
 		if (ev->ev[i].kv.mod_rev != rev || !vblock_event(ev, i, id, true, &b))
 			continue;
-		len += snprintf(line + len, size - len, "%s%u.%u.%u.%u/%u", sep,
-				b.addr >> 24, (b.addr >> 16) & 255,
-				(b.addr >> 8) & 255, b.addr & 255, b.len);
-		if (len >= size) {
-			set_error("revision %lld: VPN %u's blocks do not fit a line",
-				  (long long)rev, id);
+		if (line_add_block(line, size, &len, &sep, &b))
 			return -1;
-		}
-		sep = ",";
 	}
 	return *sep == ',';
 }
@@ -908,6 +921,71 @@ static void known_made_blocks(const struct store_events *ev, size_t at,
 }
 
 /*
+ * VPN @id, placed on this gateway anew at revision @rev, "vpn add" in
+ * @line: made with its blocks, then given its mappings, both read at @rev
+ * (that VPN's keys only, not the whole view), *@added counting them; known
+ * takes the blocks. 0, or 1 (last_error says) for a resync.
+ */
+static int vpn_placed(uint32_t id, int64_t rev, char *line, size_t size,
+		      int *added)
+{
+	char key[KEY_LEN], end[KEY_LEN], real[64], nat[16], rest[32];
+	const char *sep = " blocks ";
+	size_t i, len = strlen(line);
+	struct store_kvs r;
+	struct blk b;
+	uint32_t bid;
+	int err = 0, plen;
+
+	snprintf(rest, sizeof(rest), "vpn-blocks/%010u/", id);
+	region_key(key, sizeof(key), rest);
+	if (store_range(key, store_prefix_end(end, sizeof(end), key), rev,
+			false, &r)) {
+		set_error("revision %lld: VPN %u's blocks: %s", (long long)rev,
+			  id, store_strerror());
+		return 1;
+	}
+	for (i = 0; i < r.n && !err; i++) {
+		err = vblock_key(r.kv[i].key + strlen(prefix), &bid, &b);
+		if (err)
+			set_error("a malformed block key %s", r.kv[i].key);
+		else
+			err = line_add_block(line, size, &len, &sep, &b);
+	}
+	if (!err)
+		err = run_line(rev, line);
+	for (i = 0; i < r.n && !err; i++)
+		known_set(r.kv[i].key + strlen(prefix), "");
+	store_kvs_free(&r);
+	if (err)
+		return 1;
+	snprintf(rest, sizeof(rest), "maps/%010u/", id);
+	region_key(key, sizeof(key), rest);
+	if (store_range(key, store_prefix_end(end, sizeof(end), key), rev,
+			false, &r)) {
+		set_error("revision %lld: VPN %u's mappings: %s",
+			  (long long)rev, id, store_strerror());
+		return 1;
+	}
+	for (i = 0; i < r.n && !err; i++) {
+		plen = map_key(r.kv[i].key + strlen(prefix), real, sizeof(real));
+		if (plen < 0 || map_nat(r.kv[i].val, nat)) {
+			set_error("a malformed mapping %s = %s", r.kv[i].key,
+				  r.kv[i].val);
+			err = 1;
+			break;
+		}
+		snprintf(line, size, "map add %s nat %s%s", real, nat,
+			 plen == 32 ? "" : strrchr(real, '/'));
+		err = run_line(rev, line);
+		if (!err)
+			(*added)++;
+	}
+	store_kvs_free(&r);
+	return err ? 1 : 0;
+}
+
+/*
  * One watch response, applied in revision order: mappings as map add and
  * map del, VPNs and pools as vpn add|set|del and pool add|del (one module
  * command each, so the module has a VPN's old state or its new one), what
@@ -959,6 +1037,15 @@ static int apply(const struct store_events *ev)
 			err = 1;
 		} else if (kind == EV_BLOCK) {
 			touched[ntouched++] = vpn_of(e->kv.key + strlen(prefix));
+		} else if (kind == EV_VPN_PLACED) {
+			touched[ntouched] = vpn_of(e->kv.key + strlen(prefix));
+			err = vpn_placed(touched[ntouched], e->kv.mod_rev, line,
+					 sizeof(line), &added);
+			if (!err) {
+				known_set(e->kv.key + strlen(prefix), after);
+				ntouched++;
+				cmds++;
+			}
 		} else if (kind != EV_SKIP) {
 			err = run_line(e->kv.mod_rev, line);
 			if (!err && kind != EV_MAP) {

@@ -6,12 +6,13 @@
 # then changes in the region (mappings added and deleted: applied one by
 # one, blocks made, merged and freed with them; a VPN added, one added with
 # its blocks, one renamed, a pool added and deleted: one command each; a
-# flush: its mappings deleted) must
-# reach the module: `rnatctl -n gw save` converges to the region's `save`
-# each time (the times are printed). rnatd killed -9, the region changed,
-# rnatd started again: it catches up; the same with an etcd compaction of
-# everything while it was stopped. etcd killed: the module keeps its state
-# (fail static), rnatd retries and catches up once etcd is back. fleet
+# VPN placed here anew: its own keys read; a flush: its mappings deleted)
+# must reach the module: `rnatctl -n gw save` converges to gateway gw1's
+# `save` of the region each time (the times are printed). rnatd killed -9,
+# the region changed, rnatd started again: it catches up; the same with an
+# etcd compaction of everything while it was stopped. etcd killed: the
+# module keeps its state (fail static), rnatd retries and catches up once
+# etcd is back. fleet
 # status shows the gateway at lag 0; SIGTERM revokes its lease (its status
 # key goes at once).
 #
@@ -67,7 +68,7 @@ converge() {
 		fi
 		sleep 0.05
 	done
-	want=$(region save)
+	want=$(region -gateway gw1 save)
 	for ((i = 0; i < 600; i++)); do
 		if [ "$got" = "$want" ]; then
 			pass "$name: the module's save is the region's ($(echo "$want" | wc -l) lines), changed ${t1:+$t1 ms }after the command"
@@ -117,7 +118,7 @@ store_rev() {
 
 expect "insmod rnat" insmod "$MODULE"
 ip netns add "$NS"
-for d in gv1 gv2 gv3 gv4 gv5; do
+for d in gv1 gv2 gv3 gv4 gv5 gv6; do
 	n "$NS" ip link add "$d" type dummy
 	n "$NS" ip link set "$d" up
 done
@@ -164,7 +165,7 @@ fi
 
 # VPN and pool changes (one vpn or pool command each), blocks made, merged
 # and freed (map add ... block, map del), a flush, a VPN made with its
-# blocks: none resyncs.
+# blocks, one placed here anew (made on gateway "other"): none resyncs.
 resyncs=$(grep -c '^resync: revision' "$work/rnatd.log")
 converge "vpn add" region vpn add 4 pool WEST dev gv4 name initech
 converge "its first mapping (a new block)" region map add vpn 4 real 10.4.0.1
@@ -179,6 +180,10 @@ converge "map flush" region map flush vpn 3
 converge "vpn add with its blocks" region vpn add 5 pool WEST dev gv5 \
 	blocks 10.160.5.0/30,10.160.6.0/28
 converge "a mapping in one of them" region map add vpn 5 real 10.5.0.1
+region -gateway other vpn add 6 pool WEST blocks 10.160.7.0/30 >/dev/null
+region -gateway other map add vpn 6 real 10.6.0.1 >/dev/null
+converge "VPN 6 with a mapping, placed on gw1 anew" \
+	region -gateway gw1 vpn set 6 dev gv6
 expect_eq "none of those needed a resync" "$resyncs" \
 	"$(grep -c '^resync: revision' "$work/rnatd.log")"
 status_current "after the changes"

@@ -171,13 +171,19 @@ pool del Q" sh -c "grep -E '^[0-9]+ (vpn|pool) ' '$work/b.out' | cut -d' ' -f2- 
 same "a's agent has a's view" "$(R -gateway a save)" replay a
 same "b's agent has b's view" "$(R -gateway b save)" replay b
 # A VPN deleted with its mappings: one vpn del. An existing VPN placed on
-# a gateway anew needs its blocks and mappings: a resync there.
+# a gateway anew: its vpn add with its blocks, then its mappings, read
+# alone, no resync.
 R -gateway a vpn set 3 dev xa3 >/dev/null
 R vpn del 2 >/dev/null
 wait_lag0
-[ "$(restores a)" = $((ra + 1)) ] && [ "$(restores b)" = "$rb" ] &&
-	pass "VPN 3 placed on a: a resynced, b not" ||
-	fail "VPN 3 placed on a: a resynced, b not ($ra -> $(restores a), $rb -> $(restores b))"
+[ "$(restores a)" = "$ra" ] && [ "$(restores b)" = "$rb" ] &&
+	pass "VPN 3 placed on a: no resync" ||
+	fail "VPN 3 placed on a: no resync ($ra -> $(restores a), $rb -> $(restores b))"
+same "a applied VPN 3 with its blocks and mappings" "vpn add 3 pool P name beta dev xa3 blocks 10.153.2.0/28,10.153.3.0/32
+map add vpn 3 real 10.1.0.3 nat 10.153.2.0
+map add vpn 3 real 10.1.0.30 nat 10.153.2.1
+map add vpn 3 real 10.1.0.31 nat 10.153.3.0" \
+	sh -c "grep -E '^[0-9]+ (vpn add|map add vpn) 3 ' '$work/a.out' | cut -d' ' -f2-"
 [ "$(grep -E '^[0-9]+ vpn del 2$' "$work/a.out" | wc -l)" = 1 ] &&
 	pass "VPN 2 deleted with its mappings: one vpn del on a" ||
 	fail "VPN 2 deleted with its mappings: one vpn del on a"
