@@ -386,6 +386,26 @@ static int map_nat(const char *val, char *nat)
 	return 0;
 }
 
+/*
+ * Mapping @kv (its maps/ key and value) as "map add vpn ID real R nat N"
+ * in @line, its NAT address in @nat: its prefix length, or -1 (last_error
+ * says).
+ */
+static int map_add_line(const struct store_kv *kv, char *nat, char *line,
+			size_t size)
+{
+	char real[64];
+	int len = map_key(kv->key + strlen(prefix), real, sizeof(real));
+
+	if (len < 0 || map_nat(kv->val, nat)) {
+		set_error("a malformed mapping %s = %s", kv->key, kv->val);
+		return -1;
+	}
+	snprintf(line, size, "map add %s nat %s%s", real, nat,
+		 len == 32 ? "" : strrchr(real, '/'));
+	return len;
+}
+
 /* Runs one command line against the module (inside the namespace). */
 static int kernel_cmd(char *line)
 {
@@ -657,12 +677,12 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 		    const uint32_t *leaving, size_t nleaving, char *line,
 		    size_t size, char **after)
 {
-	const char *rest = e->kv.key + strlen(prefix), *was;
+	const char *rest = e->kv.key + strlen(prefix), *was, *sep = " block ";
 	char view[512], nat[16], real[64];
 	struct blk natb, b;
 	uint32_t id, be;
 	bool made;
-	size_t i;
+	size_t i, at;
 	int in, len, nb, kind;
 
 	*after = NULL;
@@ -702,16 +722,17 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 		/* Mappings are made and deleted, never changed. */
 		if (!e->del && e->kv.create_rev != e->kv.mod_rev)
 			return EV_RESYNC;
-		len = map_key(rest, real, sizeof(real));
-		if (len < 0 || (!e->del && map_nat(e->kv.val, nat))) {
-			set_error("a malformed mapping %s = %s", e->kv.key,
-				  e->kv.val);
-			return EV_RESYNC;
-		}
 		if (e->del) {
+			if (map_key(rest, real, sizeof(real)) < 0) {
+				set_error("a malformed mapping key %s", e->kv.key);
+				return EV_RESYNC;
+			}
 			snprintf(line, size, "map del %s", real);
 			return EV_MAP;
 		}
+		len = map_add_line(&e->kv, nat, line, size);
+		if (len < 0)
+			return EV_RESYNC;
 		natb.len = len;
 		natb.addr = inet_pton(AF_INET, nat, &be) == 1 ? ntohl(be) : 0;
 		nb = made_block(ev, e - ev->ev, id, &natb, &b);
@@ -720,13 +741,9 @@ static int classify(const struct store_events *ev, const struct store_event *e,
 				  (long long)e->kv.mod_rev, nat, len);
 			return EV_RESYNC;
 		}
-		snprintf(line, size, "map add %s nat %s%s", real, nat,
-			 len == 32 ? "" : strrchr(real, '/'));
-		if (nb)
-			snprintf(line + strlen(line), size - strlen(line),
-				 " block %u.%u.%u.%u/%u", b.addr >> 24,
-				 (b.addr >> 16) & 255, (b.addr >> 8) & 255,
-				 b.addr & 255, b.len);
+		at = strlen(line);
+		if (nb && line_add_block(line, size, &at, &sep, &b))
+			return EV_RESYNC;
 		return EV_MAP;
 	}
 	/* A VPN: only what this gateway installs of it matters. */
@@ -929,13 +946,13 @@ static void known_made_blocks(const struct store_events *ev, size_t at,
 static int vpn_placed(uint32_t id, int64_t rev, char *line, size_t size,
 		      int *added)
 {
-	char key[KEY_LEN], end[KEY_LEN], real[64], nat[16], rest[32];
+	char key[KEY_LEN], end[KEY_LEN], nat[16], rest[32];
 	const char *sep = " blocks ";
 	size_t i, len = strlen(line);
 	struct store_kvs r;
 	struct blk b;
 	uint32_t bid;
-	int err = 0, plen;
+	int err = 0;
 
 	snprintf(rest, sizeof(rest), "vpn-blocks/%010u/", id);
 	region_key(key, sizeof(key), rest);
@@ -968,16 +985,8 @@ static int vpn_placed(uint32_t id, int64_t rev, char *line, size_t size,
 		return 1;
 	}
 	for (i = 0; i < r.n && !err; i++) {
-		plen = map_key(r.kv[i].key + strlen(prefix), real, sizeof(real));
-		if (plen < 0 || map_nat(r.kv[i].val, nat)) {
-			set_error("a malformed mapping %s = %s", r.kv[i].key,
-				  r.kv[i].val);
-			err = 1;
-			break;
-		}
-		snprintf(line, size, "map add %s nat %s%s", real, nat,
-			 plen == 32 ? "" : strrchr(real, '/'));
-		err = run_line(rev, line);
+		err = map_add_line(&r.kv[i], nat, line, size) < 0 ||
+		      run_line(rev, line);
 		if (!err)
 			(*added)++;
 	}
