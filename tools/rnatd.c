@@ -314,7 +314,7 @@ static int resync(const char *why)
 
 	if (snapshot(&text, &len, &rev) || known_read(rev)) {
 		free(text);
-		say("store", "%s: %s", why, last_error);
+		say("store", "no snapshot (%s): %s", why, last_error);
 		return -1;
 	}
 	for (i = 0; i < len; i++)
@@ -1408,7 +1408,7 @@ int main(int argc, char **argv)
 			if (probe()) {
 				say("store", "%s; resyncing", last_error);
 				need = true;
-				why = "store unreachable";
+				why = "the store was unreachable";
 				continue;
 			}
 			w = store_watch_start(prefix, prefix_end, applied + 1);
