@@ -14,13 +14,14 @@
  *    "map add" and "map del" commands in revision order, a mapping that
  *    made a block with "map add ... block B" (the module frees a block
  *    with its last mapping, as the region does; each VPN whose blocks
- *    changed is then compared with the module's), VPNs and pools made
- *    (a VPN with the blocks it was made with), changed or deleted as one
- *    "vpn add|set|del" or "pool add|del" each, a VPN placed here anew
- *    from its own keys (vpn_placed()); what leaves this gateway's part as
- *    it was is skipped (struct known); anything else (blocks that differ,
- *    a VPN changed twice in a response), a failed command, a compacted
- *    watch resyncs;
+ *    changed is then compared with the module's, and only their routes
+ *    synced when nothing else changed: struct block_routes), VPNs and
+ *    pools made (a VPN with the blocks it was made with), changed or
+ *    deleted as one "vpn add|set|del" or "pool add|del" each, a VPN
+ *    placed here anew from its own keys (vpn_placed()); what leaves this
+ *    gateway's part as it was is skipped (struct known); anything else
+ *    (blocks that differ, a VPN changed twice in a response), a failed
+ *    command, a compacted watch resyncs;
  *  - a dropped watch (or one whose member the other requests left) resumes
  *    from the last applied revision + 1 on the member in use; the store
  *    says if that was compacted away, and then it resyncs;
@@ -54,6 +55,7 @@
 #include "parse.h"
 #include "region.h"
 #include "rnatctl.h"
+#include "routes.h"
 #include "store.h"
 
 #define BACKOFF_MAX 30
@@ -995,6 +997,74 @@ static int vpn_placed(uint32_t id, int64_t rev, char *line, size_t size,
 }
 
 /*
+ * The VPNs a watch response makes or frees blocks of, each with its block
+ * routes before it (read under the routes' lock, held until they are
+ * synced): when blocks are all it changes, only those VPNs' routes are
+ * synced after it (routes_vpn.c), at the cost of their blocks, not of
+ * every VPN and route on the gateway.
+ */
+struct block_routes {
+	uint32_t *id;
+	struct routes *before;
+	size_t n;
+	bool on;	/* read: routes kept, not a dry run */
+	bool held;	/* routes_hold() */
+	bool all;	/* a read failed: everything is synced */
+};
+
+static void block_routes_read(const struct store_events *ev,
+			      struct block_routes *br)
+{
+	size_t i, n = 0;
+
+	br->id = calloc(ev->n + 1, sizeof(*br->id));
+	br->before = calloc(ev->n + 1, sizeof(*br->before));
+	if (!br->id || !br->before)
+		abort();
+	br->on = true;
+	br->held = !nl_need() && !routes_hold();
+	br->all = !br->held;
+	for (i = 0; i < ev->n; i++) {
+		const struct store_event *e = &ev->ev[i];
+		const char *rest = e->kv.key + strlen(prefix);
+
+		/* Made or freed; a put of a block's counter changes none. */
+		if (!strncmp(e->kv.key, prefix, strlen(prefix)) &&
+		    !strncmp(rest, "vpn-blocks/", 11) &&
+		    (e->del || e->kv.create_rev == e->kv.mod_rev))
+			br->id[n++] = vpn_of(rest);
+	}
+	qsort(br->id, n, sizeof(*br->id), id_cmp);
+	for (i = 0; i < n && !br->all; i++)
+		if (!br->n || br->id[i] != br->id[br->n - 1])
+			br->id[br->n++] = br->id[i];
+	for (i = 0; i < br->n && !br->all; i++)
+		br->all = routes_vpn_read(br->id[i], &br->before[i]) != 0;
+}
+
+/*
+ * After the response: if @sync, the routes of its block VPNs or, with
+ * @all (it ran VPN or pool commands), all of them; then frees @br. 0 or 1.
+ */
+static int block_routes_done(struct block_routes *br, bool sync, bool all)
+{
+	size_t i;
+	int err = 0;
+
+	if (br->on && sync && (all || br->all))
+		err = routes_sync();
+	for (i = 0; br->on && sync && !all && !br->all && i < br->n && !err; i++)
+		err = routes_vpn_follow(br->id[i], &br->before[i]);
+	if (br->held)
+		routes_release();
+	for (i = 0; i < br->n; i++)
+		free(br->before[i].r);
+	free(br->id);
+	free(br->before);
+	return err ? 1 : 0;
+}
+
+/*
  * One watch response, applied in revision order: mappings as map add and
  * map del, VPNs and pools as vpn add|set|del and pool add|del (one module
  * command each, so the module has a VPN's old state or its new one), what
@@ -1007,6 +1077,7 @@ static int apply(const struct store_events *ev)
 	static char line[LINE_LEN];
 	char *after;
 	uint32_t *leaving, *touched;
+	struct block_routes br = { 0 };
 	int64_t state = 0;
 	int added = 0, deleted = 0, cmds = 0, err = 0, nleaving, kind;
 	double t0 = now_ms();
@@ -1037,6 +1108,8 @@ static int apply(const struct store_events *ev)
 	}
 	out_clear_error();
 	out_set_files(devnull, devnull);
+	if (routes && !dry_run)
+		block_routes_read(ev, &br);
 	for (i = 0; i < ev->n && !err; i++) {
 		const struct store_event *e = &ev->ev[i];
 
@@ -1078,7 +1151,7 @@ static int apply(const struct store_events *ev)
 		    vpn_known(touched[i]))
 			err = blocks_agree(touched[i], state);
 	/* VPNs, pools and blocks come and go with their routes. */
-	if ((cmds || ntouched) && routes && !dry_run && !err && routes_sync())
+	if (block_routes_done(&br, (cmds || ntouched) && !err, cmds))
 		err = 1;
 	out_set_files(NULL, NULL);
 	nl_forget_changes();

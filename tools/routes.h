@@ -43,6 +43,18 @@ bool routes_have(const struct routes *rs, const struct route *r);
 int routes_want_vpn(const struct nlattr **tb, void *data);
 
 /*
+ * The block routes @vpn asks for now (sorted into @rs), none if it has no
+ * device or is gone: 0 or -errno.
+ */
+int routes_vpn_read(uint32_t vpn, struct routes *rs);
+/*
+ * Takes @vpn's routes from @before (routes_vpn_read() before a change, the
+ * lock held since) to what it asks for now; whatever is unsure, or a read
+ * that fails, syncs everything (routes_sync()): 0 or EXIT_ERROR.
+ */
+int routes_vpn_follow(uint32_t vpn, const struct routes *before);
+
+/*
  * Opens the route socket and takes the lock that serialises syncs in this
  * namespace (see routes_lock()), unless already held: calls nest, each
  * routes_hold() that returned 0 ending with routes_release(). 0, or

@@ -21,6 +21,11 @@
  * a read that failed, a block's place taken by a route that is not exactly
  * rnat's (someone else's, which stays with routes.c's warning naming it, or
  * rnat's to another device).
+ *
+ * rnatd does the same per watch response that makes or frees blocks and
+ * nothing else (routes_vpn_read() of each such VPN before, then
+ * routes_vpn_follow()), so its cost per new block does not grow with the
+ * gateway either.
  */
 
 #include <errno.h>
@@ -47,8 +52,7 @@ void routes_vpn_arm(void)
 	s.armed = true;
 }
 
-/* @vpn's block routes now, none if it has no device or is gone: 0 or -errno. */
-static int vpn_routes(uint32_t vpn, struct routes *rs)
+int routes_vpn_read(uint32_t vpn, struct routes *rs)
 {
 	struct nlmsghdr *nlh = nl_request(RNAT_CMD_VPN_GET, 0);
 	int err;
@@ -76,7 +80,7 @@ void routes_vpn_touch(uint32_t vpn)
 		return;
 	/* Inside a restore, or a second VPN: everything. */
 	if (s.scope != NONE || nl_streaming() || !hold() ||
-	    vpn_routes(vpn, &s.before)) {
+	    routes_vpn_read(vpn, &s.before)) {
 		s.scope = ALL;
 		return;
 	}
@@ -159,18 +163,23 @@ static int routes_vpn_apply(const struct routes *before,
 	return err;
 }
 
-int routes_vpn_sync(int cmd_err)
+int routes_vpn_follow(uint32_t vpn, const struct routes *before)
 {
 	struct routes after = {};
-	int err = UNSURE;
+	int err = routes_vpn_read(vpn, &after) ? UNSURE :
+		  routes_vpn_apply(before, &after);
 
-	if (s.armed && s.scope == ONE && !cmd_err && s.held &&
-	    !vpn_routes(s.vpn, &after))
-		err = routes_vpn_apply(&s.before, &after);
 	free(after.r);
 	if (err == UNSURE)
 		return routes_sync();
 	return err ? EXIT_ERROR : 0;
+}
+
+int routes_vpn_sync(int cmd_err)
+{
+	if (s.armed && s.scope == ONE && !cmd_err && s.held)
+		return routes_vpn_follow(s.vpn, &s.before);
+	return routes_sync();
 }
 
 void routes_vpn_end(void)
