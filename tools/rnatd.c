@@ -1004,12 +1004,11 @@ static int vpn_placed(uint32_t id, int64_t rev, char *line, size_t size,
  * every VPN and route on the gateway.
  */
 struct block_routes {
-	uint32_t *id;
+	uint32_t *id;		/* NULL: routes not kept, or a dry run */
 	struct routes *before;
 	size_t n;
-	bool on;	/* read: routes kept, not a dry run */
-	bool held;	/* routes_hold() */
-	bool all;	/* a read failed: everything is synced */
+	bool held;		/* routes_hold() */
+	bool all;		/* a read failed: everything is synced */
 };
 
 static void block_routes_read(const struct store_events *ev,
@@ -1021,9 +1020,6 @@ static void block_routes_read(const struct store_events *ev,
 	br->before = calloc(ev->n + 1, sizeof(*br->before));
 	if (!br->id || !br->before)
 		abort();
-	br->on = true;
-	br->held = !nl_need() && !routes_hold();
-	br->all = !br->held;
 	for (i = 0; i < ev->n; i++) {
 		const struct store_event *e = &ev->ev[i];
 		const char *rest = e->kv.key + strlen(prefix);
@@ -1034,10 +1030,14 @@ static void block_routes_read(const struct store_events *ev,
 		    (e->del || e->kv.create_rev == e->kv.mod_rev))
 			br->id[n++] = vpn_of(rest);
 	}
+	if (!n)		/* mappings alone: no route changes */
+		return;
 	qsort(br->id, n, sizeof(*br->id), id_cmp);
-	for (i = 0; i < n && !br->all; i++)
+	for (i = 0; i < n; i++)
 		if (!br->n || br->id[i] != br->id[br->n - 1])
 			br->id[br->n++] = br->id[i];
+	br->held = !nl_need() && !routes_hold();
+	br->all = !br->held;
 	for (i = 0; i < br->n && !br->all; i++)
 		br->all = routes_vpn_read(br->id[i], &br->before[i]) != 0;
 }
@@ -1051,10 +1051,11 @@ static int block_routes_done(struct block_routes *br, bool sync, bool all)
 	size_t i;
 	int err = 0;
 
-	if (br->on && sync && (all || br->all))
+	if (br->id && sync && (all || br->all))
 		err = routes_sync();
-	for (i = 0; br->on && sync && !all && !br->all && i < br->n && !err; i++)
-		err = routes_vpn_follow(br->id[i], &br->before[i]);
+	else if (br->id && sync)
+		for (i = 0; i < br->n && !err; i++)
+			err = routes_vpn_follow(br->id[i], &br->before[i]);
 	if (br->held)
 		routes_release();
 	for (i = 0; i < br->n; i++)
